@@ -1,0 +1,25 @@
+# avscene — the two Quick start commands are `make demo` and `make test`; each sets up whatever is missing first.
+.PHONY: setup setup-test demo test bench build clean
+
+setup:
+	@bash deploy/setup.sh
+
+setup-test:
+	@bash deploy/setup.sh --test
+
+build: setup
+
+## Run the daemon on the embedded default (demo clip, demo bundle, in-process broker) and print the labels it publishes.
+demo: setup
+	@node dist/cli/main.js run --watch --set log.level=warn
+
+## Set up, then run the whole test suite (node:test; the summary ends with `# pass N` / `# fail N`).
+test: setup-test
+	@node test/run.mjs
+
+## Benchmarks (numbers go to BENCHMARKS.md by hand after review).
+bench: setup-test
+	@npm run --silent bench
+
+clean:
+	rm -rf dist node_modules/.avscene-setup

@@ -1,0 +1,21 @@
+/** The shape every `avscene <command>` module exports; main.ts dispatches to them. */
+import type { ParseArgsConfig } from 'node:util';
+
+export interface Command {
+  name: string;
+  /** One line for `avscene --help`. */
+  summary: string;
+  /** Full `avscene <name> --help` text: usage line, arguments, options, examples. */
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  /** Receives parsed options and positionals; resolves to the process exit code. */
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<number>;
+}
+
+/** An error whose message is meant for the user as is (no stack), with the exit code to use. */
+export class UsageError extends Error {
+  constructor(message: string, readonly exitCode = 64 /* EX_USAGE */) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,85 @@
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
+import { createAudioSource, createVideoSource } from '../../capture/index.js';
+import { createLogger } from '../../log/logger.js';
+import { loadBundle, SceneEngine } from '../../inference/index.js';
+import { InvalidWindowError, SceneLabeler } from '../../daemon/scene-labeler.js';
+import { toClassDecision } from '../../publish/payload.js';
+
+export const command: Command = {
+  name: 'classify',
+  summary: 'classify a recording offline',
+  help: `Usage: avscene classify AUDIO.wav [--video CLIP] [--bundle DIR] [--json] [--config FILE]
+
+Classifies a recording with exactly the daemon's pipeline (same windows, features, model and fusion), as fast as the
+machine allows. Prints one line per 1-second window, then a summary for the whole clip (the mean of the windows'
+probabilities). A trailing part shorter than one second is not classified.
+
+Arguments:
+  AUDIO.wav             WAV file: any sample rate (resampled to 48 kHz), 16/24/32-bit integer or float, mono or stereo
+
+Options:
+      --video CLIP      video file whose frame at the middle of each window is the image input
+      --bundle DIR      model bundle directory (default: model.bundle, the demo bundle)
+      --json            one JSON object per line: the scene message of each window, then {"summary": …}
+${configOptionsHelp}`,
+  options: { ...configOptions, video: { type: 'string' }, bundle: { type: 'string' }, json: { type: 'boolean' } },
+  async run(values, positionals) {
+    if (positionals.length !== 1) throw new UsageError(`give exactly one audio file\n\n${this.help}`);
+    const [audioFile] = positionals as [string];
+    const video = values.video as string | undefined;
+    const { config } = loadConfigFromFlags(values, {
+      'audio.source': 'file',
+      'audio.file': audioFile,
+      'audio.loop': false,
+      'video.source': video ? 'file' : 'none',
+      'video.file': video ?? '',
+      'video.loop': false,
+      'sources.realtime': false,
+      ...(values.bundle ? { 'model.bundle': values.bundle } : {}),
+    });
+    // Logs go to stderr so stdout stays machine-readable.
+    const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-classify', 2);
+    const bundle = await loadBundle(config.model.bundle);
+    const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
+    const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
+    const audio = createAudioSource(config, logger);
+    const videoSource = createVideoSource(config, logger);
+    await videoSource?.start();
+    const classes = bundle.manifest.classes;
+    const sum = new Float64Array(classes.length);
+    let windows = 0;
+    let skipped = 0;
+    try {
+      for await (const window of audio.windows(new AbortController().signal)) {
+        const frame = videoSource ? await videoSource.frameFor(window) : null;
+        let message;
+        try {
+          message = await labeler.label(window, frame);
+        } catch (err) {
+          if (!(err instanceof InvalidWindowError)) throw err;
+          logger.warn(err.message);
+          skipped++;
+          continue;
+        }
+        const { timings: _timings, device: _device, latencyMs: _latency, ...shown } = message;
+        classes.forEach((c, i) => (sum[i]! += message.probs[c]!));
+        windows++;
+        const offset = window.mediaOffset;
+        if (values.json) console.log(JSON.stringify({ offset, ...shown }));
+        else console.log(`${fmtTime(offset)}–${fmtTime(offset + 1)}  ${shown.label.padEnd(18)} ${pct(shown.confidence)}  [${shown.modalities.join('+')}${shown.degraded ? ', degraded' : ''}]`);
+      }
+    } finally {
+      await Promise.allSettled([videoSource?.stop(), engine.close()]);
+    }
+    if (windows === 0) throw new Error(`${audioFile}: no whole 1-second window to classify (the recording is shorter than 1 s)`);
+    const summary = { file: audioFile, windows, skipped, ...toClassDecision(classes, Array.from(sum, (x) => x / windows)) };
+    if (values.json) console.log(JSON.stringify({ summary }));
+    else console.log(`clip: ${summary.label} ${pct(summary.confidence)} over ${windows} window(s)${skipped ? `, ${skipped} skipped` : ''}`);
+    return 0;
+  },
+};
+
+const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+const fmtTime = (s: number) => `${Math.floor(s / 60)}:${(s % 60).toFixed(0).padStart(2, '0')}`;

@@ -1,0 +1,51 @@
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
+import { configSchema } from '../../config/schema.js';
+
+export const command: Command = {
+  name: 'config',
+  summary: 'print the effective configuration (secrets masked)',
+  help: `Usage: avscene config --print [--config FILE] [--set KEY=VALUE …]
+       avscene config --schema
+
+Prints the configuration the daemon would run with: defaults, then the --config file, then AVSCENE_* environment
+variables, then --set flags. Secrets (mqtt.password) are masked. Exits 78 with the reason when the configuration is invalid.
+
+Options:
+      --print           print the effective configuration as JSON
+      --schema          print every key with its documentation, default and environment variable
+${configOptionsHelp}`,
+  options: { ...configOptions, print: { type: 'boolean' }, schema: { type: 'boolean' } },
+  async run(values) {
+    if (values.schema) {
+      console.log(JSON.stringify(describeSchema(configSchema), null, 2));
+      return 0;
+    }
+    if (!values.print) throw new UsageError('say what to print: avscene config --print (or --schema)');
+    console.log(JSON.stringify(loadConfigFromFlags(values).printable(), null, 2));
+    return 0;
+  },
+};
+
+type SchemaNode = { [key: string]: SchemaNode } | { doc: string; default: unknown; env?: string; format: unknown };
+
+function describeSchema(node: SchemaNode, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (child && typeof child === 'object' && 'doc' in child) {
+      const { doc, env, format } = child as { doc: string; env?: string; format: unknown };
+      const isSecret = 'sensitive' in child;
+      out[name] = {
+        doc,
+        default: isSecret ? '' : (child as { default: unknown }).default,
+        env,
+        allowed: Array.isArray(format) ? format : format instanceof RegExp ? String(format) : typeof format === 'function' ? format.name : format,
+      };
+    } else {
+      Object.assign(out, describeSchema(child as SchemaNode, name));
+    }
+  }
+  return out;
+}

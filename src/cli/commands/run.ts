@@ -1,0 +1,49 @@
+import type { Command } from '../command.js';
+import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
+import { createLogger } from '../../log/logger.js';
+import { Daemon } from '../../daemon/daemon.js';
+import { watchLabels } from '../../publish/watch.js';
+
+export const command: Command = {
+  name: 'run',
+  summary: 'run the daemon',
+  help: `Usage: avscene run [--config FILE] [--set KEY=VALUE …] [--watch]
+
+Runs the daemon: captures 1-second audio windows (and the center video frame of each), classifies them with the model
+bundle and publishes one message per window on <prefix>/<device.id>/scene over MQTT.
+Without configuration it runs the embedded default: the bundled demo clip, the demo bundle and an embedded broker
+on 127.0.0.1:1883. Stops cleanly on SIGINT/SIGTERM (the window in flight is finished and published).
+
+Options:
+${configOptionsHelp}
+      --watch           also subscribe to the broker and print every label it delivers (shows the whole path works)
+
+Examples:
+  avscene run
+  avscene run --config /etc/avscene/config.json
+  AVSCENE_MQTT_URL=mqtt://broker.local avscene run --set audio.source=alsa --set audio.device=plughw:1,0`,
+  options: { ...configOptions, watch: { type: 'boolean' } },
+  async run(values) {
+    const loaded = loadConfigFromFlags(values);
+    const { config } = loaded;
+    const logger = createLogger(config.log.level);
+    logger.debug({ config: loaded.printable() }, 'effective configuration');
+    const daemon = new Daemon(config, logger);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => daemon.stop(signal));
+    }
+    let stopWatching: (() => Promise<void>) | undefined;
+    const topic = `${config.mqtt.topicPrefix}/${config.device.id}/scene`;
+    try {
+      return await daemon.run(
+        values.watch
+          ? async (url) => {
+              stopWatching = await watchLabels({ url, topic, username: config.mqtt.username, password: config.mqtt.password, print: (line) => console.log(line) });
+            }
+          : undefined,
+      );
+    } finally {
+      await stopWatching?.();
+    }
+  },
+};

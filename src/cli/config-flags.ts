@@ -1,0 +1,26 @@
+/** The options shared by commands that load the daemon configuration. */
+import type { ParseArgsConfig } from 'node:util';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+
+export const configOptions = {
+  config: { type: 'string', short: 'c' },
+  set: { type: 'string', multiple: true },
+} satisfies NonNullable<ParseArgsConfig['options']>;
+
+export const configOptionsHelp = `  -c, --config FILE     JSON configuration file (see \`avscene config --print\` for every key)
+      --set KEY=VALUE   set one configuration key, e.g. --set mqtt.url=mqtt://broker:1883 (repeatable; beats the environment)`;
+
+/** Loads the configuration from --config, the environment and --set flags plus command-specific overrides. */
+export function loadConfigFromFlags(
+  values: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): LoadedConfig {
+  const overrides: Record<string, unknown> = {};
+  for (const assignment of (values.set as string[] | undefined) ?? []) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new Error(`--set expects KEY=VALUE, got "${assignment}"`);
+    // Values stay text: the schema's formats coerce and check them, so errors quote what was typed.
+    overrides[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
+  return loadConfig({ file: values.config as string | undefined, overrides: { ...overrides, ...extra } });
+}

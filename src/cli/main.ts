@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/** `avscene <command>`: dispatches to the command modules in ./commands. */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { ConfigError } from '../config/load.js';
+import { PACKAGE_ROOT } from '../config/schema.js';
+
+const loaders: Record<string, () => Promise<{ command: Command }>> = {
+  run: () => import('./commands/run.js'),
+  classify: () => import('./commands/classify.js'),
+  features: () => import('./commands/features.js'),
+  eval: () => import('./commands/eval.js'),
+  bench: () => import('./commands/bench.js'),
+  watch: () => import('./commands/watch.js'),
+  config: () => import('./commands/config.js'),
+};
+
+const summaries: Record<string, string> = {
+  run: 'run the daemon: capture, classify every 1-s window, publish labels over MQTT',
+  classify: 'classify a WAV (and optional video) offline: one JSON line per 1-s window, then a summary',
+  features: 'compute log-mel / Bark / scalogram features of WAV files as .npy (also used by the training toolkit)',
+  eval: 'evaluate a bundle on a dataset in the TAU layout: log loss, accuracy, per class, confusion matrix',
+  bench: 'measure per-window latency, real-time factor and memory of a bundle on this machine',
+  watch: 'subscribe to a broker and print the labels devices publish',
+  config: 'print the effective configuration (secrets masked)',
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(summaries).map((name) => name.length));
+  return [
+    `avscene ${version()} — tells what kind of place a device is in from its microphone and camera, over MQTT`,
+    '',
+    'Usage: avscene <command> [options]     (avscene <command> --help for details)',
+    '',
+    'Commands:',
+    ...Object.entries(summaries).map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
+    '',
+    'Documentation: README.md (configuration, MQTT topics and payloads, deployment).',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return name === undefined ? 64 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(version());
+    return 0;
+  }
+  const load = loaders[name];
+  if (!load) throw new UsageError(`unknown command "${name}"\n\n${mainHelp()}`);
+  const { command } = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${command.help}`);
+  }
+  return command.run(parsed.values, parsed.positionals);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      console.error(`avscene: ${err.message}`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = err as Error & { exitCode?: number };
+    // Errors written for users (bundle, audio format, device) carry their explanation in the message; the stack is for bugs.
+    console.error(`avscene: ${e.message ?? String(err)}`);
+    if (process.env.AVSCENE_DEBUG) console.error(e.stack);
+    process.exitCode = e.exitCode ?? 1;
+  },
+);

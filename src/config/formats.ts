@@ -1,0 +1,40 @@
+/**
+ * Strict convict formats. convict's own coercion turns "maybe" into true and "abc" into NaN before validating, so the
+ * error would not show what the user typed; these keep the original text until it is known to be valid.
+ */
+import convict from 'convict';
+
+function coerceInteger(value: unknown): unknown {
+  return typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+export function registerStrictFormats(): void {
+  convict.addFormats({
+    'strict-boolean': {
+      coerce: (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value),
+      validate: (value: unknown) => {
+        if (typeof value !== 'boolean') throw new Error(`must be true or false: value was ${describe(value)}`);
+      },
+    },
+    count: {
+      coerce: coerceInteger,
+      validate: (value: unknown) => {
+        if (!Number.isInteger(value) || (value as number) < 0) {
+          throw new Error(`must be a whole number ≥ 0: value was ${describe(value)}`);
+        }
+      },
+    },
+    'tcp-port': {
+      coerce: coerceInteger,
+      validate: (value: unknown) => {
+        if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) {
+          throw new Error(`must be a TCP port 0–65535 (0 = any free port): value was ${describe(value)}`);
+        }
+      },
+    },
+  });
+}

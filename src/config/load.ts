@@ -1,0 +1,104 @@
+/**
+ * Loads the effective configuration: schema defaults < `--config FILE` (JSON) < AVSCENE_* env < CLI flags.
+ * Any problem becomes a ConfigError whose message names the key, the bad value and what is allowed (exit 78, EX_CONFIG).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import convict from 'convict';
+import { configSchema } from './schema.js';
+import { registerStrictFormats } from './formats.js';
+
+registerStrictFormats();
+
+export const EX_CONFIG = 78;
+
+export type AvsceneConfig = ReturnType<ReturnType<typeof buildConfig>['getProperties']>;
+
+export class ConfigError extends Error {
+  readonly exitCode = EX_CONFIG;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function buildConfig() {
+  return convict(configSchema);
+}
+
+export interface LoadOptions {
+  /** Path of a JSON config file. */
+  file?: string;
+  /** Dotted keys set by CLI flags, e.g. { 'audio.file': 'x.wav' }; they beat the environment. */
+  overrides?: Record<string, unknown>;
+}
+
+export interface LoadedConfig {
+  config: AvsceneConfig;
+  /** The effective configuration as JSON with secrets masked, for `avscene config --print` and the start-up log. */
+  printable(): Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const conf = buildConfig();
+  try {
+    if (options.file) conf.load(readConfigFile(options.file));
+    for (const [key, value] of Object.entries(options.overrides ?? {})) {
+      if (value !== undefined) conf.set(key as never, value as never);
+    }
+    conf.validate({ allowed: 'strict' });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(explainConvictError((err as Error).message, options.file));
+  }
+  const config = conf.getProperties();
+  checkSemantics(config);
+  return { config, printable: () => JSON.parse(conf.toString()) as Record<string, unknown> };
+}
+
+function readConfigFile(file: string): unknown {
+  if (!existsSync(file)) throw new ConfigError(`config file not found: ${file} (pass an existing JSON file with --config)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object such as {"device": {"id": "kitchen"}}`);
+  }
+  return parsed;
+}
+
+/** convict reports one problem per line; make each line say where it came from and how to fix it. */
+function explainConvictError(message: string, file?: string): string {
+  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => {
+    const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
+    if (undeclared) return `unknown config key "${undeclared[1]}" (see \`avscene config --print\` for the keys that exist)`;
+    return line;
+  });
+  const where = file ? ` (config file ${file}, AVSCENE_* environment variables and flags)` : '';
+  return `invalid configuration${where}:\n  ${lines.join('\n  ')}`;
+}
+
+/** Checks that need more than one key or the file system. */
+function checkSemantics(config: AvsceneConfig): void {
+  const problems: string[] = [];
+  if (config.audio.source === 'file') requireFile(problems, 'audio.file', config.audio.file, 'a WAV file');
+  if (config.video.source === 'file') requireFile(problems, 'video.file', config.video.file, 'a video file');
+  if (config.video.source === 'url' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(config.video.file)) {
+    problems.push(`video.file: "${config.video.file}" is not a stream URL; with video.source=url give e.g. rtsp://camera.local:554/stream`);
+  }
+  if (config.mqtt.url && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(config.mqtt.url)) {
+    problems.push(`mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`);
+  }
+  if (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory()) {
+    problems.push(`model.bundle: "${config.model.bundle}" is not a directory; point it at a bundle exported by the toolkit (bundle.json + ONNX files)`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+}
+
+function requireFile(problems: string[], key: string, value: string, what: string): void {
+  if (!value) problems.push(`${key}: empty; give the path of ${what}`);
+  else if (!existsSync(value)) problems.push(`${key}: file not found: "${value}"; give the path of ${what}`);
+  else if (!statSync(value).isFile()) problems.push(`${key}: "${value}" is not a file; give the path of ${what}`);
+}

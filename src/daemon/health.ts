@@ -1,0 +1,31 @@
+/** Counters behind `<prefix>/<id>/health`: what a field engineer checks first on a misbehaving device. */
+export class HealthCounters {
+  windows = 0;
+  degraded = 0;
+  /** Windows dropped because inference fell behind real time. */
+  dropped = 0;
+  /** Windows skipped because their samples were not finite. */
+  invalid = 0;
+  private latencies: number[] = [];
+
+  recordWindow(latencyMs: number, degraded: boolean): void {
+    this.windows++;
+    if (degraded) this.degraded++;
+    this.latencies.push(latencyMs);
+  }
+
+  /** Counters since start, and latency percentiles since the last snapshot. */
+  snapshot(): Record<string, number> {
+    const sorted = this.latencies.sort((a, b) => a - b);
+    this.latencies = [];
+    const pick = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!) : 0);
+    return {
+      windows: this.windows,
+      degraded: this.degraded,
+      dropped: this.dropped,
+      invalid: this.invalid,
+      latencyP50Ms: pick(0.5),
+      latencyP95Ms: pick(0.95),
+    };
+  }
+}

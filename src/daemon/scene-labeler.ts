@@ -1,0 +1,54 @@
+/**
+ * Turns one captured window (+ its center frame) into the published scene message: inference, optional temporal
+ * smoothing, payload. Shared by the daemon and `avscene classify`, so both say exactly the same thing.
+ */
+import type { AudioWindow, VideoFrame } from '../capture/types.js';
+import { findNonFinite } from '../features/index.js';
+import type { SceneEngine, Bundle } from '../inference/index.js';
+import { Smoother } from '../fusion/index.js';
+import { toClassDecision, type ScenePayload } from '../publish/payload.js';
+
+export class InvalidWindowError extends Error {}
+
+export class SceneLabeler {
+  private seq = 0;
+  private readonly smoother: Smoother | null;
+
+  constructor(
+    private readonly engine: SceneEngine,
+    private readonly bundle: Bundle,
+    private readonly deviceId: string,
+    smoothingWindows: number,
+  ) {
+    this.smoother = smoothingWindows > 1 ? new Smoother(smoothingWindows) : null;
+  }
+
+  /** Throws InvalidWindowError for a window that must be skipped (NaN/Inf samples); the caller logs and goes on. */
+  async label(
+    window: AudioWindow,
+    frame: VideoFrame | null,
+    receivedAt = Date.now(),
+  ): Promise<ScenePayload & { timings: Record<string, number> }> {
+    const bad = findNonFinite(window.left) ?? findNonFinite(window.right);
+    if (bad !== null) {
+      throw new InvalidWindowError(`window ${window.index} has a non-finite sample (${bad.value} at ${bad.index}); skipped`);
+    }
+    const result = await this.engine.classify({ audio: { left: window.left, right: window.right }, frame });
+    const raw = toClassDecision(result.classes, result.probs);
+    const decision = this.smoother ? toClassDecision(result.classes, this.smoother.push(result.probs)) : raw;
+    const manifest = this.bundle.manifest;
+    return {
+      ...decision,
+      seq: this.seq++,
+      device: this.deviceId,
+      window: { start: window.start.toISOString(), end: window.end.toISOString() },
+      modalities: result.modalities,
+      degraded: result.degraded,
+      ...(result.degradedReason ? { degradedReason: result.degradedReason } : {}),
+      model: { name: manifest.name, version: manifest.version },
+      ...(this.smoother ? { raw } : {}),
+      latencyMs: Date.now() - receivedAt,
+      timings: result.timings,
+    };
+  }
+}

@@ -1,0 +1,51 @@
+/** A subscriber that prints scene messages as one line each: `avscene watch` and `avscene run --watch`. */
+import mqtt from 'mqtt';
+import type { ScenePayload } from './payload.js';
+
+export interface WatchOptions {
+  url: string;
+  /** Topic filter, e.g. avscene/+/scene. */
+  topic: string;
+  username?: string;
+  password?: string;
+  /** Print the raw JSON instead of a summary line. */
+  json?: boolean;
+  print: (line: string) => void;
+}
+
+export async function watchLabels(options: WatchOptions): Promise<() => Promise<void>> {
+  const client = await mqtt.connectAsync(options.url, {
+    clientId: `avscene-watch-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    username: options.username || undefined,
+    password: options.password || undefined,
+    reconnectPeriod: 2000,
+  });
+  client.on('message', (topic, payload) => options.print(options.json ? payload.toString() : formatScene(topic, payload.toString())));
+  await client.subscribeAsync(options.topic, { qos: 1 });
+  return async () => {
+    await client.endAsync();
+  };
+}
+
+export function formatScene(topic: string, text: string): string {
+  let message: ScenePayload;
+  try {
+    message = JSON.parse(text) as ScenePayload;
+  } catch {
+    return `${topic} ${text}`;
+  }
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const runnerUp = Object.entries(message.probs ?? {})
+    .filter(([label]) => label !== message.label)
+    .sort((a, b) => b[1] - a[1])[0];
+  const time = (iso: string) => iso.slice(11, 19);
+  return [
+    `${topic} #${message.seq}`,
+    `${time(message.window.start)}–${time(message.window.end)}`,
+    `${message.label} ${pct(message.confidence)}`,
+    runnerUp ? `(next: ${runnerUp[0]} ${pct(runnerUp[1])})` : '',
+    `[${message.modalities.join('+')}${message.degraded ? ', degraded' : ''}]`,
+  ]
+    .filter(Boolean)
+    .join('  ');
+}
