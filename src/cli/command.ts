@@ -9,7 +9,7 @@ export interface Command {
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
   /** Receives parsed options and positionals; resolves to the process exit code. */
-  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<number>;
+  run(values: Record<string, string | boolean | Array<string | boolean> | undefined>, positionals: string[]): Promise<number>;
 }
 
 /** An error whose message is meant for the user as is (no stack), with the exit code to use. */

@@ -64,7 +64,7 @@ ${configOptionsHelp}`,
           continue;
         }
         const { timings: _timings, device: _device, latencyMs: _latency, ...shown } = message;
-        classes.forEach((c, i) => (sum[i]! += message.probs[c]!));
+        classes.forEach((c: string, i: number) => (sum[i]! += message.probs[c]!));
         windows++;
         const offset = window.mediaOffset;
         if (values.json) console.log(JSON.stringify({ offset, ...shown }));

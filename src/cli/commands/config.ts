@@ -35,11 +35,11 @@ function describeSchema(node: SchemaNode, prefix = ''): Record<string, unknown> 
   for (const [key, child] of Object.entries(node)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (child && typeof child === 'object' && 'doc' in child) {
-      const { doc, env, format } = child as { doc: string; env?: string; format: unknown };
-      const isSecret = 'sensitive' in child;
+      const leaf = child as { doc: string; default: unknown; env?: string; format: unknown; sensitive?: boolean };
+      const { doc, env, format } = leaf;
       out[name] = {
         doc,
-        default: isSecret ? '' : (child as { default: unknown }).default,
+        default: leaf.sensitive ? '' : leaf.default,
         env,
         allowed: Array.isArray(format) ? format : format instanceof RegExp ? String(format) : typeof format === 'function' ? format.name : format,
       };

@@ -1,0 +1,95 @@
+/** Every kind of invalid configuration stops start-up with exit 78 and a message naming the key, the value and the fix. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+
+const EX_CONFIG = 78;
+
+function expectConfigError(args: string[], env: NodeJS.ProcessEnv, ...mentions: Array<string | RegExp>): void {
+  const r = runCli(args, env, 30_000);
+  assert.equal(r.status, EX_CONFIG, `exit code for ${args.join(' ')}: ${r.stderr}`);
+  for (const m of mentions) {
+    if (typeof m === 'string') assert.ok(r.stderr.includes(m), `stderr mentions ${m}:\n${r.stderr}`);
+    else assert.match(r.stderr, m);
+  }
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a user error');
+}
+
+const dir = tempDir();
+const file = (name: string, content: string) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, content);
+  return p;
+};
+
+test('a value outside an enumeration names the key, the value and the allowed values', () => {
+  expectConfigError(['config', '--print', '--set', 'audio.source=microphone'], {}, 'audio.source', '"microphone"', 'alsa', 'file');
+});
+
+test('a device id with spaces is refused', () => {
+  expectConfigError(['config', '--print', '--set', 'device.id=front door'], {}, 'device.id', '"front door"');
+});
+
+test('a boolean from the environment must be true or false', () => {
+  expectConfigError(['config', '--print'], { AVSCENE_AUDIO_LOOP: 'maybe' }, 'audio.loop', 'true or false', '"maybe"');
+});
+
+test('a count must be a whole number', () => {
+  expectConfigError(['config', '--print', '--set', 'inference.threads=two'], {}, 'inference.threads', '"two"', 'whole number');
+});
+
+test('a port must be within 0–65535', () => {
+  expectConfigError(['config', '--print', '--set', 'mqtt.embeddedPort=70000'], {}, 'mqtt.embeddedPort', '70000', 'TCP port');
+});
+
+test('an unknown provider list is refused', () => {
+  expectConfigError(['config', '--print', '--set', 'inference.providers=gpu'], {}, 'inference.providers', '"gpu"');
+});
+
+test('an unknown key in the config file is named', () => {
+  expectConfigError(['config', '--print', '--config', file('typo.json', '{"audio": {"sorce": "alsa"}}')], {}, 'audio.sorce', 'unknown config key');
+});
+
+test('a config file that is not JSON, or missing, says so', () => {
+  expectConfigError(['config', '--print', '--config', file('broken.json', '{"device": ')], {}, 'broken.json', 'not valid JSON');
+  expectConfigError(['config', '--print', '--config', path.join(dir, 'nope.json')], {}, 'config file not found', 'nope.json');
+});
+
+test('files the daemon needs must exist', () => {
+  expectConfigError(['config', '--print', '--set', 'audio.file=/nonexistent/a.wav'], {}, 'audio.file', '/nonexistent/a.wav', 'not found');
+  expectConfigError(['config', '--print', '--set', 'video.source=file'], {}, 'video.file', 'empty');
+  expectConfigError(['config', '--print', '--set', 'model.bundle=/nonexistent/bundle'], {}, 'model.bundle', 'not a directory');
+});
+
+test('a broker URL must be one', () => {
+  expectConfigError(['config', '--print', '--set', 'mqtt.url=broker.local:1883'], {}, 'mqtt.url', 'mqtt://');
+});
+
+test('`run` refuses an invalid configuration before starting anything', () => {
+  expectConfigError(['run', '--set', 'log.level=loud'], {}, 'log.level', '"loud"');
+});
+
+test('config --print shows the effective configuration with secrets masked; env beats file, flags beat env', () => {
+  const cfg = file('ok.json', JSON.stringify({ device: { id: 'from-file' }, mqtt: { password: 's3cret', topicPrefix: 'fromfile' } }));
+  const r = runCli(['config', '--print', '--config', cfg, '--set', 'mqtt.topicPrefix=fromflag'], { AVSCENE_DEVICE_ID: 'from-env', AVSCENE_MQTT_TOPIC_PREFIX: 'fromenv' });
+  assert.equal(r.status, 0, r.stderr);
+  const printed = JSON.parse(r.stdout) as { device: { id: string }; mqtt: { password: string; topicPrefix: string } };
+  assert.equal(printed.device.id, 'from-env');
+  assert.equal(printed.mqtt.topicPrefix, 'fromflag');
+  assert.notEqual(printed.mqtt.password, 's3cret');
+  assert.ok(!r.stdout.includes('s3cret'));
+});
+
+test('--help works for every command', () => {
+  for (const cmd of ['run', 'classify', 'features', 'eval', 'bench', 'watch', 'config']) {
+    const r = runCli([cmd, '--help']);
+    assert.equal(r.status, 0, `${cmd} --help: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: avscene/);
+  }
+  const top = runCli(['--help']);
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /classify/);
+});

@@ -1,0 +1,156 @@
+/**
+ * The daemon end to end: real WAV/MP4 files through the real capture code, the real demo bundle in onnxruntime, and a
+ * real mosquitto broker, checked by a real MQTT subscriber.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startMosquitto, freePort, type Mosquitto } from '../helpers/mosquitto.js';
+import { Collector } from '../helpers/mqtt-collector.js';
+import { startCli } from '../helpers/cli.js';
+import { makeVideo, tempDir } from '../helpers/media.js';
+import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
+
+const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
+const DEMO_BUNDLE = path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio');
+const CLASSES: string[] = (JSON.parse(readFileSync(path.join(DEMO_BUNDLE, 'bundle.json'), 'utf8')) as { classes: string[] }).classes;
+
+let broker: Mosquitto;
+before(async () => {
+  broker = await startMosquitto();
+});
+after(async () => {
+  await broker.stop();
+});
+
+interface Scene {
+  seq: number;
+  label: string;
+  confidence: number;
+  probs: Record<string, number>;
+  window: { start: string; end: string };
+  modalities: string[];
+  model: { name: string; version: string };
+}
+
+function daemonArgs(device: string, extra: string[]): string[] {
+  return ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, ...extra];
+}
+
+function checkScenes(scenes: Scene[], expected: number): void {
+  assert.equal(scenes.length, expected, `one message per 1-s window: expected ${expected}, got ${scenes.length}`);
+  scenes.forEach((scene, i) => {
+    assert.equal(scene.seq, i, 'seq counts windows without gaps');
+    assert.ok(CLASSES.includes(scene.label), `label ${scene.label} is one of the model's classes`);
+    assert.deepEqual(Object.keys(scene.probs).sort(), [...CLASSES].sort());
+    const sum = Object.values(scene.probs).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to 1 (got ${sum})`);
+    assert.equal(scene.confidence, scene.probs[scene.label]);
+    assert.equal(Date.parse(scene.window.end) - Date.parse(scene.window.start), 1000);
+    assert.deepEqual(scene.model, { name: 'demo-audio', version: scene.model.version });
+  });
+}
+
+test('publishes one retained scene message per window of the demo clip (44.1 kHz) and exits 0 at its end', async () => {
+  const device = 'demo-clip';
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
+  const daemon = startCli(daemonArgs(device, ['--set', 'sources.realtime=false']));
+  const { code } = await daemon.exited;
+  assert.equal(code, 0, daemon.stderr() + daemon.stdout().slice(-2000));
+  await sub.until((m) => m.filter((x) => x.topic.endsWith('/scene')).length >= 10, 10_000, '10 scene messages');
+  await sub.until((m) => m.some((x) => x.topic.endsWith('/status') && x.payload === 'offline'), 5000, 'status offline');
+  const scenes = sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene);
+  checkScenes(scenes, 10);
+  assert.deepEqual(scenes.map((s) => s.modalities), scenes.map(() => ['audio']));
+  const labels = sub.on(`avscene/${device}/label`).map((m) => m.payload);
+  assert.deepEqual(labels, scenes.map((s) => s.label), 'the label topic mirrors the scene label');
+  const status = sub.on(`avscene/${device}/status`).map((m) => m.payload);
+  assert.equal(status[0], 'online');
+  assert.equal(status.at(-1), 'offline');
+  await sub.close();
+
+  // A subscriber that arrives later still gets the last state: retained scene, label and status.
+  const late = await Collector.subscribe(broker.url, `avscene/${device}/#`);
+  await late.until((m) => m.length >= 3, 5000, 'retained messages');
+  assert.ok(late.messages.every((m) => m.retain));
+  assert.equal((JSON.parse(late.on(`avscene/${device}/scene`)[0]!.payload) as Scene).seq, 9);
+  assert.equal(late.on(`avscene/${device}/status`)[0]!.payload, 'offline');
+  await late.close();
+});
+
+test('a real TAU recording with a video file gives one message per second', { skip: HAS_SHARED_DATA ? false : NO_SHARED_DATA }, async () => {
+  const dir = tempDir();
+  const wav = path.join(dir, 'park.wav');
+  copyFileSync(path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', 'park-lyon-1144-44031.wav'), wav);
+  const video = makeVideo(path.join(dir, 'park.mp4'), 10);
+  const device = 'tau-clip';
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/scene`);
+  const daemon = startCli(
+    daemonArgs(device, ['--set', 'sources.realtime=false', '--set', `audio.file=${wav}`, '--set', 'video.source=file', '--set', `video.file=${video}`]),
+  );
+  const { code } = await daemon.exited;
+  assert.equal(code, 0, daemon.stderr());
+  await sub.until((m) => m.length >= 10, 10_000, '10 scene messages');
+  checkScenes(sub.messages.map((m) => JSON.parse(m.payload) as Scene), 10);
+  await sub.close();
+});
+
+test('SIGTERM finishes the window in flight, publishes offline and exits within 5 s', async () => {
+  const device = 'sigterm';
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
+  const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
+  await sub.until((m) => m.filter((x) => x.topic.endsWith('/scene')).length >= 2, 20_000, 'two scene messages');
+  const t0 = Date.now();
+  daemon.child.kill('SIGTERM');
+  const { code } = await daemon.exited;
+  const elapsed = Date.now() - t0;
+  assert.equal(code, 0, daemon.stderr());
+  assert.ok(elapsed < 5000, `stopped in ${elapsed} ms`);
+  await sub.until((m) => m.at(-1)?.payload === 'offline', 3000, 'offline');
+  checkScenes(sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene), sub.on(`avscene/${device}/scene`).length);
+  await sub.close();
+});
+
+test('kill -9: the broker publishes offline through the last will', async () => {
+  const device = 'killed';
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/status`);
+  const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true']));
+  await sub.until((m) => m.some((x) => x.payload === 'online'), 20_000, 'online');
+  daemon.child.kill('SIGKILL');
+  await daemon.exited;
+  await sub.until((m) => m.at(-1)?.payload === 'offline', 10_000, 'offline from the last will');
+  await sub.close();
+});
+
+test('a broker that is down: labels are queued and every one arrives, in order, once it is back', async () => {
+  const first = await startMosquitto();
+  const device = 'late-broker';
+  // A persistent subscriber session: the broker keeps its subscription across the restart.
+  const sub = await Collector.subscribe(first.url, `avscene/${device}/scene`, 'late-broker-watcher');
+  await first.stop();
+  const daemon = startCli(['run', '--set', `mqtt.url=${first.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=true']);
+  // The daemon waits 5 s for a first connection, then starts anyway: come back once windows have been queued.
+  await new Promise((r) => setTimeout(r, 8000));
+  const second = await startMosquitto(first.port, first.dataDir);
+  try {
+    const { code } = await daemon.exited;
+    assert.equal(code, 0, daemon.stderr());
+    await sub.until((m) => m.length >= 10, 15_000, '10 scene messages');
+    checkScenes(sub.messages.map((m) => JSON.parse(m.payload) as Scene), 10);
+    assert.ok(daemon.logs().some((l) => String(l.msg).includes('labels are queued')), 'the daemon said it queues while the broker is down');
+  } finally {
+    await sub.close();
+    await second.stop();
+  }
+});
+
+test('with mqtt.url empty the daemon starts its embedded broker and --watch shows the labels that crossed it', async () => {
+  const port = await freePort();
+  const daemon = startCli(['run', '--watch', '--set', `mqtt.embeddedPort=${port}`, '--set', 'sources.realtime=false']);
+  const { code } = await daemon.exited;
+  assert.equal(code, 0, daemon.stderr());
+  const watched = daemon.stdout().split('\n').filter((line) => line.startsWith('avscene/avscene-demo/scene #'));
+  assert.ok(watched.length >= 1, `watch lines printed:\n${daemon.stdout()}`);
+  assert.ok(daemon.logs().some((l) => String(l.msg).includes('embedded MQTT broker listening')));
+});

@@ -1,0 +1,82 @@
+/** A real mosquitto broker (Debian package) on a free loopback port, started and stopped by the tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts mosquitto; pass a port to restart a broker on the same address (persistence keeps retained messages). */
+export async function startMosquitto(port?: number, dataDir?: string): Promise<Mosquitto & { dataDir: string }> {
+  const chosen = port ?? (await freePort());
+  const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'avscene-mosq-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      `listener ${chosen} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      // As root, mosquitto would drop to the `mosquitto` user and could not write the persistence directory.
+      ...(os.userInfo().uid === 0 ? ['user root'] : []),
+      'log_dest stderr',
+      'log_type error',
+    ].join('\n') + '\n',
+  );
+  const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', (err) => {
+    throw new Error(`cannot start mosquitto (apt-get install mosquitto; make test does it): ${err.message}`);
+  });
+  try {
+    await waitForPort(chosen);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`mosquitto did not start on port ${chosen}: ${stderr || (err as Error).message}`);
+  }
+  return {
+    url: `mqtt://127.0.0.1:${chosen}`,
+    port: chosen,
+    dataDir: dir,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
