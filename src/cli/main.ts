@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 /** `avscene <command>`: dispatches to the command modules in ./commands. */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { ConfigError } from '../config/load.js';
-import { PACKAGE_ROOT } from '../config/schema.js';
+import { packageVersion as version } from '../config/schema.js';
 
 const loaders: Record<string, () => Promise<{ command: Command }>> = {
   run: () => import('./commands/run.js'),
@@ -27,11 +25,6 @@ const summaries: Record<string, string> = {
   watch: 'subscribe to a broker and print the labels devices publish',
   config: 'print the effective configuration (secrets masked)',
 };
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(summaries).map((name) => name.length));

@@ -2,6 +2,7 @@
  * The one configuration schema of avscene (convict). Every key is documented here; `avscene config --print`
  * shows the effective values. Sources, later ones winning: defaults < `--config FILE` (JSON) < AVSCENE_* env < CLI flags.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -9,6 +10,10 @@ import path from 'node:path';
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_CLIP = path.join(PACKAGE_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 export const DEMO_BUNDLE = path.join(PACKAGE_ROOT, 'models', 'bundles', 'demo-audio');
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export const configSchema = {
   device: {
@@ -144,6 +149,18 @@ export const configSchema = {
       default: '',
       sensitive: true,
       env: 'AVSCENE_MQTT_PASSWORD',
+    },
+    homeAssistant: {
+      doc: 'Publish Home Assistant MQTT discovery messages (retained) so the scene appears there without YAML.',
+      format: 'strict-boolean',
+      default: true,
+      env: 'AVSCENE_MQTT_HOME_ASSISTANT',
+    },
+    discoveryPrefix: {
+      doc: 'Home Assistant discovery prefix (its MQTT integration setting; "homeassistant" unless changed there).',
+      format: /^[^#+\s]+$/,
+      default: 'homeassistant',
+      env: 'AVSCENE_MQTT_DISCOVERY_PREFIX',
     },
   },
   log: {

@@ -9,6 +9,8 @@ import { loadBundle, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/embedded-broker.js';
 import { MqttPublisher } from '../publish/mqtt-publisher.js';
+import { homeAssistantDiscovery } from '../publish/homeassistant.js';
+import { packageVersion } from '../config/schema.js';
 import { HealthCounters } from './health.js';
 import { InvalidWindowError, SceneLabeler } from './scene-labeler.js';
 import { WindowQueue } from './window-queue.js';
@@ -60,6 +62,11 @@ export class Daemon {
       password: config.mqtt.password,
       logger,
     });
+    if (config.mqtt.homeAssistant) {
+      this.publisher.announce(
+        homeAssistantDiscovery(config.mqtt.discoveryPrefix, config.device.id, this.publisher.topics, bundle.manifest, bundle.manifest.classes, packageVersion()),
+      );
+    }
     this.healthTimer = setInterval(() => this.publishHealth(), HEALTH_INTERVAL_MS).unref();
 
     const live = config.audio.source === 'alsa' || config.sources.realtime;

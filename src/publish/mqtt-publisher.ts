@@ -31,6 +31,7 @@ export class MqttPublisher {
   private readonly queueLimit: number;
   private readonly inFlight = new Set<Promise<unknown>>();
   private droppedWhileOffline = 0;
+  private announcements: Outgoing[] = [];
   private everConnected = false;
   private wasConnected = false;
 
@@ -73,6 +74,12 @@ export class MqttPublisher {
   publishScene(payload: ScenePayload): void {
     this.send({ topic: this.topics.scene, payload: JSON.stringify(payload) });
     this.send({ topic: this.topics.label, payload: payload.label });
+  }
+
+  /** Retained messages sent again on every (re)connect, e.g. Home Assistant discovery (a broker may have lost them). */
+  announce(messages: Array<{ topic: string; payload: string }>): void {
+    this.announcements = messages;
+    if (this.client.connected) for (const message of messages) this.send(message);
   }
 
   publishHealth(health: Record<string, unknown>): void {
@@ -129,6 +136,7 @@ export class MqttPublisher {
     this.everConnected = true;
     this.wasConnected = true;
     this.options.logger.info({ url: this.options.url, queued: this.outbox.length }, reconnect ? 'MQTT reconnected' : 'MQTT connected');
+    for (const message of this.announcements) this.send(message);
     this.send({ topic: this.topics.status, payload: 'online' });
     const pending = this.outbox.splice(0);
     for (const message of pending) this.send(message);

@@ -70,6 +70,15 @@ test('publishes one retained scene message per window of the demo clip (44.1 kHz
   assert.equal(status.at(-1), 'offline');
   await sub.close();
 
+  // Home Assistant discovery: a retained sensor config pointing at the scene and status topics.
+  const ha = await Collector.subscribe(broker.url, `homeassistant/sensor/avscene_${device}/+/config`);
+  await ha.until((m) => m.length >= 2, 5000, 'discovery configs');
+  const sensor = JSON.parse(ha.on(`homeassistant/sensor/avscene_${device}/scene/config`)[0]!.payload) as Record<string, unknown>;
+  assert.equal(sensor.state_topic, `avscene/${device}/scene`);
+  assert.equal(sensor.availability_topic, `avscene/${device}/status`);
+  assert.deepEqual(sensor.options, CLASSES);
+  await ha.close();
+
   // A subscriber that arrives later still gets the last state: retained scene, label and status.
   const late = await Collector.subscribe(broker.url, `avscene/${device}/#`);
   await late.until((m) => m.length >= 3, 5000, 'retained messages');
