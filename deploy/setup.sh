@@ -29,8 +29,8 @@ as_root() {
 
 # --- system packages ------------------------------------------------------------------------------------------------
 # libopencv-dev: the OpenCV the binding compiles against; ffmpeg: video decoding backends; alsa-utils (arecord) and sox:
-# microphone capture; python3 + g++/make: node-gyp native builds.
-packages=(libopencv-dev ffmpeg alsa-utils sox libsox-fmt-all python3 make g++)
+# microphone capture; gstreamer1.0-plugins-base: GStreamer camera pipelines (Jetson CSI); python3 + g++/make: node-gyp.
+packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-fmt-all python3 make g++)
 [ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy)
 [ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile)
 

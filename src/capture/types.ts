@@ -12,7 +12,8 @@ export interface AudioWindow {
   /** Wall-clock start and end of the window. Live sources: when it was captured; files: run start + media offset. */
   start: Date;
   end: Date;
-  /** Offset of the window's first sample in the source, in seconds (files: position in the file; live: since capture start). */
+  /** Offset of the window's first sample in the source, in seconds (files: position in the file, back to 0 when it loops;
+   *  live: seconds of audio captured since the source started, not counting gaps while the device was restarting). */
   mediaOffset: number;
   left: Float32Array;
   right: Float32Array;
@@ -36,9 +37,11 @@ export interface AudioSource {
 
 export interface VideoSource {
   readonly description: string;
-  /** Opens the source; throws a clear error when it cannot be opened at start-up. */
+  /** Opens the source; throws a clear error when the setting cannot work (file missing or undecodable, malformed URL or
+   *  device path). A live camera that is absent at start-up is not an error: it is retried in the background (null frames meanwhile). */
   start(): Promise<void>;
-  /** The frame nearest the window's midpoint, or null when none is available (camera down, file ended without loop). */
+  /** The frame nearest the window's midpoint, or null when none is available (camera down, file ended without loop).
+   *  Live sources keep only the last few seconds of frames: call it as soon as the window arrives, before queueing it. */
   frameFor(window: AudioWindow): Promise<VideoFrame | null>;
   stop(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import { homeAssistantDiscovery } from '../publish/homeassistant.js';
 import { packageVersion } from '../config/schema.js';
 import { HealthCounters } from './health.js';
 import { InvalidWindowError, SceneLabeler } from './scene-labeler.js';
-import { WindowQueue } from './window-queue.js';
+import { WindowQueue } from '../capture/window-queue.js';
 
 interface Captured {
   window: AudioWindow;

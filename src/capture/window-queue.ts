@@ -1,7 +1,8 @@
 /**
- * The bounded hand-over between capture and inference, so that capturing window n+1 overlaps inference of window n.
- * Live sources must never wait for the model (the microphone does not pause): when the queue is full the oldest item
- * is dropped and counted. File sources read as fast as possible instead wait for room, so no window is lost.
+ * A bounded hand-over between a producer and a consumer that may fall behind: inside the ALSA source (arecord's stream
+ * → windows) and between capture and inference in the daemon, so capturing window n+1 overlaps inference of window n.
+ * Live sources must never wait for the consumer (the microphone does not pause): when the queue is full the oldest
+ * item is dropped and counted, so memory stays bounded and what is kept stays recent. File sources read as fast as possible instead wait for room, so no window is lost.
  */
 export type OverflowPolicy = 'drop-oldest' | 'wait';
 
@@ -24,9 +25,9 @@ export class WindowQueue<T> {
     return this.items.length;
   }
 
-  /** Adds an item; with the 'wait' policy resolves once there is room. */
+  /** Adds an item; with the 'wait' policy resolves once there is room. After close() items are ignored. */
   async push(item: T): Promise<void> {
-    if (this.closed) throw new Error('push on a closed queue');
+    if (this.closed) return;
     const taker = this.takers.shift();
     if (taker) {
       taker(item);

@@ -1,0 +1,48 @@
+/** The capture stage: builds the audio and video sources the config asks for. */
+import type { Logger } from '../log/logger.js';
+import { AlsaAudioSource } from './audio-alsa.js';
+import { FileAudioSource } from './audio-file.js';
+import type { AudioSource, VideoSource } from './types.js';
+import { FileVideoSource } from './video-file.js';
+import { LiveVideoSource } from './video-live.js';
+
+export type { AudioSource, AudioWindow, VideoFrame, VideoSource } from './types.js';
+export { SAMPLE_RATE, WINDOW_SAMPLES } from './types.js';
+
+/** The config sections capture reads (the daemon's config object fits it). */
+export interface CaptureConfig {
+  audio: { source: string; device: string; file: string; loop: boolean };
+  video: { source: string; device: string; file: string; loop: boolean };
+  sources: { realtime: boolean };
+}
+
+export function createAudioSource(cfg: Pick<CaptureConfig, 'audio' | 'sources'>, logger: Logger): AudioSource {
+  const { audio } = cfg;
+  switch (audio.source) {
+    case 'alsa':
+      return new AlsaAudioSource({ device: audio.device, logger });
+    case 'file':
+      return new FileAudioSource({ file: audio.file, loop: audio.loop, realtime: cfg.sources.realtime, logger });
+    default:
+      throw new Error(`audio.source "${audio.source}" is not supported: use "alsa" or "file".`);
+  }
+}
+
+/** null for video.source=none (audio only). Call `start()` on the result before the first window. */
+export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Logger): VideoSource | null {
+  const { video } = cfg;
+  switch (video.source) {
+    case 'none':
+      return null;
+    case 'file':
+      if (!video.file) throw new Error('video.source is "file" but video.file is empty: set video.file to a video file.');
+      return new FileVideoSource({ file: video.file, loop: video.loop, logger });
+    case 'v4l2':
+      return new LiveVideoSource({ kind: 'v4l2', target: video.device, logger });
+    case 'url':
+      if (!video.file) throw new Error('video.source is "url" but video.file is empty: set video.file to the stream URL (rtsp://…, http://…).');
+      return new LiveVideoSource({ kind: 'url', target: video.file, logger });
+    default:
+      throw new Error(`video.source "${video.source}" is not supported: use "v4l2", "file", "url" or "none".`);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Live video sources through the real OpenCV capture path, without a camera:
+ * - a live GStreamer pipeline (videotestsrc is-live) as video.source=url;
+ * - an HTTP MPEG-TS stream served by a separate process on 127.0.0.1 (an IP camera stand-in) that the test
+ *   kills and restarts: the camera vanishes (one warning, null frames) and comes back (logged, frames again);
+ * - a V4L2 device path that does not exist (camera unplugged at boot).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createVideoSource } from '../../src/capture/index.js';
+import type { AudioWindow } from '../../src/capture/types.js';
+import { LiveVideoSource } from '../../src/capture/video-live.js';
+import { freePort } from '../helpers/mosquitto.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { WARN, hasProgram, memoryLogger, windowAt } from './support.js';
+
+const FAST = { initialMs: 200, maxMs: 400 };
+const SERVER = path.join(REPO_ROOT, 'test', 'capture', 'fixtures', 'stream-server.mjs');
+const NO_GST_PLUGINS =
+  spawnSync('dpkg-query', ['-W', '-f', '${Status}', 'gstreamer1.0-plugins-base'], { encoding: 'utf8' }).stdout?.includes('installed')
+    ? false
+    : 'GStreamer base plugins (videotestsrc, appsink) not installed: apt-get install gstreamer1.0-plugins-base';
+const GST_PIPELINE = 'videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=10/1 ! videoconvert ! video/x-raw,format=BGR ! appsink';
+
+/** A 1-s window that ended `agoMs` ago (wall clock), as a live microphone would deliver it. */
+function liveWindow(agoMs: number): AudioWindow {
+  return windowAt(0, 0, Date.now() - agoMs - 1000);
+}
+
+async function until<T>(probe: () => Promise<T | null | undefined> | T | null | undefined, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+async function startServer(port: number): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [SERVER, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(proc.stdout!, 'data'); // "listening"
+  return proc;
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill('SIGTERM');
+  await once(proc, 'exit');
+}
+
+describe('live video sources', () => {
+  it('keeps recent frames of a live stream and gives the one nearest the window midpoint (GStreamer pipeline)', { skip: NO_GST_PLUGINS }, async () => {
+    const { logger, lines } = memoryLogger();
+    const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger });
+    await src.start();
+    try {
+      await delay(1600);
+      const w = liveWindow(100);
+      const mid = (w.start.getTime() + w.end.getTime()) / 2;
+      const f = await src.frameFor(w);
+      assert.ok(f, 'a frame for a window that just ended');
+      assert.equal(f.width, 64);
+      assert.equal(f.height, 48);
+      assert.equal(f.bgr.length, 64 * 48 * 3);
+      // Frames come every 100 ms and at most one per 100 ms is kept: the nearest is within about a frame interval.
+      assert.ok(Math.abs(f.timestamp - mid) <= 150, `frame at ${f.timestamp - mid} ms from the midpoint`);
+      assert.equal(await src.frameFor(liveWindow(10_000)), null, 'nothing that old is kept');
+      assert.deepEqual(lines.filter((l) => l.level >= WARN), []);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('reports a stream that vanishes once, gives null meanwhile, and recovers when it is back', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found' }, async () => {
+    const port = await freePort();
+    let server = await startServer(port);
+    const { logger, lines } = memoryLogger();
+    const src = new LiveVideoSource({ kind: 'url', target: `http://127.0.0.1:${port}/cam.ts`, logger, backoff: FAST });
+    await src.start();
+    try {
+      const first = await until(() => src.frameFor(liveWindow(0)), 10_000, 'the first frame');
+      assert.equal(first.width, 64);
+
+      await stopServer(server);
+      await until(() => lines.some((l) => l.level === WARN && /unavailable/.test(l.msg)), 10_000, 'the warning');
+      assert.equal(await src.frameFor(liveWindow(0)), null, 'no image while the camera is gone');
+      await delay(1200); // several reopen attempts fail meanwhile
+      const warnings = lines.filter((l) => l.level === WARN);
+      assert.equal(warnings.length, 1, 'one warning per outage');
+      assert.match(warnings[0]!.msg, new RegExp(`camera url http://127\\.0\\.0\\.1:${port}/cam\\.ts is unavailable: .*Windows get no image`));
+      assert.ok(lines.some((l) => /cannot connect to 127\.0\.0\.1/.test(String(l.reason))), 'reopen attempts see the refused connection');
+
+      server = await startServer(port);
+      await until(() => lines.some((l) => /is back/.test(l.msg)), 10_000, 'recovery');
+      await until(() => src.frameFor(liveWindow(0)), 5000, 'frames after recovery');
+    } finally {
+      await src.stop();
+      await stopServer(server);
+    }
+  });
+
+  it('starts without a camera plugged in: warns with the fix, gives null frames, keeps retrying', async () => {
+    const { logger, lines } = memoryLogger();
+    const src = new LiveVideoSource({ kind: 'v4l2', target: '/dev/video-avscene-absent', logger, backoff: FAST });
+    await src.start();
+    try {
+      await until(() => lines.some((l) => l.level === WARN), 5000, 'the warning');
+      assert.match(lines.find((l) => l.level === WARN)!.msg, /\/dev\/video-avscene-absent does not exist \(camera unplugged\? check video\.device/);
+      assert.equal(await src.frameFor(liveWindow(0)), null);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('refuses settings that cannot work, naming the key', async () => {
+    const { logger } = memoryLogger();
+    const video = { device: '/dev/video0', file: '', loop: false };
+    await assert.rejects(createVideoSource({ video: { ...video, source: 'v4l2', device: 'video0' } }, logger)!.start(), /video\.device "video0" is not a V4L2 device/);
+    await assert.rejects(createVideoSource({ video: { ...video, source: 'url', file: 'camera.local/stream' } }, logger)!.start(), /video\.file "camera\.local\/stream" is not a stream URL/);
+    await assert.rejects(createVideoSource({ video: { ...video, source: 'url', file: 'file:///tmp/a.mp4' } }, logger)!.start(), /use video\.source=file/);
+    assert.throws(() => createVideoSource({ video: { ...video, source: 'url' } }, logger), /video\.file is empty/);
+    assert.match(createVideoSource({ video: { ...video, source: 'url', file: 'rtsp://admin:secret@10.0.0.5/live' } }, logger)!.description, /rtsp:\/\/admin:\*\*\*@10\.0\.0\.5\/live/);
+  });
+});
