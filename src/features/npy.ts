@@ -1,0 +1,58 @@
+/** NumPy .npy format 1.0 for float32 C-order arrays (dtype '<f4'): the feature files the toolkit trains on. */
+import { writeFileSync, renameSync, readFileSync } from 'node:fs';
+
+const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+function header(shape: readonly number[]): Buffer {
+  const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${dims}, }`;
+  // Magic (6) + version (2) + header length (2) + dict, padded with spaces and a final newline to a multiple of 64.
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const text = dict.padEnd(total - 10 - 1, ' ') + '\n';
+  const head = Buffer.alloc(10);
+  MAGIC.copy(head, 0);
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(text.length, 8);
+  return Buffer.concat([head, Buffer.from(text, 'latin1')]);
+}
+
+/** The bytes of a .npy file holding `data` with `shape` (C order). */
+export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) throw new RangeError(`shape [${shape.join(', ')}] holds ${count} values, data has ${data.length}`);
+  const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // Typed arrays are in the platform's byte order; every platform Node runs on here is little-endian.
+  return Buffer.concat([header(shape), body]);
+}
+
+/** Writes a .npy file atomically (temporary file, then rename), so an interrupted run leaves no half file. */
+export function writeNpy(file: string, data: Float32Array, shape: readonly number[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, encodeNpy(data, shape));
+  renameSync(tmp, file);
+}
+
+export interface NpyArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Reads a .npy v1/v2 file of dtype '<f4', C order. */
+export function readNpy(file: string): NpyArray {
+  const buf = readFileSync(file);
+  if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) throw new Error(`${file}: not a .npy file`);
+  const major = buf[6]!;
+  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const dict = buf.toString('latin1', start, start + headerLength);
+  if (!/'descr':\s*'<f4'/.test(dict)) throw new Error(`${file}: dtype is not '<f4' (${dict.trim()})`);
+  if (/'fortran_order':\s*True/.test(dict)) throw new Error(`${file}: Fortran order is not supported`);
+  const dims = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1] ?? '';
+  const shape = dims.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const offset = start + headerLength;
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(count);
+  Buffer.from(data.buffer).set(buf.subarray(offset, offset + 4 * count));
+  return { shape, data };
+}
