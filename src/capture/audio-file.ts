@@ -70,7 +70,7 @@ export class FileAudioSource implements AudioSource {
     const tail = stereo.left.length % WINDOW_SAMPLES;
     logger.info({ file, seconds, windows: Math.floor(seconds), loop: this.opts.loop, realtime: this.opts.realtime }, 'audio file loaded');
     if (tail > 0) {
-      logger.info(`the last ${(tail / SAMPLE_RATE).toFixed(3)} s of ${file} are shorter than a window and are not classified`);
+      logger.info(`the last ${tail} sample(s) (${(tail / SAMPLE_RATE).toFixed(3)} s) of ${file} are shorter than a window and are not classified`);
     }
     return stereo;
   }

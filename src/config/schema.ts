@@ -19,7 +19,7 @@ export const configSchema = {
   device: {
     id: {
       doc: 'Identifier of this device in MQTT topics (<prefix>/<id>/…): letters, digits, "_" and "-".',
-      format: /^[A-Za-z0-9_-]{1,64}$/,
+      format: 'device-id',
       default: 'avscene-demo',
       env: 'AVSCENE_DEVICE_ID',
     },
@@ -95,7 +95,7 @@ export const configSchema = {
   inference: {
     providers: {
       doc: 'ONNX Runtime execution providers in order of preference: "auto" (TensorRT, CUDA, then CPU, as available) or a comma list of tensorrt, cuda, cpu.',
-      format: /^(auto|(tensorrt|cuda|cpu)(,(tensorrt|cuda|cpu))*)$/,
+      format: 'provider-list',
       default: 'auto',
       env: 'AVSCENE_INFERENCE_PROVIDERS',
     },
@@ -133,7 +133,7 @@ export const configSchema = {
     },
     topicPrefix: {
       doc: 'First level of every topic: <prefix>/<device.id>/scene, …/status.',
-      format: /^[^#+\s]+$/,
+      format: 'topic-prefix',
       default: 'avscene',
       env: 'AVSCENE_MQTT_TOPIC_PREFIX',
     },
@@ -158,7 +158,7 @@ export const configSchema = {
     },
     discoveryPrefix: {
       doc: 'Home Assistant discovery prefix (its MQTT integration setting; "homeassistant" unless changed there).',
-      format: /^[^#+\s]+$/,
+      format: 'topic-prefix',
       default: 'homeassistant',
       env: 'AVSCENE_MQTT_DISCOVERY_PREFIX',
     },

@@ -34,13 +34,15 @@ export class MqttPublisher {
   private announcements: Outgoing[] = [];
   private everConnected = false;
   private wasConnected = false;
+  private closing = false;
 
   private constructor(private readonly options: PublisherOptions) {
     this.topics = topicsFor(options.topicPrefix, options.deviceId);
     this.queueLimit = options.queueLimit ?? 3600;
     this.client = mqtt.connect(options.url, {
       clientId: `avscene-${options.deviceId}-${process.pid}`,
-      protocolVersion: 5,
+      // MQTT 3.1.1: every broker speaks it (the embedded aedes broker has no MQTT 5).
+      protocolVersion: 4,
       username: options.username || undefined,
       password: options.password || undefined,
       reconnectPeriod: 2000,
@@ -89,6 +91,7 @@ export class MqttPublisher {
   /** Publishes `offline`, waits (bounded) for queued labels to leave, and disconnects. */
   async close(timeoutMs = 3000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    this.closing = true;
     if (this.client.connected) {
       this.send({ topic: this.topics.status, payload: 'offline' });
       await withTimeout(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
@@ -143,7 +146,7 @@ export class MqttPublisher {
   }
 
   private onClose(): void {
-    if (this.wasConnected) {
+    if (this.wasConnected && !this.closing) {
       this.wasConnected = false;
       this.options.logger.warn(
         { url: this.options.url },

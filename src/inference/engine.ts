@@ -1,0 +1,329 @@
+/**
+ * SceneEngine: the fused model of a bundle, applied to one 1-s window and its center frame.
+ *
+ * Per window every piece of work happens once and is shared: one STFT for all feature kinds, each audio net once
+ * (the 6 frames are its batch), one preprocessed tensor per distinct preprocess block, each image net once, then
+ * every head on those embeddings, then decision fusion. Heads with weight 0 (and nets only they use) are never
+ * loaded. Sessions live in a worker thread ("lane", see session-lane.ts), so the caller's event loop stays free and
+ * the nets of a window run while this thread computes the features. Image nets are dispatched first, so the audio
+ * features are computed while the slowest net runs.
+ *
+ * `lanes: 2` puts the image nets in a second worker, beside the audio nets and heads. On the 2-core machine we
+ * measured, that was slower (the audio lane's threads stall the image nets' parallel loops), so one lane is the
+ * default; try `avscene bench --lanes 2` on bigger CPUs.
+ */
+import os from 'node:os';
+import type { Logger } from '../log/logger.js';
+import type { VideoFrame } from '../capture/types.js';
+import { loadOpenCV, type CV } from '../capture/opencv.js';
+import { FeatureExtractor, type FeatureKind, type Features } from '../features/index.js';
+import { argmax, fuseDecisions } from '../fusion/index.js';
+import { activeHeads, bundleFile, checkSessionIO, type Bundle, type BundleManifest, type TensorSpec, type Weights } from './bundle.js';
+import { installedBackends, providerOrder, type Provider } from './providers.js';
+import { preprocessFrame, preprocessKey } from './preprocess.js';
+import { SessionLane, type Optimization, type WireTensor } from './session-lane.js';
+
+export type Modality = 'audio' | 'image';
+
+export interface SceneResult {
+  classes: readonly string[];
+  /** Fused class probabilities (sum 1). */
+  probs: Float64Array;
+  label: string;
+  confidence: number;
+  /** Modalities that went into this result (those of the heads that ran). */
+  modalities: Modality[];
+  /** True when the result is less than the bundle was built to give: a modality is missing and no fallback heads cover it, or a net failed. */
+  degraded: boolean;
+  degradedReason?: string;
+  /** Set when a modality was missing and the bundle's fallback heads for the other one were used. */
+  fallback?: Modality;
+  /** Per-head probabilities of the heads that ran. */
+  heads: Record<string, number[]>;
+  /** Milliseconds: features, preprocess, audio:<net>, image:<net>, heads (the last three: time inside ONNX Runtime), fusion, total (wall). */
+  timings: Record<string, number>;
+}
+
+export interface EngineInput {
+  audio: { left: Float32Array; right: Float32Array } | null;
+  frame: VideoFrame | null;
+}
+
+export interface EngineOptions {
+  /** inference.providers: "auto" or a comma list of tensorrt, cuda, cpu. */
+  providers: string;
+  /** Intra-op threads per session; 0 = one per core. */
+  threads: number;
+  logger: Logger;
+  /** Intra-op threads of the audio lane's sessions when there are two lanes (default: half of `threads`, at least 1). */
+  audioThreads?: number;
+  /** Worker threads for sessions: 1 (default) runs all nets in one, 2 runs image nets beside audio nets and heads. */
+  lanes?: 1 | 2;
+  /** ONNX Runtime graph optimisation level (default "all"). */
+  optimization?: Optimization;
+}
+
+/** Where each session runs and which provider it got, for logs and `avscene bench`. */
+export interface SessionInfo { key: string; kind: 'audioNet' | 'imageNet' | 'head'; lane: string; provider: Provider }
+
+/** What the engine loaded: heads with a positive weight somewhere, the nets they use, the feature kinds those read. */
+export interface Plan {
+  heads: string[];
+  audioNets: string[];
+  imageNets: string[];
+  features: FeatureKind[];
+}
+
+const sessionKey = (kind: SessionInfo['kind'], key: string): string => `${kind}:${key}`;
+
+export class SceneEngine {
+  private lastDegraded: string | undefined;
+
+  private constructor(
+    readonly bundle: Bundle,
+    readonly sessions: readonly SessionInfo[],
+    readonly plan: Plan,
+    private readonly lanes: { image: SessionLane; audio: SessionLane; all: SessionLane[] },
+    private readonly features: FeatureExtractor | null,
+    private readonly cv: CV | null,
+    private readonly logger: Logger,
+  ) {}
+
+  get manifest(): BundleManifest {
+    return this.bundle.manifest;
+  }
+
+  get classes(): readonly string[] {
+    return this.bundle.manifest.classes;
+  }
+
+  /**
+   * Opens every session the bundle's decision weights need and checks each graph's inputs and outputs against
+   * the manifest (BundleError on a mismatch). Nothing is shared with other engines, so a failed create leaves a
+   * running engine untouched.
+   */
+  static async create(bundle: Bundle, opts: EngineOptions): Promise<SceneEngine> {
+    const { logger } = opts;
+    const m = bundle.manifest;
+    const plan = planFor(m);
+    for (const w of bundle.warnings) logger.warn({ bundle: m.name }, w);
+    const installed = installedBackends();
+    const order = providerOrder(opts.providers, installed);
+    logger.info({ installed: installed.map((b) => `${b.name}${b.bundled ? '' : ' (needs provider libraries)'}`), order },
+      'onnxruntime-node execution providers');
+    const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
+    const optimization = opts.optimization ?? 'all';
+    const twoLanes = opts.lanes === 2 && plan.imageNets.length > 0 && plan.audioNets.length > 0;
+    // The audio lane's small nets and heads overlap the image nets: giving them fewer threads leaves the cores to the big nets.
+    const audioThreads = twoLanes ? opts.audioThreads ?? Math.max(1, Math.floor(threads / 2)) : threads;
+    const audio = new SessionLane(twoLanes ? 'audio' : 'nets');
+    const image = twoLanes ? new SessionLane('image') : audio;
+    const all = twoLanes ? [audio, image] : [audio];
+    const sessions: SessionInfo[] = [];
+    const warned = new Set<Provider>();
+    try {
+      const open = async (kind: SessionInfo['kind'], key: string, file: string, lane: SessionLane,
+        io: { inputs: TensorSpec[]; outputs: TensorSpec[] }, batch: number) => {
+        const path = bundleFile(bundle, file);
+        const laneThreads = lane === audio ? audioThreads : threads;
+        const reply = await lane.open(sessionKey(kind, key), path, { providers: order, threads: laneThreads, optimization });
+        checkSessionIO(path, io, reply, batch);
+        for (const f of reply.fallbacks) {
+          if (warned.has(f.provider)) continue;
+          warned.add(f.provider);
+          // With "auto" a missing GPU provider is expected on CPU-only machines; a provider the user named is worth a warning.
+          const level = opts.providers.trim() === 'auto' ? 'info' : 'warn';
+          logger[level]({ provider: f.provider, reason: f.reason }, `execution provider ${f.provider} is not usable here; sessions fall back to the next in ${order.join(',')}`);
+        }
+        logger.info({ session: key, provider: reply.provider, lane: lane.name, threads: laneThreads }, `session ${key} runs on ${reply.provider}`);
+        sessions.push({ key, kind, lane: lane.name, provider: reply.provider });
+      };
+      for (const key of plan.imageNets) {
+        const n = m.imageNets[key]!;
+        await open('imageNet', key, n.file, image, { inputs: [n.input], outputs: [n.output] }, 1);
+      }
+      for (const key of plan.audioNets) {
+        const n = m.audioNets[key]!;
+        await open('audioNet', key, n.file, audio, { inputs: [n.input], outputs: [n.output] }, m.framesPerWindow);
+      }
+      for (const key of plan.heads) {
+        const h = m.heads[key]!;
+        const inputs = [h.inputs.audio, h.inputs.image].filter((t): t is TensorSpec => t !== undefined);
+        await open('head', key, h.file, audio, { inputs, outputs: [h.output] }, 1);
+      }
+      const features = plan.features.length > 0 ? new FeatureExtractor(plan.features) : null;
+      const cv = plan.imageNets.length > 0 ? await loadOpenCV() : null;
+      logger.info({ bundle: m.name, version: m.version, heads: plan.heads, audioNets: plan.audioNets, imageNets: plan.imageNets, features: plan.features },
+        'inference engine ready');
+      return new SceneEngine(bundle, sessions, plan, { image, audio, all }, features, cv, logger);
+    } catch (err) {
+      await Promise.all(all.map((l) => l.close()));
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.all.map((l) => l.close()));
+  }
+
+  /** Classifies one window. Never throws for missing or failing inputs: the result says what it is based on. */
+  async classify(input: EngineInput): Promise<SceneResult> {
+    const t0 = performance.now();
+    const timings: Record<string, number> = {};
+    const m = this.bundle.manifest;
+    const choice = this.chooseWeights(input.audio !== null, input.frame !== null);
+    const problems: string[] = choice.reason ? [choice.reason] : [];
+    const heads = Object.keys(choice.weights).filter((h) => choice.weights[h]! > 0);
+    const audioNets = new Set(heads.map((h) => m.heads[h]!.audioNet).filter((n): n is string => n !== null));
+    const imageNets = new Set(heads.map((h) => m.heads[h]!.imageNet).filter((n): n is string => n !== null));
+
+    // Image branch first: its nets are the slowest, and they run in their own worker while this thread computes features.
+    const imageEmb = new Map<string, Promise<WireTensor | null>>();
+    if (imageNets.size > 0 && input.frame) {
+      const tp = performance.now();
+      const tensors = new Map<string, Float32Array | Error>();
+      for (const key of imageNets) {
+        const p = m.imageNets[key]!.preprocess;
+        const pk = preprocessKey(p);
+        if (!tensors.has(pk)) {
+          try {
+            tensors.set(pk, preprocessFrame(this.cv!, input.frame, p));
+          } catch (err) {
+            tensors.set(pk, err as Error);
+          }
+        }
+        const t = tensors.get(pk)!;
+        if (t instanceof Error) {
+          problems.push(`image preprocessing for ${key} failed: ${t.message}`);
+          continue;
+        }
+        const net = m.imageNets[key]!;
+        imageEmb.set(key, this.runNet('image', key, net.input.name, { data: t, dims: [1, 3, net.preprocess.crop[0], net.preprocess.crop[1]] }, timings, problems));
+      }
+      timings.preprocess = performance.now() - tp;
+    }
+
+    const audioEmb = new Map<string, Promise<WireTensor | null>>();
+    if (audioNets.size > 0 && input.audio) {
+      const tf = performance.now();
+      let feats: Features = {};
+      try {
+        feats = this.features!.window(input.audio.left, input.audio.right);
+      } catch (err) {
+        problems.push(`audio features failed: ${(err as Error).message}`);
+      }
+      timings.features = performance.now() - tf;
+      for (const key of audioNets) {
+        const net = m.audioNets[key]!;
+        const data = feats[net.feature];
+        if (!data) continue;
+        audioEmb.set(key, this.runNet('audio', key, net.input.name, { data, dims: [m.framesPerWindow, 2, data.length / (2 * m.framesPerWindow)] }, timings, problems));
+      }
+    }
+
+    const headProbs: Record<string, number[]> = {};
+    let headMs = 0;
+    await Promise.all(heads.map(async (key) => {
+      const h = m.heads[key]!;
+      const feeds: Record<string, WireTensor> = {};
+      if (h.audioNet) {
+        const emb = await audioEmb.get(h.audioNet);
+        if (!emb) return;
+        feeds[h.inputs.audio!.name] = { data: emb.data, dims: [1, ...emb.dims] };
+      }
+      if (h.imageNet) {
+        const emb = await imageEmb.get(h.imageNet);
+        if (!emb) return;
+        feeds[h.inputs.image!.name] = emb;
+      }
+      try {
+        const { outputs, ms } = await this.lanes.audio.run(sessionKey('head', key), feeds);
+        headMs += ms;
+        headProbs[key] = Array.from(outputs[h.output.name]!.data);
+      } catch (err) {
+        problems.push(`head ${key} failed: ${(err as Error).message}`);
+      }
+    }));
+    timings.heads = headMs;
+
+    const tz = performance.now();
+    const ran = Object.keys(headProbs);
+    let probs: Float64Array;
+    if (ran.length > 0) {
+      probs = fuseDecisions(headProbs, choice.weights);
+      if (ran.length < heads.length) problems.push(`fused ${ran.length} of ${heads.length} heads`);
+    } else {
+      probs = new Float64Array(m.classes.length).fill(1 / m.classes.length);
+      if (problems.length === 0) problems.push('no head could run');
+    }
+    timings.fusion = performance.now() - tz;
+    timings.total = performance.now() - t0;
+
+    const best = argmax(probs);
+    const degradedReason = problems.length > 0 ? problems.join('; ') : undefined;
+    this.logDegradation(degradedReason);
+    return {
+      classes: m.classes,
+      probs,
+      label: ran.length > 0 ? m.classes[best]! : 'unknown',
+      confidence: ran.length > 0 ? probs[best]! : 0,
+      modalities: (['audio', 'image'] as const).filter((mod) => ran.some((h) => (mod === 'audio' ? m.heads[h]!.audioNet : m.heads[h]!.imageNet) !== null)),
+      degraded: degradedReason !== undefined,
+      ...(degradedReason !== undefined ? { degradedReason } : {}),
+      ...(choice.fallback ? { fallback: choice.fallback } : {}),
+      heads: headProbs,
+      timings,
+    };
+  }
+
+  private async runNet(kind: Modality, key: string, inputName: string, tensor: WireTensor,
+    timings: Record<string, number>, problems: string[]): Promise<WireTensor | null> {
+    const lane = kind === 'image' ? this.lanes.image : this.lanes.audio;
+    const spec = kind === 'image' ? this.manifest.imageNets[key]! : this.manifest.audioNets[key]!;
+    try {
+      const { outputs, ms } = await lane.run(sessionKey(kind === 'image' ? 'imageNet' : 'audioNet', key), { [inputName]: tensor });
+      timings[`${kind}:${key}`] = ms;
+      return outputs[spec.output.name]!;
+    } catch (err) {
+      problems.push(`${kind} net ${key} failed: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  /** The weight set for the modalities at hand (BUNDLE.md §5), and how the result must be labelled. */
+  private chooseWeights(hasAudio: boolean, hasImage: boolean): { weights: Weights; fallback?: Modality; reason?: string } {
+    const d = this.manifest.decision;
+    const full = Object.fromEntries(Object.entries(d.weights).filter(([, w]) => w > 0).map(([h, w]) => [h, d.method === 'unweighted' ? 1 : w]));
+    const usable = Object.fromEntries(Object.entries(full).filter(([h]) => {
+      const head = this.manifest.heads[h]!;
+      return (!head.audioNet || hasAudio) && (!head.imageNet || hasImage);
+    }));
+    const nUsable = Object.keys(usable).length;
+    if (nUsable === Object.keys(full).length) return { weights: usable }; // nothing the bundle uses is missing
+    const present: Modality | null = hasAudio ? 'audio' : hasImage ? 'image' : null;
+    const fallback = present ? d.fallback?.[present] : undefined;
+    if (present && fallback) return { weights: fallback, fallback: present };
+    const what = present === 'audio' ? 'no video frame' : 'no audio';
+    const reason = present === null
+      ? 'neither audio nor a video frame'
+      : nUsable > 0
+        ? `${what}: fused from the ${nUsable} of ${Object.keys(full).length} heads that need only ${present} (the bundle has no ${present}-only fallback)`
+        : `${what}, and the bundle has no heads that work on ${present} alone`;
+    return { weights: usable, reason };
+  }
+
+  private logDegradation(reason: string | undefined): void {
+    if (reason === this.lastDegraded) return;
+    if (reason) this.logger.warn({ reason }, 'scene label degraded');
+    else this.logger.info('scene label back to full quality');
+    this.lastDegraded = reason;
+  }
+}
+
+function planFor(m: BundleManifest): Plan {
+  const heads = activeHeads(m.decision).filter((h) => m.heads[h]);
+  const audioNets = [...new Set(heads.map((h) => m.heads[h]!.audioNet).filter((n): n is string => n !== null))];
+  const imageNets = [...new Set(heads.map((h) => m.heads[h]!.imageNet).filter((n): n is string => n !== null))];
+  const features = [...new Set(audioNets.map((n) => m.audioNets[n]!.feature))];
+  return { heads, audioNets, imageNets, features };
+}

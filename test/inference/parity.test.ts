@@ -1,0 +1,81 @@
+/**
+ * End to end against PyTorch: a bundle exported by the toolkit, run by the engine on real audio (a TAU clip, or
+ * the demo recording when ../shared is absent) and a real video file, gives the probabilities PyTorch computes with
+ * the same modules on the same features and image tensor (per head and fused, within 1e-4).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { FileAudioSource } from '../../src/capture/audio-file.js';
+import { FileVideoSource } from '../../src/capture/video-file.js';
+import { loadOpenCV } from '../../src/capture/opencv.js';
+import { DEMO_CLIP } from '../../src/config/schema.js';
+import { FeatureExtractor, FEATURE_KINDS } from '../../src/features/index.js';
+import { loadBundle, SceneEngine } from '../../src/inference/index.js';
+import { preprocessFrame } from '../../src/inference/preprocess.js';
+import { makeVideo } from '../helpers/media.js';
+import { REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
+import { NO_TOOLKIT, PYTHON, scratchDir } from './fixture-bundles.js';
+
+const quiet = pino({ level: 'silent' });
+const SCRIPT = path.join(REPO_ROOT, 'test', 'inference', 'torch-reference.py');
+const TAU_CLIP = path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', 'park-lyon-1144-44031.wav');
+const reference = (args: string[]) =>
+  execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'models') }, maxBuffer: 1 << 26 });
+
+test('engine output equals PyTorch on real audio + video (1e-4)', { skip: NO_TOOLKIT ?? false }, async () => {
+  const dir = scratchDir('avscene-parity-');
+  reference(['export', dir]);
+  const bundle = await loadBundle(path.join(dir, 'bundle'));
+  const video = makeVideo(path.join(dir, 'scene.mp4'), 2); // windows 0, 1 have a frame; window 2 does not
+  const audioFile = existsSync(TAU_CLIP) ? TAU_CLIP : DEMO_CLIP;
+
+  const cv = await loadOpenCV();
+  const extractor = new FeatureExtractor(FEATURE_KINDS);
+  const engine = await SceneEngine.create(bundle, { providers: 'cpu', threads: 1, logger: quiet });
+  const frames = new FileVideoSource({ file: video, loop: false, logger: quiet });
+  await frames.start();
+  const inputs: Array<{ features: Record<string, string>; image: string | null }> = [];
+  const engineResults = [];
+  try {
+    for await (const w of new FileAudioSource({ file: audioFile, loop: false, realtime: false, logger: quiet }).windows(new AbortController().signal)) {
+      const frame = await frames.frameFor(w);
+      engineResults.push(await engine.classify({ audio: w, frame }));
+      // the same inputs, from the same daemon code, for PyTorch
+      const feats = extractor.window(w.left, w.right);
+      const entry: (typeof inputs)[number] = { features: {}, image: null };
+      for (const kind of FEATURE_KINDS) {
+        entry.features[kind] = path.join(dir, `w${w.index}-${kind}.f32`);
+        writeFileSync(entry.features[kind]!, feats[kind]!);
+      }
+      if (frame) {
+        entry.image = path.join(dir, `w${w.index}-image.f32`);
+        writeFileSync(entry.image, preprocessFrame(cv, frame, Object.values(bundle.manifest.imageNets)[0]!.preprocess));
+      }
+      inputs.push(entry);
+      if (inputs.length === 3) break;
+    }
+  } finally {
+    await frames.stop();
+    await engine.close();
+  }
+  writeFileSync(path.join(dir, 'inputs.json'), JSON.stringify({ windows: inputs }));
+  const torch = JSON.parse(reference(['predict', dir, path.join(dir, 'inputs.json')])) as { windows: Array<{ heads: Record<string, number[]>; fused: number[] }> };
+
+  assert.deepEqual(engineResults.map((r) => r.modalities.join('+')), ['audio+image', 'audio+image', 'audio']);
+  let worst = 0;
+  engineResults.forEach((r, i) => {
+    const t = torch.windows[i]!;
+    assert.deepEqual(Object.keys(r.heads).sort(), Object.keys(t.heads).sort(), `window ${i}: same heads`);
+    for (const [head, probs] of Object.entries(t.heads)) probs.forEach((p, c) => (worst = Math.max(worst, Math.abs(p - r.heads[head]![c]!))));
+    t.fused.forEach((p, c) => (worst = Math.max(worst, Math.abs(p - r.probs[c]!))));
+  });
+  assert.ok(worst < 1e-4, `max |engine − PyTorch| = ${worst}`);
+  console.log(`# max abs difference engine vs PyTorch: ${worst.toExponential(2)}`);
+  // the untrained nets must still discriminate: otherwise a constant output would pass trivially
+  const spread = Math.max(...engineResults[0]!.probs) - Math.min(...engineResults[0]!.probs);
+  assert.ok(spread > 1e-3, `fused probabilities are not flat (spread ${spread})`);
+});
