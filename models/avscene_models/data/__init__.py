@@ -1,0 +1,1 @@
+"""Data: the TAU layout, audio features from the daemon, center frames."""

@@ -1,0 +1,48 @@
+"""Decision-level fusion: weighted mean of heads' probabilities; weights by grid search (step 0.05 on the
+simplex) minimising log loss on held-out outputs (§2.3.2, §3.3)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import EPS
+
+
+def fuse(probs: list[np.ndarray], weights) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64)
+    return np.tensordot(w / w.sum(), np.stack(probs), axes=1)
+
+
+def simplex_grid(k: int, step: float) -> np.ndarray:
+    """Every weight vector of ``k`` non-negative multiples of ``step`` summing to 1, ``[M, k]``."""
+    n = int(round(1 / step))
+    if abs(n * step - 1) > 1e-9:
+        raise ValueError(f"grid step {step} must divide 1")
+
+    def rec(parts: int, total: int):
+        if parts == 1:
+            yield (total,)
+            return
+        for first in range(total, -1, -1):
+            for rest in rec(parts - 1, total - first):
+                yield (first,) + rest
+
+    return np.array(list(rec(k, n)), dtype=np.float64) / n
+
+
+def grid_search(probs: list[np.ndarray], labels: np.ndarray, step: float = 0.05, chunk: int = 4096,
+                min_weight: float = 0.0):
+    """Returns (best weights, their log loss). Only the true class's probability matters for log loss, so every
+    candidate costs one matrix product: loss = −mean log(W @ P_true). ``min_weight`` keeps every head in (> 0)."""
+    p_true = np.stack([np.clip(p[np.arange(len(labels)), labels], EPS, 1) for p in probs])   # [K, N]
+    grid = simplex_grid(len(probs), step)
+    grid = grid[(grid >= min_weight - 1e-9).all(axis=1)]
+    if not len(grid):
+        raise ValueError(f"no weights on the {step} grid give each of {len(probs)} heads at least {min_weight}")
+    best_w, best_loss = None, np.inf
+    for start in range(0, len(grid), chunk):
+        w = grid[start:start + chunk]
+        losses = -np.log(np.clip(w @ p_true, EPS, 1)).mean(axis=1)
+        i = int(np.argmin(losses))
+        if losses[i] < best_loss - 1e-12:
+            best_w, best_loss = w[i], float(losses[i])
+    return best_w, best_loss

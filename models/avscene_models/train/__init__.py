@@ -1,0 +1,1 @@
+"""Training: audio nets, image nets, fusion heads, and what they share."""

@@ -1,0 +1,191 @@
+"""What every training step shares: seeding, device, stages (held-out folds), checkpoints, LR schedules."""
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from ..data.dataset import Dataset
+from ..progress import Progress
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' asked for but torch sees no GPU (set \"device\": \"cpu\" or install CUDA torch)")
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training run of the whole chain: fit on ``train``, predict ``heldout`` (calibration/fusion data)."""
+    name: str
+    train: tuple[str, ...]
+    heldout: tuple[str, ...]
+
+
+def _groups_by_class(ds: Dataset, ids: list[str], seed: int) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Held-out groups per class, shuffled: recording locations where the class has several, else single clips
+    (so every class can be held out without leaving it untrained). Returns (groups per class, group of each clip)."""
+    rng = random.Random(seed)
+    locations: dict[str, set[str]] = {}
+    for i in ids:
+        locations.setdefault(ds.clips[i].label, set()).add(ds.clips[i].location)
+    group_of = {i: (ds.clips[i].location if len(locations[ds.clips[i].label]) > 1 else i) for i in ids}
+    by_class: dict[str, list[str]] = {}
+    for i in ids:
+        groups = by_class.setdefault(ds.clips[i].label, [])
+        if group_of[i] not in groups:
+            groups.append(group_of[i])
+    for groups in by_class.values():
+        groups.sort()
+        rng.shuffle(groups)
+    return by_class, group_of
+
+
+def make_stages(ds: Dataset, heldout: dict, seed: int) -> tuple[list[Stage], Stage]:
+    """Class-stratified held-out folds from the train split, grouped by recording location (by clip for a class
+    recorded at one location only), and the final stage.
+
+    Returns (stages to run in order, the final stage whose models are evaluated and exported).
+    """
+    train = list(ds.splits["train"])
+    by_class, group_of = _groups_by_class(ds, train, seed)
+    mode = heldout.get("mode", "split")
+    if mode == "split":
+        frac = float(heldout.get("fraction", 0.2))
+        held_groups = set()
+        for groups in by_class.values():
+            take = min(len(groups) - 1, max(1 if len(groups) > 1 else 0, round(frac * len(groups))))
+            held_groups.update(groups[:take])
+        held = tuple(i for i in train if group_of[i] in held_groups)
+        fold = Stage("fold0", tuple(i for i in train if i not in held), held)
+        if heldout.get("retrain"):
+            final = Stage("final", tuple(train), ())
+            return [fold, final], final
+        return [fold], fold
+    if mode == "crossval":
+        k = int(heldout.get("folds", 4))
+        fold_of: dict[str, int] = {}
+        offset = 0
+        for label in sorted(by_class):          # round-robin per class, continuing across classes: balanced folds
+            for group in by_class[label]:
+                fold_of.setdefault(group, offset % k)
+                offset += 1
+        stages = []
+        for f in range(k):
+            held = tuple(i for i in train if fold_of[group_of[i]] == f)
+            stages.append(Stage(f"fold{f}", tuple(i for i in train if i not in held), held))
+        final = Stage("final", tuple(train), ())
+        return stages + [final], final
+    raise ValueError(f"heldout.mode {mode!r}: use split or crossval")
+
+
+def cosine_restarts(optimizer, steps_per_cycle: int, mult: int, lr_min: float):
+    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        optimizer, T_0=max(1, steps_per_cycle), T_mult=max(1, int(mult)), eta_min=lr_min)
+
+
+def warmup_cosine(optimizer, warmup_steps: int, total_steps: int, lr_min_ratio: float = 0.0):
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return lr_min_ratio + (1 - lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Checkpoint:
+    """Per-epoch checkpoint of everything needed to resume exactly (modules, optimiser, scheduler, RNG)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def save(self, epoch: int, **state) -> None:
+        state = {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in state.items()}
+        state["epoch"] = epoch
+        state["rng"] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+
+    def load(self, **objects) -> int:
+        """Restores into ``objects`` (state_dict-able); returns the next epoch to run (0 when none)."""
+        if not self.path.is_file():
+            return 0
+        state = torch.load(self.path, map_location="cpu")
+        for k, obj in objects.items():
+            obj.load_state_dict(state[k])
+        torch.set_rng_state(state["rng"]["torch"])
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+        return int(state["epoch"]) + 1
+
+
+def mixup(x: torch.Tensor, y: torch.Tensor, classes: int, alpha: float, gen: torch.Generator):
+    """Returns mixed inputs and soft targets (alpha <= 0: one-hot targets, inputs unchanged)."""
+    target = torch.nn.functional.one_hot(y, classes).float()
+    if alpha <= 0:
+        return x, target
+    lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen))).beta(alpha, alpha))
+    perm = torch.randperm(x.shape[0], generator=gen)
+    return lam * x + (1 - lam) * x[perm], lam * target + (1 - lam) * target[perm]
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy with soft targets; ``class_weights`` rescales each class's share (balanced training)."""
+    if class_weights is not None:
+        target = target * class_weights
+    return -(target * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+def balanced_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
+    """Per-class weights n / (k · n_c) over the k classes present (absent classes get 0)."""
+    counts = torch.bincount(labels, minlength=classes).double()
+    present = counts > 0
+    w = torch.zeros(classes, dtype=torch.float64)
+    w[present] = counts.sum() / (present.sum() * counts[present])
+    return w.float()
+
+
+def fit_epochs(modules: dict[str, torch.nn.Module], opt, sched, ckpt: Checkpoint, epochs: int, label: str,
+               batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """The training loop every net shares: resume from ``ckpt``, per epoch ``batches()`` → ``loss_fn`` → step
+    (``sched`` stepped per batch when given), checkpoint, progress; the checkpoint is removed when done."""
+    extra = {"sched": sched} if sched is not None else {}
+    start = ckpt.load(**modules, opt=opt, **extra)
+    bar = Progress(epochs, label)
+    bar.done = start
+    for epoch in range(start, epochs):
+        for m in modules.values():
+            m.train()
+        total, seen = 0.0, 0
+        for xb, yb in batches():
+            if len(yb) < 2:                        # BatchNorm needs two examples
+                continue
+            loss = loss_fn(xb, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            total += float(loss) * len(yb)
+            seen += len(yb)
+        ckpt.save(epoch, **modules, opt=opt, **extra)
+        bar.update(1, f"loss {total / max(seen, 1):.3f}")
+    ckpt.path.unlink(missing_ok=True)

@@ -1,0 +1,158 @@
+"""TAU layout reader, dataset check, held-out stages, config loading."""
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+from avscene_models import TAU_CLASSES
+from avscene_models.config import load_config
+from avscene_models.data.dataset import check_dataset, read_dataset
+from avscene_models.train.common import make_stages
+
+CLASSES = list(TAU_CLASSES)
+HEAD = "filename_audio\tfilename_video\tscene_label"
+
+
+def write_layout(root: Path, train: list[str], evaluate: list[str], wav_ok=True, videos=()):
+    (root / "audio").mkdir(parents=True)
+    (root / "video").mkdir()
+    (root / "evaluation_setup").mkdir()
+    rows = []
+    for cid in train + evaluate:
+        scene, city, loc, _ = cid.rsplit("-", 3) if cid.count("-") >= 3 else (cid.split("-")[0], "x", "0", "0")
+        rows.append(f"audio/{cid}.wav\tvideo/{cid}.mp4\t{scene}\t{city}-{loc}")
+        if wav_ok:
+            import numpy as np
+            import soundfile as sf
+            sf.write(root / "audio" / f"{cid}.wav", np.zeros((48000 * 2, 2)), 48000, subtype="PCM_16")
+    for cid in videos:
+        (root / "video" / f"{cid}.mp4").write_bytes(b"")
+    (root / "meta.csv").write_text(HEAD + "\tidentifier\n" + "\n".join(rows) + "\n")
+    for name, ids in (("fold1_train.csv", train), ("fold1_evaluate.csv", evaluate)):
+        lines = [f"audio/{c}.wav\tvideo/{c}.mp4\t{c.split('-')[0]}" for c in ids]
+        (root / "evaluation_setup" / name).write_text(HEAD + "\n" + "\n".join(lines) + "\n")
+
+
+TRAIN = ["airport-lisbon-1-10", "airport-lisbon-1-11", "airport-paris-2-20", "bus-prague-3-30", "bus-prague-3-31",
+         "park-lyon-4-40", "park-milan-5-50", "park-milan-5-51", "park-london-6-60"]
+EVAL = ["airport-vienna-7-70", "park-lyon-8-80"]
+
+
+class LayoutTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name) / "ds"
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_reads_clips_splits_locations_and_missing_videos(self):
+        write_layout(self.root, TRAIN, EVAL, videos=["bus-prague-3-30"])
+        ds = read_dataset(self.root, CLASSES)
+        self.assertEqual(ds.problems, [])
+        self.assertEqual(ds.splits["train"], TRAIN)
+        self.assertEqual(ds.clips["park-milan-5-51"].location, "milan-5")
+        self.assertEqual(ds.clips["park-milan-5-51"].label, "park")
+        self.assertIsNotNone(ds.clips["bus-prague-3-30"].video)
+        self.assertIsNone(ds.clips["bus-prague-3-31"].video)
+        self.assertTrue(any("video files missing" in w for w in ds.warnings))
+
+    def test_check_reports_problems(self):
+        write_layout(self.root, TRAIN, EVAL)
+        (self.root / "audio" / "park-lyon-4-40.wav").unlink()
+        (self.root / "audio" / "bus-prague-3-31.wav").write_bytes(b"RIFF junk")
+        text = (self.root / "evaluation_setup" / "fold1_evaluate.csv").read_text()
+        (self.root / "evaluation_setup" / "fold1_evaluate.csv").write_text(text + "audio/x-y-1-2.wav\tvideo/x.mp4\tcasino\n")
+        report = check_dataset(self.root, CLASSES)
+        self.assertFalse(report["ok"])
+        joined = "\n".join(report["problems"])
+        self.assertIn("audio files missing", joined)
+        self.assertIn("unreadable WAV", joined)
+        self.assertIn("'casino' is not in the class list", joined)
+        self.assertIn("public_square", report["untrainedClasses"])
+
+    def test_comma_separated_csv_is_named(self):
+        write_layout(self.root, TRAIN, EVAL)
+        (self.root / "meta.csv").write_text("filename_audio,filename_video,scene_label\n")
+        self.assertIn("tab-separated", "\n".join(read_dataset(self.root, CLASSES).problems))
+
+    def test_missing_root(self):
+        self.assertIn("not a directory", read_dataset(self.root / "nope", CLASSES).problems[0])
+
+
+class StagesTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        root = Path(self.tmp.name) / "ds"
+        write_layout(root, TRAIN, EVAL, wav_ok=False)
+        self.ds = read_dataset(root, CLASSES)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_crossval_is_a_grouped_partition(self):
+        stages, final = make_stages(self.ds, {"mode": "crossval", "folds": 3}, seed=0)
+        self.assertEqual(final.name, "final")
+        self.assertEqual(set(final.train), set(TRAIN))
+        held = [i for s in stages[:-1] for i in s.heldout]
+        self.assertEqual(sorted(held), sorted(TRAIN))                # every training clip held out exactly once
+        for s in stages[:-1]:
+            self.assertFalse(set(s.train) & set(s.heldout))
+            train_locs = {self.ds.clips[i].location for i in s.train}
+            for i in s.heldout:                                      # multi-location classes: by location
+                if self.ds.clips[i].label != "bus":
+                    self.assertNotIn(self.ds.clips[i].location, train_locs)
+
+    def test_single_location_class_is_grouped_by_clip(self):
+        stages, _ = make_stages(self.ds, {"mode": "crossval", "folds": 2}, seed=0)
+        bus_folds = [s.name for s in stages[:-1] for i in s.heldout if i.startswith("bus")]
+        self.assertEqual(len(bus_folds), 2)
+
+    def test_split_keeps_every_class_in_training(self):
+        stages, final = make_stages(self.ds, {"mode": "split", "fraction": 0.5}, seed=0)
+        self.assertEqual(stages, [final])
+        labels = {self.ds.clips[i].label for i in final.train}
+        self.assertEqual(labels, {"airport", "bus", "park"})
+        self.assertTrue(final.heldout)
+
+
+class ConfigTest(unittest.TestCase):
+    def test_defaults_overrides_and_paths(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = Path(tmp) / "c.json"
+            p.write_text(json.dumps({"dataset": "data", "workDir": "work", "audio": {"epochs": 3}}))
+            cfg = load_config(p, ["audio.lrMax=0.5", "name=x"])
+            self.assertEqual(cfg["audio"]["epochs"], 3)
+            self.assertEqual(cfg["audio"]["lrMax"], 0.5)
+            self.assertEqual(cfg["audio"]["batchSize"], 128)
+            self.assertEqual(cfg["name"], "x")
+            self.assertEqual(cfg["dataset"], str(Path(tmp).resolve() / "data"))
+            self.assertEqual(cfg["cacheDir"], str(Path(tmp).resolve() / "work" / "cache"))
+            p.write_text(json.dumps({"dataset": "d", "workDir": "w", "epochs": 3}))
+            with self.assertRaisesRegex(ValueError, "unknown keys"):
+                load_config(p)
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class ReportConfigTest(unittest.TestCase):
+    def test_report_config_names_every_system_of_the_report(self):
+        from avscene_models.pipeline import Run, _systems
+        cfg_path = Path(__file__).resolve().parents[1] / "configs" / "report-tau2021.json"
+        with tempfile.TemporaryDirectory() as tmp:
+            write_layout(Path(tmp) / "ds", TRAIN, EVAL)
+            cfg = load_config(cfg_path, [f'dataset="{tmp}/ds"', f'workDir="{tmp}/work"', 'device="cpu"'])
+            run = Run(cfg)
+            table = run.head_table()
+            kinds = [d["kind"] for d in table.values()]
+            self.assertEqual((kinds.count("audio"), kinds.count("image"), kinds.count("fusion")), (6, 4, 12))
+            # embeddings for the fusion heads: 1D-ResNet on log-mel and scalogram, DCNN on Bark (§4)
+            self.assertEqual(table["effnet-b5-bark"]["audioNet"], "bark-dcnn")
+            self.assertEqual(table["swin-t-scalogram"]["audioNet"], "scalogram-resnet1d")
+            systems = _systems(run)
+            self.assertEqual(systems["III"]["heads"][0], "effnet-b5-logmel")          # Table 4 ID 4
+            self.assertEqual(len(systems["III"]["heads"]), 9)
+            self.assertEqual(systems["II"]["method"], "unweighted")
+            self.assertEqual(cfg["export"]["system"], "III")

@@ -1,0 +1,88 @@
+"""Training is seeded (same seed → same weights) and resumes exactly from its per-epoch checkpoint."""
+import copy
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avscene_models import TAU_CLASSES
+from avscene_models.config import DEFAULTS
+from avscene_models.data.features import feature_path
+from avscene_models.train.audio import load_audio_model, train_audio_net
+from avscene_models.train.common import Checkpoint, fit_epochs, seed_everything
+
+
+def tiny_cfg(cache: Path) -> dict:
+    cfg = copy.deepcopy(DEFAULTS)
+    cfg["cacheDir"] = str(cache)
+    cfg["audio"].update({"width": 0.25, "fc": [8, 8], "epochs": 2, "batchSize": 16, "restartEpochs": 1,
+                         "augment": {"mixup": 0.2, "freqShift": 1}})
+    return cfg
+
+
+class TrainingTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        rng = np.random.default_rng(0)
+        self.labels = {}
+        for i in range(4):
+            cid = f"clip{i}"
+            path = feature_path(self.root / "cache", "logmel", cid)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, (rng.normal(size=(2, 6, 2, 256)) * 5 - 50 + i).astype(np.float32))
+            self.labels[cid] = i % 2
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def train(self, name: str, seed: int):
+        net_cfg = {"feature": "logmel", "architecture": "resnet1d"}
+        path = train_audio_net(tiny_cfg(self.root / "cache"), net_cfg, list(self.labels), self.labels,
+                               self.root / name / "net.pt", torch.device("cpu"), seed)
+        net, head = load_audio_model(path)
+        return {**net.state_dict(), **{f"head.{k}": v for k, v in head.state_dict().items()}}
+
+    def test_same_seed_same_weights(self):
+        a, b, c = self.train("a", 3), self.train("b", 3), self.train("c", 4)
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+        self.assertFalse(all(torch.equal(a[k], c[k]) for k in a))
+
+    def test_resume_after_interruption_equals_uninterrupted(self):
+        def run(ckpt_path: Path, interrupt_at: int | None):
+            seed_everything(0)
+            model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2))
+            opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+            sched = torch.optim.lr_scheduler.StepLR(opt, 2)
+            x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+            calls = {"n": 0}
+
+            def batches():
+                order = torch.randperm(32)
+                for i in range(0, 32, 8):
+                    yield x[order[i:i + 8]], y[order[i:i + 8]]
+
+            def loss_fn(xb, yb):
+                calls["n"] += 1
+                if interrupt_at is not None and calls["n"] == interrupt_at:
+                    raise KeyboardInterrupt
+                return torch.nn.functional.cross_entropy(model(xb + 0.1 * torch.randn_like(xb)), yb)
+
+            fit_epochs({"model": model}, opt, sched, Checkpoint(ckpt_path), 3, "t", batches, loss_fn)
+            return model
+
+        straight = run(self.root / "s.ckpt", None)
+        with self.assertRaises(KeyboardInterrupt):
+            run(self.root / "r.ckpt", 6)                  # dies in the second epoch, after epoch 1's checkpoint
+        self.assertTrue((self.root / "r.ckpt").is_file())
+        resumed = run(self.root / "r.ckpt", None)
+        for k, v in straight.state_dict().items():
+            torch.testing.assert_close(resumed.state_dict()[k], v, msg=k)
+        self.assertFalse((self.root / "r.ckpt").exists())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,235 @@
+/**
+ * The model toolkit (models/avscene_models): its Python unit tests, one node test per Python test case (models/tests/runner.py); ONNX/PyTorch
+ * parity in onnxruntime-node; and an end-to-end run — a tiny dataset in the TAU layout built from real recordings and
+ * ffmpeg videos, the whole pipeline with tiny settings, the exported bundle loaded by `avscene classify`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { CLI, HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
+import { tempDir } from '../helpers/media.js';
+import { runCli } from '../helpers/cli.js';
+
+const PYTHON = '/usr/bin/python3';
+const MODELS = path.join(REPO_ROOT, 'models');
+const pyEnv = { ...process.env, PYTHONPATH: MODELS, AVSCENE_TORCH_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+const NO_PYTHON = existsSync(PYTHON) ? undefined : `${PYTHON} not found (Debian python3 with python3-torch is needed)`;
+
+function python(args: string[], timeoutMs: number) {
+  const r = spawnSync(PYTHON, args, { cwd: MODELS, env: pyEnv, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
+}
+
+interface CaseResult {
+  name: string;
+  outcome: 'ok' | 'FAIL' | 'ERROR' | 'skipped';
+  detail: string;
+}
+
+const modules = readdirSync(path.join(MODELS, 'tests'))
+  .filter((f) => /^test_\w+\.py$/.test(f))
+  .sort()
+  .map((f) => `tests.${f.replace(/\.py$/, '')}`);
+
+describe('toolkit python unit tests', { skip: NO_PYTHON }, () => {
+  for (const mod of modules) {
+    test(mod, async (t) => {
+      // tests/runner.py: unittest with one JSON line per case on stdout (library logs go to stderr).
+      const r = python(['-m', 'tests.runner', mod], 180_000);
+      assert.ifError(r.error);
+      const cases = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CaseResult);
+      assert.ok(cases.length > 0, `no test cases reported by ${mod}:\n${r.stderr.slice(-3000)}`);
+      for (const c of cases) {
+        await t.test(c.name, { skip: c.outcome === 'skipped' ? c.detail : undefined }, () => {
+          assert.equal(c.outcome, 'ok', c.detail);
+        });
+      }
+      assert.equal(r.status, 0, `unittest ${mod} exited ${r.status}:\n${r.stderr.slice(-3000)}`);
+    });
+  }
+});
+
+describe('ONNX export matches PyTorch in onnxruntime-node', { skip: NO_PYTHON }, () => {
+  let dir: string;
+  before(() => {
+    dir = tempDir('avscene-parity-');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('every net and head of an audio-visual fixture bundle: max abs difference < 1e-4', async () => {
+    const bundle = path.join(dir, 'bundle');
+    const parity = path.join(dir, 'parity');
+    const r = python(['-m', 'avscene_models', 'fixture', '--system', 'av', '--out', bundle, '--parity-dir', parity, '--no-parity'], 180_000);
+    assert.equal(r.status, 0, r.stderr);
+    const { maxAbsDiffs } = (await import(path.join(MODELS, 'scripts', 'onnx-parity.mjs'))) as {
+      maxAbsDiffs(dir: string): Promise<Record<string, number>>;
+    };
+    const diffs = await maxAbsDiffs(parity);
+    const manifest = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8'));
+    const files = ['audioNets', 'imageNets', 'heads'].flatMap((k) => Object.values(manifest[k] as Record<string, { file: string }>).map((e) => e.file));
+    assert.deepEqual(Object.keys(diffs).map((f) => path.basename(f)).sort(), [...files].sort());
+    for (const [file, diff] of Object.entries(diffs)) assert.ok(diff < 1e-4, `${path.basename(file)}: max abs difference ${diff}`);
+    // The reference outputs are not degenerate (a net that outputs ~0 would pass any absolute tolerance).
+    const checks = JSON.parse(readFileSync(path.join(parity, 'parity.json'), 'utf8')) as Array<{ file: string; outputs: Record<string, { bin: string }> }>;
+    for (const c of checks) {
+      const out = Object.values(c.outputs)[0]!;
+      const buf = readFileSync(path.join(parity, out.bin));
+      const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+      const scale = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(scale > 1e-3, `${path.basename(c.file)}: reference output too small to compare (${scale})`);
+      assert.ok(diffs[c.file]! / scale < 1e-3, `${path.basename(c.file)}: relative difference ${diffs[c.file]! / scale}`);
+    }
+  });
+});
+
+describe('demo bundle shipped in models/bundles/demo-audio', () => {
+  const dir = path.join(MODELS, 'bundles', 'demo-audio');
+  test('files match their hashes; it beats the baseline; untrained classes recorded', { skip: existsSync(dir) ? undefined : 'not built yet' }, () => {
+    const m = JSON.parse(readFileSync(path.join(dir, 'bundle.json'), 'utf8'));
+    for (const kind of ['audioNets', 'imageNets', 'heads']) {
+      for (const [key, e] of Object.entries(m[kind] as Record<string, { file: string; sha256: string }>)) {
+        const hash = createHash('sha256').update(readFileSync(path.join(dir, e.file))).digest('hex');
+        assert.equal(hash, e.sha256, `${kind}.${key}`);
+      }
+    }
+    assert.deepEqual(m.untrainedClasses, ['public_square', 'tram']);
+    assert.equal(m.classes.length, 10);
+    assert.deepEqual(Object.keys(m.imageNets), []);
+    assert.ok(m.metrics.accuracy > m.metrics.baseline.accuracy, `accuracy ${m.metrics.accuracy} vs baseline ${m.metrics.baseline.accuracy}`);
+    assert.ok(m.metrics.logLoss < m.metrics.baseline.logLoss, `log loss ${m.metrics.logLoss} vs baseline ${m.metrics.baseline.logLoss}`);
+  });
+});
+
+// ---------------------------------------------------------------- end to end
+
+const TAU = path.join(SHARED_DATA, 'tau-av-2021-sample');
+const COLOURS: Record<string, string> = { airport: 'red', bus: 'blue', park: 'green' };
+const CLIPS: Record<string, string[]> = {
+  airport: ['airport-helsinki-3-117', 'airport-helsinki-3-123', 'airport-paris-9-402', 'airport-paris-206-6258'],
+  bus: ['bus-prague-1102-40498', 'bus-prague-1102-41514', 'bus-prague-1102-42187', 'bus-prague-1102-42615'],
+  park: ['park-london-243-7238', 'park-lyon-1012-43196', 'park-milan-1063-43559', 'park-lyon-1144-44031'],
+};
+const EVALUATE = new Set(['airport-paris-206-6258', 'bus-prague-1102-42615', 'park-lyon-1144-44031']);
+
+function run(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** 3-s excerpts of real TAU clips (sox), 160×120 videos of a per-class colour with noise (ffmpeg), TAU CSVs. */
+function buildDataset(root: string): void {
+  for (const sub of ['audio', 'video', 'evaluation_setup']) mkdirSync(path.join(root, sub), { recursive: true });
+  const head = 'filename_audio\tfilename_video\tscene_label';
+  const meta = [`${head}\tidentifier`];
+  const train = [head];
+  const evaluate = [head];
+  for (const [label, ids] of Object.entries(CLIPS)) {
+    for (const id of ids) {
+      run('sox', [path.join(TAU, 'audio', `${id}.wav`), path.join(root, 'audio', `${id}.wav`), 'trim', '0', '3']);
+      run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+        `color=c=${COLOURS[label]}:size=160x120:rate=10,noise=alls=40:allf=t`, '-t', '3', '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
+        path.join(root, 'video', `${id}.mp4`)]);
+      const row = `audio/${id}.wav\tvideo/${id}.mp4\t${label}`;
+      meta.push(`${row}\t${id.split('-').slice(1, 3).join('-')}`);
+      (EVALUATE.has(id) ? evaluate : train).push(row);
+    }
+  }
+  writeFileSync(path.join(root, 'meta.csv'), meta.join('\n') + '\n');
+  writeFileSync(path.join(root, 'evaluation_setup', 'fold1_train.csv'), train.join('\n') + '\n');
+  writeFileSync(path.join(root, 'evaluation_setup', 'fold1_evaluate.csv'), evaluate.join('\n') + '\n');
+}
+
+const E2E_SKIP = NO_PYTHON ?? (!HAS_SHARED_DATA ? NO_SHARED_DATA : !existsSync(CLI) ? `${CLI} not built (npm run build)` : undefined);
+
+describe('toolkit end to end: TAU layout → pipeline → bundle → avscene classify', { skip: E2E_SKIP }, () => {
+  let dir: string;
+  const classes = ['airport', 'bus', 'park', 'tram'];
+  before(() => {
+    dir = tempDir('avscene-toolkit-e2e-');
+    buildDataset(path.join(dir, 'data'));
+    const config = {
+      name: 'e2e-av', description: 'test fixture trained by the end-to-end test', dataset: 'data', workDir: 'work',
+      classes, device: 'cpu', features: { jobs: 1 }, frames: { size: 72 },
+      heldout: { mode: 'split', fraction: 0.4 },
+      audio: { width: 0.25, fc: [16, 8, 8], epochs: 2, batchSize: 32, restartEpochs: 1 },
+      image: { nets: ['mobilenet_v3_small'], size: 64, epochs: 1, batchSize: 8 },
+      heads: { hidden: [16, 8], attentionDim: 8, epochs: 3, lr: 0.001, batchSize: 4 },
+      fusion: { systems: { av: { heads: ['mobilenet-v3-small-logmel', 'mobilenet-v3-small-scalogram', 'mobilenet-v3-small-bark'], method: 'weighted' } } },
+      export: { system: 'av', out: 'bundle' },
+    };
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('check, then the whole pipeline from one config', () => {
+    const check = python(['-m', 'avscene_models', 'check', path.join(dir, 'config.json')], 60_000);
+    assert.equal(check.status, 0, check.stderr);
+    const report = JSON.parse(check.stdout);
+    assert.deepEqual(report.splits, { train: 9, evaluate: 3 });
+    assert.equal(report.videos, 12);
+    assert.deepEqual(report.untrainedClasses, ['tram']);
+
+    const r = python(['-m', 'avscene_models', 'pipeline', path.join(dir, 'config.json')], 300_000);
+    assert.equal(r.status, 0, r.stderr.slice(-4000));
+    const work = path.join(dir, 'work');
+    for (const kind of ['logmel', 'bark', 'scalogram']) {
+      assert.ok(existsSync(path.join(work, 'cache', 'features', kind, 'airport-helsinki-3-117.npy')), kind);
+    }
+    assert.ok(existsSync(path.join(work, 'cache', 'frames', 'airport-helsinki-3-117', '2.jpg')), 'center frame of window 2');
+    const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
+    assert.ok(results.systems.av.n === 9, `9 evaluate segments, got ${results.systems.av.n}`);
+    assert.ok(Number.isFinite(results.baseline.logLoss));
+    assert.match(readFileSync(path.join(work, 'report', 'report.md'), 'utf8'), /## Table 5: decision-level fusion systems/);
+    assert.ok(existsSync(path.join(work, 'report', 'confusion-system-av.png')));
+  });
+
+  test('the bundle follows models/BUNDLE.md and records what it was trained on', () => {
+    const m = JSON.parse(readFileSync(path.join(dir, 'bundle', 'bundle.json'), 'utf8'));
+    assert.equal(m.format, 'avscene-bundle');
+    assert.deepEqual(m.classes, classes);
+    assert.deepEqual(m.untrainedClasses, ['tram']);
+    assert.deepEqual(Object.keys(m.imageNets), ['mobilenet-v3-small']);
+    for (const h of Object.keys(m.decision.weights)) assert.ok(m.heads[h], `weight names head ${h}`);
+    assert.ok(m.decision.fallback.audio && m.decision.fallback.image);
+    assert.ok(Math.max(...Object.values(m.provenance.parity.maxAbsDiff as Record<string, number>)) < 1e-4);
+    assert.equal(typeof m.metrics.baseline.logLoss, 'number');
+  });
+
+  const clip = 'bus-prague-1102-42615';
+  function classify(withVideo: boolean): Array<{ label: string; probs: Record<string, number>; modalities: string[] }> {
+    const data = path.join(dir, 'data');
+    const copy = path.join(dir, `${clip}.wav`);
+    copyFileSync(path.join(data, 'audio', `${clip}.wav`), copy);
+    const video = withVideo ? ['--video', path.join(data, 'video', `${clip}.mp4`)] : [];
+    const r = runCli(['classify', copy, ...video, '--bundle', path.join(dir, 'bundle'), '--json', '--set', 'inference.smoothing=0']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => 'summary' in l));
+    return lines.filter((l) => !('summary' in l));
+  }
+
+  test('avscene classify runs the bundle on a held-out clip with its video', () => {
+    const windows = classify(true);
+    assert.equal(windows.length, 3);
+    for (const w of windows) {
+      assert.ok(classes.includes(w.label), `label ${w.label}`);
+      assert.deepEqual(w.modalities.sort(), ['audio', 'image']);
+    }
+  });
+
+  test('without video the daemon gives exactly the toolkit\'s audio-only probabilities (no train/serve skew)', () => {
+    const windows = classify(false);
+    const seg = JSON.parse(readFileSync(path.join(dir, 'work', 'report', 'segments-audio-weighted.json'), 'utf8'));
+    const expected = seg.clips[clip] as number[][];
+    assert.equal(windows.length, expected.length);
+    windows.forEach((w, i) => {
+      assert.deepEqual(w.modalities, ['audio']);
+      seg.classes.forEach((c: string, k: number) => {
+        assert.ok(Math.abs(w.probs[c]! - expected[i]![k]!) < 1e-4, `window ${i} ${c}: daemon ${w.probs[c]} toolkit ${expected[i]![k]}`);
+      });
+    });
+  });
+});
