@@ -32,7 +32,8 @@ const env = {
 };
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...files],
+  // A hung test fails after 5 minutes instead of stalling CI, and a leftover handle cannot keep a file's process alive.
+  ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', ...files],
   { cwd: root, env, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -87,7 +87,7 @@ test('--help works for every command', () => {
   for (const cmd of ['run', 'classify', 'features', 'eval', 'bench', 'watch', 'config']) {
     const r = runCli([cmd, '--help']);
     assert.equal(r.status, 0, `${cmd} --help: ${r.stderr}`);
-    assert.match(r.stdout, /Usage: avscene/);
+    assert.match(r.stdout, /Usage:\s+avscene/);
   }
   const top = runCli(['--help']);
   assert.equal(top.status, 0);

@@ -25,14 +25,26 @@ export interface RunningCli {
   logs(): Array<Record<string, unknown>>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills every CLI process a test started and that is still running (a failed test must not leave a daemon behind). */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  running.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
   );
   return {
     child,

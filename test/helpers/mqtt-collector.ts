@@ -8,8 +8,16 @@ export interface Received {
 }
 
 export class Collector {
+  /** Every collector not yet closed: a failed assertion must not leave a client that keeps the test process alive. */
+  private static readonly open = new Set<Collector>();
   readonly messages: Received[] = [];
+
+  static async closeAll(): Promise<void> {
+    await Promise.all([...Collector.open].map((c) => c.close()));
+  }
+
   private constructor(private readonly client: MqttClient) {
+    Collector.open.add(this);
     client.on('message', (topic, payload, packet) => {
       this.messages.push({ topic, payload: payload.toString(), retain: packet.retain });
     });
@@ -43,6 +51,7 @@ export class Collector {
   }
 
   async close(): Promise<void> {
+    Collector.open.delete(this);
     await this.client.endAsync(true);
   }
 }
