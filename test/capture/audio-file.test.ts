@@ -52,7 +52,7 @@ describe('file audio source: generated WAVs', () => {
       }
       assert.equal(w.left[47999]! * 2 ** 23, k * 48000 + 47999);
     });
-    assert.match(log.text(), /last 0\.257 s of .* shorter than a window and are not classified/);
+    assert.match(log.text(), /last 12345 sample\(s\) \(0\.257 s\) of .* shorter than a window and are not classified/);
   });
 
   it('resamples a 44.1 kHz 24-bit mono file to 48 kHz without shifting it (a click at 2.5 s lands at window 2, sample 24000)', async () => {
@@ -70,7 +70,7 @@ describe('file audio source: generated WAVs', () => {
     }
     assert.equal(peak.w, 2);
     assert.ok(Math.abs(peak.j - 24000) <= 1, `click at sample ${peak.j} of window 2, expected 24000`);
-    assert.match(log.text(), /last 0\.700 s/);
+    assert.match(log.text(), /\(0\.700 s\) of/);
   });
 
   it('replays the file with loop: media offsets restart, index and wall-clock times keep counting', async () => {
