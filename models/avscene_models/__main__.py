@@ -58,8 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                        help="override a config value, e.g. --set audio.epochs=2 --set workDir='\"/tmp/run\"'")
         p.set_defaults(run=_config_step(fn))
-    p = sub.add_parser("fixture", help="write an UNTRAINED bundle with random weights (tests, benchmarks)")
-    p.add_argument("--system", choices=("audio", "av", "report-III"), required=True)
+    from .fixtures import SYSTEMS as FIXTURE_SYSTEMS
+    p = sub.add_parser("fixture", help="write an UNTRAINED bundle with random weights (tests, benchmarks)",
+                       description="write an UNTRAINED bundle with random weights (tests, benchmarks): audio = the "
+                                   "three audio nets; av = those + a small image net and fusion heads; report-III = "
+                                   "Table 5's system III at full size (avscene bench); report-12 = Table 4's twelve "
+                                   "fusion models at full size, unweighted (avscene bench --naive)")
+    p.add_argument("--system", choices=FIXTURE_SYSTEMS, required=True)
     p.add_argument("--out", required=True, help="bundle directory to write")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--width", type=float, default=0.5, help="audio net width multiplier (audio, av)")

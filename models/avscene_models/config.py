@@ -25,7 +25,7 @@ DEFAULTS: dict = {
     "device": "auto",                      # auto | cpu | cuda
     "daemon": {"node": "node", "cli": str(REPO_ROOT / "dist" / "cli" / "main.js")},
     "features": {"kinds": ["logmel", "scalogram", "bark"], "batch": 64, "jobs": None},   # jobs: daemon CLI threads
-    "frames": {"size": 512, "quality": 95},
+    "frames": {"batch": 32},               # clips per call of the daemon's frame extraction (PNG, native size)
     # Held-out data for calibration and fusion weights, always grouped by recording location:
     #   split: one fold of `fraction` of the training locations (final models trained without it, or retrained
     #          on everything with `retrain`); crossval: `folds` folds (out-of-fold predictions), final on everything.
@@ -92,6 +92,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
     unknown = set(user) - set(DEFAULTS) - {"$comment"}
     if unknown:
         raise ValueError(f"config {path}: unknown keys {sorted(unknown)} (see models/README.md)")
+    stale = sorted(set(user.get("frames", {})) - set(DEFAULTS["frames"]))
+    if stale:
+        raise ValueError(f"config {path}: frames.{stale[0]} is no longer used: frames are cached losslessly at the "
+                         "video's own size and preprocessed by the daemon's code; remove it (see models/README.md)")
     cfg = _merge(DEFAULTS, user)
     for item in overrides:
         key, sep, raw = item.partition("=")

@@ -57,6 +57,7 @@ class ImageNetSpec:
     module: nn.Module               # [B, 3, H, W] → [B, E]
     architecture: str               # torchvision name
     preprocess: dict                # {resize, crop: [h, w], mean, std}
+    example: torch.Tensor | None = None   # [1, 3, h, w] parity input (a real frame as the daemon preprocesses it); else random
 
 
 @dataclass
@@ -171,7 +172,7 @@ def write_bundle(out_dir: str | Path, *, name: str, classes: list[str],
         spec = image_nets[key]
         h, w = spec.preprocess["crop"]
         module = copy.deepcopy(spec.module).cpu().float().eval()
-        x = torch.randn(1, 3, h, w, generator=gen)
+        x = spec.example.float() if spec.example is not None else torch.randn(1, 3, h, w, generator=gen)
         dims[("image", key)] = e = _out_dim(module, x)
         file = f"image-{key}.onnx"
         _export(module, (x,), ["image"], "embedding", out / file)

@@ -3,7 +3,7 @@
 
 Work directory::
 
-    WORK/cache/features/<kind>/<clip>.npy      WORK/cache/frames/<clip>/<window>.jpg   (or cacheDir)
+    WORK/cache/features/<kind>/<clip>.npy      WORK/cache/frames/<clip>/<window>.png   (or cacheDir)
     WORK/stages/<stage>/audio/<net>.pt  image/<net>.pt  heads/<head>.pt
     WORK/stages/<stage>/emb/<net>.npz         clip → embeddings ([W,6,D] audio, [W,E] image)
     WORK/stages/<stage>/outputs/<head>.npz    clip → logits ([W,6,C] audio-only heads, [W,C] others)
@@ -132,7 +132,7 @@ def extract_frames(cfg: dict) -> None:
         return
     from .data.frames import extract_frames as _extract
     run = Run(cfg)
-    _extract(run.ds.clips, cfg["cacheDir"], cfg["daemon"]["node"], cfg["frames"]["size"], cfg["frames"]["quality"])
+    _extract(run.ds.clips, cfg["cacheDir"], cfg["daemon"]["node"], cfg["frames"]["batch"])
 
 
 def train_audio(cfg: dict) -> None:
@@ -189,7 +189,8 @@ def embed(cfg: dict) -> None:
                 model, head, preprocess = load_image_model(sdir / "image" / f"{key}.pt")
                 p_ids, e_ids = run.with_video(pred_ids), run.with_video(emb_ids)
                 embs, logits = embed_and_predict_image(model, head, preprocess, cfg["cacheDir"],
-                                                       list(dict.fromkeys(p_ids + e_ids)), run.device)
+                                                       list(dict.fromkeys(p_ids + e_ids)), run.device,
+                                                       cfg["daemon"]["node"])
                 _save_npz(out_path, {i: logits[i] for i in p_ids})
                 if need_emb:
                     _save_npz(emb_path, {i: embs[i] for i in e_ids})
@@ -374,6 +375,20 @@ def evaluate(cfg: dict) -> dict:
     return report
 
 
+def _parity_frame(run: Run, preprocess: dict):
+    """A real frame (evaluate split first) as the daemon preprocesses it, ``[1, 3, h, w]``, for the export's parity check
+    (None when no clip has frames)."""
+    import torch
+    from .data.frames import frame_paths, frame_tensors
+    for cid in run.with_video(run.ds.splits["evaluate"]) + run.with_video(run.final.train):
+        frames = frame_paths(run.cfg["cacheDir"], cid)
+        if frames:
+            log(f"export: parity input of the image nets: {frames[0]} preprocessed by the daemon's code")
+            return torch.from_numpy(frame_tensors(frames[:1], preprocess, run.cfg["daemon"]["node"]))
+    log("export: no cached frame: the image nets' parity check runs on random input")
+    return None
+
+
 def export(cfg: dict) -> dict:
     """Writes the bundle of ``export.system`` from the final stage's models, temperatures folded in."""
     from .export import AudioNetSpec, HeadSpec, ImageNetSpec, write_bundle
@@ -420,6 +435,8 @@ def export(cfg: dict) -> dict:
                 image_nets[d["imageNet"]] = ImageNetSpec(emb, d["architecture"], preprocess)
         head.set_temperature(temps[h]["temperature"])
         heads[h] = HeadSpec(head, audio_net=d["audioNet"], image_net=d["imageNet"], metrics=head_metrics)
+    for net in image_nets.values():
+        net.example = _parity_frame(run, net.preprocess)
     sysm = report["systems"].get(ex["system"], {})
     base = report["baseline"]
     metrics = {"split": "fold1_evaluate", "system": ex["system"], "logLoss": sysm.get("logLoss"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Center frames of every 1-s window, picked by the daemon's own FileVideoSource (the frame nearest the window's
-// midpoint, on the media clock), scaled so the shorter side is SIZE, written as JPEG: OUT_DIR/<window>.jpg.
-// usage: extract-frames.mjs JOBS.json   with {"size": 512, "quality": 95, "jobs": [{"video", "outDir", "windows"}]}
+// midpoint, on the media clock), written losslessly as PNG at the video's own resolution: OUT_DIR/<window>.png holds
+// exactly the BGR bytes the daemon's image preprocessing (src/inference/preprocess.ts) would receive for that window.
+// usage: extract-frames.mjs JOBS.json   with {"jobs": [{"video", "outDir", "windows"}]}
 // Needs the built daemon (dist/) and the OpenCV binding. Prints one line per finished job.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,10 +27,7 @@ for (const job of spec.jobs) {
       const frame = await source.frameFor({ index: w, mediaOffset: w, start: new Date(0), end: new Date(0), left: null, right: null });
       if (frame === null) break; // video shorter than the audio: later windows have no frame
       const mat = new cv.Mat(frame.bgr, frame.height, frame.width, cv.CV_8UC3);
-      const scale = spec.size / Math.min(frame.width, frame.height);
-      const resized = mat.resize(Math.round(frame.height * scale), Math.round(frame.width * scale), 0, 0, cv.INTER_AREA);
-      cv.imwrite(path.join(job.outDir, `${w}.jpg`), resized, [cv.IMWRITE_JPEG_QUALITY, spec.quality]);
-      resized.release();
+      cv.imwrite(path.join(job.outDir, `${w}.png`), mat);
       mat.release();
       written++;
     }

@@ -19,7 +19,7 @@ import torch
 
 from avscene_models import TAU_CLASSES
 from avscene_models.export import write_bundle
-from avscene_models.fixtures import _fixture_parts
+from avscene_models.fixtures import fixture_parts
 from avscene_models.systems import FEATURES, audio_head_key, fusion_head_key, image_head_key
 
 torch.set_num_threads(1)
@@ -28,7 +28,7 @@ ARCH = "mobilenet_v3_small"
 
 def export(out: Path) -> None:
     torch.manual_seed(7)
-    audio_nets, image_nets, heads = _fixture_parts((ARCH,), width=0.5, fc=(64, 32, 32), image_size=96,
+    audio_nets, image_nets, heads = fixture_parts((ARCH,), width=0.5, fc=(64, 32, 32), image_size=96,
                                                    fusion_hidden=(32, 16), classes=len(TAU_CLASSES))
     write_bundle(out / "bundle", name="fixture-parity", classes=list(TAU_CLASSES), audio_nets=audio_nets,
                  image_nets=image_nets, heads=heads, parity=False,

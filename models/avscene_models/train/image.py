@@ -1,6 +1,10 @@
 """Image nets on the center frames (§3.2): RandomResizedCrop, horizontal flip, brightness/contrast, mixup; SGD
 momentum 0.9, weight decay 1e-4, linear warm-up + cosine annealing; no dropout.
 
+Only the training-time augmentation runs here, in PyTorch, on the cached full-resolution frames. Every eval-time
+image tensor (embeddings, outputs for calibration / fusion weights / evaluation) comes from the daemon's own
+preprocessing (``data.frames.clip_tensors``), so the exported net sees in the field what it saw here.
+
 Two-stage fine-tuning when the user has the weights locally (config ``image.weights.<arch>``; nothing is
 downloaded): ``imagenet`` (a torchvision ImageNet checkpoint) is loaded first; then either ``places365`` (a
 checkpoint already fine-tuned on Places365) is loaded, or ``places365Data`` (an ImageFolder tree of Places365)
@@ -16,7 +20,7 @@ import torch
 from PIL import Image
 from torchvision import datasets, transforms
 
-from ..data.frames import frame_paths
+from ..data.frames import clip_tensors, frame_paths
 from ..nets import ImageEmbedder, ImageHead, load_weights, preprocess_for
 from ..progress import log
 from .common import Checkpoint, fit_epochs, mixup, seed_everything, soft_cross_entropy, warmup_cosine
@@ -27,16 +31,6 @@ def train_transform(pre: dict, brightness: float, contrast: float):
         transforms.RandomResizedCrop(pre["crop"][0]),
         transforms.RandomHorizontalFlip(),
         transforms.ColorJitter(brightness=brightness, contrast=contrast),
-        transforms.ToTensor(),
-        transforms.Normalize(pre["mean"], pre["std"]),
-    ])
-
-
-def eval_transform(pre: dict):
-    """What the daemon does to a frame (models/BUNDLE.md step 3): shorter side → resize, center crop, x/255, (x−mean)/std."""
-    return transforms.Compose([
-        transforms.Resize(pre["resize"]),
-        transforms.CenterCrop(pre["crop"]),
         transforms.ToTensor(),
         transforms.Normalize(pre["mean"], pre["std"]),
     ])
@@ -127,16 +121,11 @@ def load_image_model(path: Path) -> tuple[ImageEmbedder, ImageHead, dict]:
 
 @torch.no_grad()
 def embed_and_predict_image(embedder: ImageEmbedder, head: ImageHead, pre: dict, cache_dir: str, clip_ids,
-                            device) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Per clip: embeddings ``[W, E]`` and logits ``[W, C]`` of its frames (daemon preprocessing)."""
+                            device, node: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per clip: embeddings ``[W, E]`` and logits ``[W, C]`` of its frames, preprocessed by the daemon's code."""
     embedder.to(device).eval(), head.to(device).eval()
-    tf = eval_transform(pre)
     embs, logits = {}, {}
-    for cid in clip_ids:
-        frames = frame_paths(cache_dir, cid)
-        if not frames:
-            continue
-        x = torch.stack([FrameDataset([(p, 0)], tf)[0][0] for p in frames]).to(device)
-        e = embedder(x)
+    for cid, tensors in clip_tensors(cache_dir, clip_ids, pre, node):
+        e = embedder(torch.from_numpy(tensors).to(device))
         embs[cid], logits[cid] = e.cpu().numpy(), head.logits(e).cpu().numpy()
     return embs, logits
