@@ -14,7 +14,8 @@ import { readFile } from 'node:fs/promises';
 import { toStereo48k } from '../features/index.js';
 import type { Logger } from '../log/logger.js';
 import { sleep } from './retry.js';
-import { SAMPLE_RATE, WINDOW_SAMPLES, type AudioSource, type AudioWindow } from './types.js';
+import { SAMPLE_RATE, type AudioSource, type AudioWindow } from './types.js';
+import { droppedTail, wholeWindowCount, windowSamples } from './whole-windows.js';
 import { decodeWav } from './wav.js';
 
 export interface FileAudioSourceOptions {
@@ -33,21 +34,21 @@ export class FileAudioSource implements AudioSource {
 
   async *windows(signal: AbortSignal): AsyncIterable<AudioWindow> {
     const { left, right } = await this.load();
-    const perPass = Math.floor(left.length / WINDOW_SAMPLES);
+    const perPass = wholeWindowCount(left.length);
     const runStart = Date.now();
     let index = 0;
     do {
       for (let k = 0; k < perPass; k++, index++) {
         if (this.opts.realtime) await sleep(runStart + (index + 1) * 1000 - Date.now(), signal);
         if (signal.aborted) return;
-        const from = k * WINDOW_SAMPLES;
         yield {
           index,
           start: new Date(runStart + index * 1000),
           end: new Date(runStart + (index + 1) * 1000),
           mediaOffset: k,
-          left: left.slice(from, from + WINDOW_SAMPLES),
-          right: right.slice(from, from + WINDOW_SAMPLES),
+          // Copies: the consumer owns its window (it may outlive this pass of a looping file).
+          left: windowSamples(left, k).slice(),
+          right: windowSamples(right, k).slice(),
         };
       }
     } while (this.opts.loop && !signal.aborted);
@@ -64,11 +65,11 @@ export class FileAudioSource implements AudioSource {
     }
     const stereo = toStereo48k(decodeWav(buf, file));
     const seconds = stereo.left.length / SAMPLE_RATE;
-    if (stereo.left.length < WINDOW_SAMPLES) {
+    if (wholeWindowCount(stereo.left.length) === 0) {
       throw new Error(`audio.file "${file}" is ${seconds.toFixed(3)} s long, shorter than one 1-s window: nothing to classify.`);
     }
-    const tail = stereo.left.length % WINDOW_SAMPLES;
-    logger.info({ file, seconds, windows: Math.floor(seconds), loop: this.opts.loop, realtime: this.opts.realtime }, 'audio file loaded');
+    const tail = droppedTail(stereo.left.length);
+    logger.info({ file, seconds, windows: wholeWindowCount(stereo.left.length), loop: this.opts.loop, realtime: this.opts.realtime }, 'audio file loaded');
     if (tail > 0) {
       logger.info(`the last ${tail} sample(s) (${(tail / SAMPLE_RATE).toFixed(3)} s) of ${file} are shorter than a window and are not classified`);
     }

@@ -1,6 +1,7 @@
 /** Features of one audio file, as `avscene features` writes them: whole-clip [T,2,F] or per-window [W,6,2,F]. */
 import { readFileSync } from 'node:fs';
 import { AudioFormatError, assertFiniteAudio, decodeWav } from '../capture/wav.js';
+import { wholeWindowCount, windowSamples } from '../capture/whole-windows.js';
 import { FEATURE_BANDS, FeatureExtractor, type FeatureKind } from './extractor.js';
 import { FRAMES_PER_WINDOW, SAMPLE_RATE, frameCount } from './stft.js';
 import { toStereo48k } from './index.js';
@@ -26,8 +27,8 @@ function extractorFor(kinds: readonly FeatureKind[]): FeatureExtractor {
 /**
  * Reads, decodes and checks a WAV file, converts it to 48 kHz stereo, and computes the features:
  * perWindow false → the whole clip framed at once, [T, 2, F];
- * perWindow true  → floor(len / 48000) consecutive 1-s windows, each framed on its own exactly as the daemon
- *                   does, [W, 6, 2, F] (a trailing partial second is dropped, as the daemon never sees it).
+ * perWindow true  → the daemon's 1-s windows (capture/whole-windows.ts), each framed on its own exactly as the
+ *                   daemon does, [W, 6, 2, F].
  */
 export function fileFeatures(file: string, kinds: readonly FeatureKind[], perWindow: boolean): Map<FeatureKind, FeatureArray> {
   const audio = decodeWav(readFileSync(file), file);
@@ -40,7 +41,7 @@ export function fileFeatures(file: string, kinds: readonly FeatureKind[], perWin
     for (const kind of kinds) result.set(kind, { data: features[kind]!, shape: [frameCount(left.length), 2, FEATURE_BANDS[kind]] });
     return result;
   }
-  const windows = Math.floor(left.length / SAMPLE_RATE);
+  const windows = wholeWindowCount(left.length);
   if (windows === 0) {
     throw new AudioFormatError(file, `is ${(left.length / SAMPLE_RATE).toFixed(3)} s long: shorter than one 1-s window, so it has no per-window features`);
   }
@@ -48,8 +49,7 @@ export function fileFeatures(file: string, kinds: readonly FeatureKind[], perWin
     result.set(kind, { data: new Float32Array(windows * FRAMES_PER_WINDOW * 2 * FEATURE_BANDS[kind]), shape: [windows, FRAMES_PER_WINDOW, 2, FEATURE_BANDS[kind]] });
   }
   for (let w = 0; w < windows; w++) {
-    const range = [w * SAMPLE_RATE, (w + 1) * SAMPLE_RATE] as const;
-    const features = extractor.window(left.subarray(...range), right.subarray(...range));
+    const features = extractor.window(windowSamples(left, w), windowSamples(right, w));
     for (const kind of kinds) {
       const window = features[kind]!;
       result.get(kind)!.data.set(window, w * window.length);

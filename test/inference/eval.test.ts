@@ -58,16 +58,16 @@ test('eval on real TAU clips, one with its video and one without', { skip: NO_TO
     await engine.close();
   }
   assert.equal(report.clips, 2);
-  // park-lyon-1144-44031 is one sample short of 10 s: like the daemon, eval scores whole 1-s windows only
-  assert.equal(report.segments, 19, 'ten + nine whole 1-s windows');
+  // park-lyon-1144-44031 is one sample short of 10 s: like the daemon, eval completes its last window with one zero
+  assert.equal(report.segments, 20, 'ten 1-s windows per clip');
   assert.equal(report.missingVideos, 1);
   assert.equal(report.imagelessSegments, 10, 'the airport clip, whose video is missing');
   assert.equal(report.degradedSegments, 0, 'the bundle has audio fallback heads for the clip without video');
-  assert.equal(report.confusion.flat().reduce((a, b) => a + b, 0), 19);
-  assert.equal(report.perClass.airport!.n + report.perClass.park!.n, 19);
+  assert.equal(report.confusion.flat().reduce((a, b) => a + b, 0), 20);
+  assert.equal(report.perClass.airport!.n + report.perClass.park!.n, 20);
   assert.ok(report.logLoss > 0 && Number.isFinite(report.logLoss));
   const md = reportMarkdown(report);
-  assert.match(md, /2 clips, 19 one-second segments, 1 clip without their video, 10 segments classified without an image/);
+  assert.match(md, /2 clips, 20 one-second segments, 1 clip without their video, 10 segments classified without an image/);
   assert.match(md, /\| airport \| 10 \|/);
 
   const png = path.join(ds, 'confusion.png');

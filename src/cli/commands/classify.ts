@@ -14,7 +14,8 @@ export const command: Command = {
 
 Classifies a recording with exactly the daemon's pipeline (same windows, features, model and fusion), as fast as the
 machine allows. Prints one line per 1-second window, then a summary for the whole clip (the mean of the windows'
-probabilities). A trailing part shorter than one second is not classified.
+probabilities). A trailing part shorter than one second is not classified, unless it lacks at most 10 ms (then it is
+completed with zeros).
 
 Arguments:
   AUDIO.wav             WAV file: any sample rate (resampled to 48 kHz), 16/24/32-bit integer or float, mono or stereo

@@ -20,8 +20,9 @@ Kinds: logmel (256 bands), bark (256), scalogram (290). Channel 0 is (L+R)/2, ch
 
 Output shape:
   whole clip           [T, 2, F], T = 1 + floor(samples / 8208)   (59 frames for a 10-s clip)
-  --window 1           [W, 6, 2, F], W = floor(samples / 48000): each 1-s window framed on its own, exactly as
-                       the daemon computes it (a trailing partial second is dropped)
+  --window 1           [W, 6, 2, F], W = whole 1-s windows: each framed on its own, exactly as
+                       the daemon computes it (a trailing partial second is dropped
+                       unless it lacks at most 10 ms, then it is zero-padded)
 
 Options:
   --kind, -k KINDS     one kind (single file) or a comma-separated list (batch)
