@@ -1,0 +1,59 @@
+/** `avscene classify` as a user runs it: the daemon's pipeline on a file, one line per window, then the summary. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { CLI, REPO_ROOT } from '../helpers/paths.js';
+
+const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
+
+interface Line {
+  offset: number;
+  label: string;
+  confidence: number;
+  probs: Record<string, number>;
+  raw?: { label: string; probs: Record<string, number> };
+}
+
+function classify(...extra: string[]): { windows: Line[]; summary: { windows: number; label: string; probs: Record<string, number> } } {
+  const r = runCli(['classify', DEMO_CLIP, '--json', ...extra]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line & { summary?: never });
+  const summary = (lines.pop() as unknown as { summary: { windows: number; label: string; probs: Record<string, number> } }).summary;
+  return { windows: lines, summary };
+}
+
+test('classify prints one JSON line per 1-s window and a summary that is their mean', () => {
+  const { windows, summary } = classify();
+  assert.equal(windows.length, 10);
+  assert.deepEqual(windows.map((w) => w.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(summary.windows, 10);
+  for (const [label, p] of Object.entries(summary.probs)) {
+    const mean = windows.reduce((a, w) => a + w.probs[label]!, 0) / windows.length;
+    assert.ok(Math.abs(mean - p) < 1e-5, `${label}: summary ${p} vs mean ${mean}`);
+  }
+  assert.ok(windows.every((w) => w.raw === undefined), 'no raw decision without smoothing');
+});
+
+test('with smoothing the label follows the mean log-probability of the last K windows and raw keeps each window', () => {
+  const plain = classify().windows;
+  const smoothed = classify('--set', 'inference.smoothing=3').windows;
+  assert.deepEqual(smoothed.map((w) => w.raw!.probs), plain.map((w) => w.probs), 'raw is the unsmoothed result');
+  assert.deepEqual(smoothed[0]!.probs, plain[0]!.probs, 'the first window has no history');
+  const classes = Object.keys(plain[0]!.probs);
+  const geo = classes.map((c) => Math.exp((Math.log(plain[1]!.probs[c]!) + Math.log(plain[2]!.probs[c]!) + Math.log(plain[3]!.probs[c]!)) / 3));
+  const total = geo.reduce((a, b) => a + b, 0);
+  classes.forEach((c, i) => assert.ok(Math.abs(smoothed[3]!.probs[c]! - geo[i]! / total) < 1e-4, `${c} at window 3`));
+});
+
+test('a recording shorter than one window, and a file that is not a WAV, get clear errors', () => {
+  const short = spawnSync('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '/tmp/avscene-short.wav', 'trim', '0', '0.5']);
+  assert.equal(short.status, 0);
+  const r1 = runCli(['classify', '/tmp/avscene-short.wav']);
+  assert.notEqual(r1.status, 0);
+  assert.match(r1.stderr, /avscene-short\.wav.*shorter than one 1-s window/);
+  const r2 = runCli(['classify', CLI]);
+  assert.notEqual(r2.status, 0);
+  assert.match(r2.stderr, /main\.js.*not a WAV/i);
+});
