@@ -76,6 +76,8 @@ export interface Bundle {
 
 /** A bundle the daemon must refuse. `file` is the offending file; the message says what is wrong and how to fix it. */
 export class BundleError extends Error {
+  /** EX_CONFIG, like a bad configuration: restarting will not mend the bundle (systemd: RestartPreventExitStatus=78). */
+  readonly exitCode = 78;
   constructor(readonly file: string, readonly problem: string, readonly fix: string) {
     super(`model bundle: ${file}: ${problem}. ${fix}`);
     this.name = 'BundleError';

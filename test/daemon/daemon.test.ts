@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMosquitto, freePort, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
@@ -168,4 +168,15 @@ test('with mqtt.url empty the daemon starts its embedded broker and --watch show
   const watched = daemon.stdout().split('\n').filter((line) => line.startsWith('avscene/avscene-demo/scene #'));
   assert.ok(watched.length >= 1, `watch lines printed:\n${daemon.stdout()}`);
   assert.ok(daemon.logs().some((l) => String(l.msg).includes('embedded MQTT broker listening')));
+});
+
+test('a corrupt model bundle stops start-up with exit 78 and names the file and the fix', async () => {
+  const dir = tempDir();
+  for (const f of readdirSync(DEMO_BUNDLE)) copyFileSync(path.join(DEMO_BUNDLE, f), path.join(dir, f));
+  const head = readdirSync(dir).find((f) => f.startsWith('head-'))!;
+  appendFileSync(path.join(dir, head), 'junk');
+  const daemon = startCli(daemonArgs('corrupt', ['--set', `model.bundle=${dir}`]));
+  const { code } = await daemon.exited;
+  assert.equal(code, 78);
+  assert.match(daemon.stderr(), new RegExp(`${head}: SHA-256 .* Re-export the bundle`));
 });
