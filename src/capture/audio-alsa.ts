@@ -60,14 +60,24 @@ export class AlsaAudioSource implements AudioSource {
     });
     // Our own controller: the consumer may stop iterating (break) without aborting `signal`.
     const stop = new AbortController();
+    // Aborting ends the iteration at once (the supervisor closes the queue only once arecord is gone). Not a
+    // Promise.race of each take() against an abort promise: that promise stays pending for months, and every race
+    // leaves a reaction on it that keeps the window it resolved to (384 kB per second of audio, never freed).
+    stop.signal.addEventListener(
+      'abort',
+      () => {
+        queue.clear();
+        queue.close();
+      },
+      { once: true },
+    );
     const onAbort = (): void => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) stop.abort();
     const supervisor = this.supervise(queue, stop.signal).finally(() => queue.close());
-    const aborted = abortedPromise(stop.signal);
     try {
       for (;;) {
-        const w = await Promise.race([queue.take(), aborted]);
+        const w = await queue.take();
         if (w === undefined) return;
         yield w;
       }
@@ -212,11 +222,4 @@ function lastLines(text: string): string {
 /** node-record-lpcm16 rejects with strings; everything else is an Error or unknown. */
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function abortedPromise(signal: AbortSignal): Promise<undefined> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve(undefined);
-    else signal.addEventListener('abort', () => resolve(undefined), { once: true });
-  });
 }

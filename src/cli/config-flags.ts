@@ -1,6 +1,6 @@
 /** The options shared by commands that load the daemon configuration. */
 import type { ParseArgsConfig } from 'node:util';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 
 export const configOptions = {
   config: { type: 'string', short: 'c' },
@@ -18,7 +18,8 @@ export function loadConfigFromFlags(
   const overrides: Record<string, unknown> = {};
   for (const assignment of (values.set as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new Error(`--set expects KEY=VALUE, got "${assignment}"`);
+    // A ConfigError (exit 78) like every other bad setting: systemd must not restart-loop on a malformed unit.
+    if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got "${assignment}" (e.g. --set mqtt.url=mqtt://broker:1883)`);
     // Values stay text: the schema's formats coerce and check them, so errors quote what was typed.
     overrides[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   }

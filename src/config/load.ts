@@ -85,8 +85,11 @@ function checkSemantics(config: AvsceneConfig): void {
   const problems: string[] = [];
   if (config.audio.source === 'file') requireFile(problems, 'audio.file', config.audio.file, 'a WAV file');
   if (config.video.source === 'file') requireFile(problems, 'video.file', config.video.file, 'a video file');
-  if (config.video.source === 'url' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(config.video.file)) {
-    problems.push(`video.file: "${config.video.file}" is not a stream URL; with video.source=url give e.g. rtsp://camera.local:554/stream`);
+  // video.source=url also takes a GStreamer pipeline ending in appsink (README § Video, e.g. a Jetson CSI camera).
+  if (config.video.source === 'url' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(config.video.file) && !/\bappsink\b/.test(config.video.file)) {
+    problems.push(
+      `video.file: "${config.video.file}" is not a stream URL; with video.source=url give e.g. rtsp://camera.local:554/stream, or a GStreamer pipeline ending in appsink`,
+    );
   }
   if (config.mqtt.url && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(config.mqtt.url)) {
     problems.push(`mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`);

@@ -22,7 +22,7 @@ interface Captured {
 }
 
 /** Whatever happens, shutdown completes within this budget (systemd's TimeoutStopSec is larger). */
-const SHUTDOWN_BUDGET_MS = 5000;
+export const SHUTDOWN_BUDGET_MS = 5000;
 const HEALTH_INTERVAL_MS = 60_000;
 
 export class Daemon {
@@ -61,7 +61,7 @@ export class Daemon {
       username: config.mqtt.username,
       password: config.mqtt.password,
       logger,
-    });
+    }, undefined, this.abort.signal);
     if (config.mqtt.homeAssistant) {
       this.publisher.announce(
         homeAssistantDiscovery(config.mqtt.discoveryPrefix, config.device.id, this.publisher.topics, bundle.manifest, bundle.manifest.classes, packageVersion()),
@@ -96,12 +96,21 @@ export class Daemon {
    * `onReady` runs once everything is up and before the first window is captured (e.g. to subscribe a watcher).
    */
   async run(onReady?: (brokerUrl: string) => Promise<void>): Promise<number> {
-    const { audio, labeler, queue, brokerUrl } = await this.start();
-    await onReady?.(brokerUrl);
+    let started: Awaited<ReturnType<Daemon['start']>>;
+    try {
+      started = await this.start();
+      await onReady?.(started.brokerUrl);
+    } catch (err) {
+      // What start() opened before failing (the inference worker, a camera, the broker) would keep the process alive.
+      await this.shutdown();
+      throw err;
+    }
+    const { audio, labeler, queue } = started;
     const capture = this.captureLoop(audio, queue).finally(() => queue.close());
     // An inference failure (not a bad window: those are skipped) stops capture too, so the process exits and systemd restarts it.
     const inference = this.inferenceLoop(labeler, queue).catch((err: unknown) => {
       this.abort.abort();
+      queue.close(); // a file read as fast as possible may be waiting for room that nobody will make
       throw err;
     });
     const results = await Promise.allSettled([capture, inference]);

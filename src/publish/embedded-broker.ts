@@ -13,6 +13,7 @@ export async function startEmbeddedBroker(port: number, logger: Logger): Promise
   const server = net.createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
+      broker.close(); // its heartbeat timer would keep the process alive after the failed start
       reject(
         err.code === 'EADDRINUSE'
           ? new Error(

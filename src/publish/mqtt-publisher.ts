@@ -34,11 +34,17 @@ export class MqttPublisher {
   private announcements: Outgoing[] = [];
   private everConnected = false;
   private wasConnected = false;
+  /**
+   * Between our 'connect' handler and the next 'close'. mqtt.js already says `connected` while it re-sends the
+   * messages that were in flight when the connection dropped; publishing then would overtake the outbox.
+   */
+  private ready = false;
   private closing = false;
 
   private constructor(private readonly options: PublisherOptions) {
     this.topics = topicsFor(options.topicPrefix, options.deviceId);
-    this.queueLimit = options.queueLimit ?? 3600;
+    // An hour of windows (a scene and a label message each) and of health reports.
+    this.queueLimit = options.queueLimit ?? 2 * 3600 + 60;
     this.client = mqtt.connect(options.url, {
       clientId: `avscene-${options.deviceId}-${process.pid}`,
       // MQTT 3.1.1: every broker speaks it (the embedded aedes broker has no MQTT 5).
@@ -55,9 +61,9 @@ export class MqttPublisher {
   }
 
   /** Connects (or keeps retrying in the background when the broker is down: labels queue meanwhile). */
-  static async connect(options: PublisherOptions, firstConnectTimeoutMs = 5000): Promise<MqttPublisher> {
+  static async connect(options: PublisherOptions, firstConnectTimeoutMs = 5000, signal?: AbortSignal): Promise<MqttPublisher> {
     const publisher = new MqttPublisher(options);
-    await publisher.waitConnected(firstConnectTimeoutMs);
+    await publisher.waitConnected(firstConnectTimeoutMs, signal);
     return publisher;
   }
 
@@ -81,7 +87,7 @@ export class MqttPublisher {
   /** Retained messages sent again on every (re)connect, e.g. Home Assistant discovery (a broker may have lost them). */
   announce(messages: Array<{ topic: string; payload: string }>): void {
     this.announcements = messages;
-    if (this.client.connected) for (const message of messages) this.send(message);
+    if (this.ready) for (const message of messages) this.send(message);
   }
 
   publishHealth(health: Record<string, unknown>): void {
@@ -92,7 +98,7 @@ export class MqttPublisher {
   async close(timeoutMs = 3000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.closing = true;
-    if (this.client.connected) {
+    if (this.ready) {
       this.send({ topic: this.topics.status, payload: 'offline' });
       await withTimeout(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
     }
@@ -106,7 +112,7 @@ export class MqttPublisher {
   }
 
   private send(message: Outgoing): void {
-    if (!this.client.connected) {
+    if (!this.ready) {
       this.enqueue(message);
       return;
     }
@@ -138,6 +144,7 @@ export class MqttPublisher {
     const reconnect = this.everConnected;
     this.everConnected = true;
     this.wasConnected = true;
+    this.ready = true;
     this.options.logger.info({ url: this.options.url, queued: this.outbox.length }, reconnect ? 'MQTT reconnected' : 'MQTT connected');
     for (const message of this.announcements) this.send(message);
     this.send({ topic: this.topics.status, payload: 'online' });
@@ -146,6 +153,7 @@ export class MqttPublisher {
   }
 
   private onClose(): void {
+    this.ready = false;
     if (this.wasConnected && !this.closing) {
       this.wasConnected = false;
       this.options.logger.warn(
@@ -167,13 +175,17 @@ export class MqttPublisher {
     this.options.logger.warn({ url: this.options.url, err: err.message }, `MQTT error: ${hint}`);
   }
 
-  private async waitConnected(timeoutMs: number): Promise<void> {
-    if (this.client.connected) return;
+  private async waitConnected(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.client.connected || signal?.aborted) return;
     const connected = await withTimeout(
-      new Promise<boolean>((resolve) => this.client.once('connect', () => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        this.client.once('connect', () => resolve(true));
+        // A stop requested meanwhile (SIGTERM) does not wait for the broker: the whole shutdown has 5 s.
+        signal?.addEventListener('abort', () => resolve(false), { once: true });
+      }),
       timeoutMs,
     );
-    if (!connected) {
+    if (!connected && !signal?.aborted) {
       this.options.logger.warn(
         { url: this.options.url },
         `MQTT broker not reachable within ${timeoutMs / 1000} s; starting anyway — labels are queued until it is back`,

@@ -10,6 +10,8 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { AlsaAudioSource } from '../../src/capture/audio-alsa.js';
 import { createAudioSource } from '../../src/capture/index.js';
 import type { AudioWindow } from '../../src/capture/types.js';
@@ -84,6 +86,29 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
       assert.ok(Math.abs(windows[k]!.start.getTime() - windows[k - 1]!.start.getTime() - 1000) < 5, 'windows are contiguous in time');
     }
     assert.equal(children(), '', 'arecord is gone once the consumer stops');
+  });
+
+  it('does not hold on to the windows it handed out (a microphone runs for months)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const conf = path.join(dir, 'asound-gc.conf');
+    writeFileSync(conf, `pcm.avscene_fixture { type file; slave.pcm "null"; file "/dev/null"; infile "${fixture}"; format "raw" }\n`);
+    await withEnv({ ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${conf}` }, async () => {
+      const { logger } = memoryLogger();
+      const src = new AlsaAudioSource({ device: 'avscene_fixture', logger, maxQueued: 64 });
+      const handedOut: Array<WeakRef<Float32Array>> = [];
+      for await (const w of src.windows(new AbortController().signal)) {
+        handedOut.push(new WeakRef(w.left));
+        if (handedOut.length < 8) continue;
+        // Still iterating: the consumer dropped windows 0–6, so nothing may keep their samples alive.
+        await delay(0);
+        gc();
+        const kept = handedOut.slice(0, 7).filter((ref) => ref.deref() !== undefined).length;
+        assert.equal(kept, 0, `${kept} of 7 consumed windows are still in memory`);
+        break;
+      }
+    });
+    assert.equal(children(), '');
   });
 
   it('reports a wrong device name with the device, arecord\'s reason and the fix, and keeps retrying', async () => {

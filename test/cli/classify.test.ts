@@ -2,8 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
 import { CLI, REPO_ROOT } from '../helpers/paths.js';
 
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
@@ -56,4 +58,12 @@ test('a recording shorter than one window, and a file that is not a WAV, get cle
   const r2 = runCli(['classify', CLI]);
   assert.notEqual(r2.status, 0);
   assert.match(r2.stderr, /main\.js.*not a WAV/i);
+});
+
+test('a video file that cannot be decoded is named in the error, and classify ends', () => {
+  const bad = path.join(tempDir(), 'not-a-video.mp4');
+  writeFileSync(bad, 'this is text, not a video\n');
+  const r = runCli(['classify', DEMO_CLIP, '--video', bad], {}, 30_000);
+  assert.equal(r.status, 1, `classify must exit after the error (status ${r.status}, killed after 30 s when null)\n${r.stderr}`);
+  assert.match(r.stderr, /video\.file ".*not-a-video\.mp4"/);
 });

@@ -64,6 +64,19 @@ test('files the daemon needs must exist', () => {
   expectConfigError(['config', '--print', '--set', 'model.bundle=/nonexistent/bundle'], {}, 'model.bundle', 'not a directory');
 });
 
+test('a stream must be a URL or a GStreamer pipeline ending in appsink', () => {
+  expectConfigError(['config', '--print', '--set', 'video.source=url', '--set', 'video.file=camera.local/stream'], {}, 'video.file', '"camera.local/stream"', 'rtsp://');
+  // README § Video: a Jetson CSI camera through nvarguscamerasrc.
+  const pipeline = 'nvarguscamerasrc ! nvvidconv ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=2';
+  const r = runCli(['config', '--print', '--set', 'video.source=url', '--set', `video.file=${pipeline}`], {}, 30_000);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes(pipeline), r.stdout);
+});
+
+test('a --set flag without "=" is a configuration error', () => {
+  expectConfigError(['config', '--print', '--set', 'audio.loop'], {}, '--set expects KEY=VALUE', '"audio.loop"');
+});
+
 test('a broker URL must be one', () => {
   expectConfigError(['config', '--print', '--set', 'mqtt.url=broker.local:1883'], {}, 'mqtt.url', 'mqtt://');
 });

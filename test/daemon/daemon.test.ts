@@ -6,10 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import { startMosquitto, freePort, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, startCli } from '../helpers/cli.js';
+import { killAll, startCli, type RunningCli } from '../helpers/cli.js';
 import { makeVideo, tempDir } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 
@@ -53,6 +55,16 @@ function checkScenes(scenes: Scene[], expected: number): void {
     assert.equal(Date.parse(scene.window.end) - Date.parse(scene.window.start), 1000);
     assert.deepEqual(scene.model, { name: 'demo-audio', version: scene.model.version });
   });
+}
+
+/** Sends SIGTERM: the daemon must exit 0 within 5 s. */
+async function stopWithin5s(daemon: RunningCli): Promise<void> {
+  const t0 = Date.now();
+  daemon.child.kill('SIGTERM');
+  const { code } = await daemon.exited;
+  const elapsed = Date.now() - t0;
+  assert.equal(code, 0, daemon.stderr());
+  assert.ok(elapsed < 5000, `stopped in ${elapsed} ms`);
 }
 
 test('publishes one retained scene message per window of the demo clip (44.1 kHz) and exits 0 at its end', async () => {
@@ -116,12 +128,7 @@ test('SIGTERM finishes the window in flight, publishes offline and exits within 
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
   const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
   await sub.until((m) => m.filter((x) => x.topic.endsWith('/scene')).length >= 2, 20_000, 'two scene messages');
-  const t0 = Date.now();
-  daemon.child.kill('SIGTERM');
-  const { code } = await daemon.exited;
-  const elapsed = Date.now() - t0;
-  assert.equal(code, 0, daemon.stderr());
-  assert.ok(elapsed < 5000, `stopped in ${elapsed} ms`);
+  await stopWithin5s(daemon);
   await sub.until((m) => m.at(-1)?.payload === 'offline', 3000, 'offline');
   checkScenes(sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene), sub.on(`avscene/${device}/scene`).length);
   await sub.close();
@@ -179,4 +186,32 @@ test('a corrupt model bundle stops start-up with exit 78 and names the file and 
   const { code } = await daemon.exited;
   assert.equal(code, 78);
   assert.match(daemon.stderr(), new RegExp(`${head}: SHA-256 .* Re-export the bundle`));
+});
+
+test('a start-up failure after the model is loaded (embedded broker port taken) still ends the process, with the port and the fix', async () => {
+  const port = await freePort();
+  const taken = net.createServer().listen(port, '127.0.0.1');
+  await once(taken, 'listening');
+  try {
+    const daemon = startCli(['run', '--set', `mqtt.embeddedPort=${port}`]);
+    const ended = await Promise.race([daemon.exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+    assert.ok(ended !== null, `the daemon was still running 15 s after failing to start:\n${daemon.stderr()}`);
+    assert.equal(ended.code, 1);
+    assert.match(daemon.stderr(), new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*mqtt\\.embeddedPort`));
+  } finally {
+    taken.close();
+  }
+});
+
+test('SIGTERM while start-up waits for an unreachable broker exits within 5 s', async () => {
+  const daemon = startCli(daemonArgs('sigterm-at-start', ['--set', `mqtt.url=mqtt://127.0.0.1:${await freePort()}`, '--set', 'audio.loop=true']));
+  // Start-up has begun (the engine is being created); next the daemon would wait up to 5 s for the broker's first answer.
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (!daemon.logs().some((l) => l.msg === 'onnxruntime-node execution providers')) return;
+      clearInterval(poll);
+      resolve();
+    }, 20);
+  });
+  await stopWithin5s(daemon);
 });

@@ -47,12 +47,13 @@ ${configOptionsHelp}`,
     const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
     const audio = createAudioSource(config, logger);
     const videoSource = createVideoSource(config, logger);
-    await videoSource?.start();
     const classes = bundle.manifest.classes;
     const sum = new Float64Array(classes.length);
     let windows = 0;
     let skipped = 0;
     try {
+      // Inside the try: a video that cannot be opened must still close the engine, whose worker keeps the process alive.
+      await videoSource?.start();
       for await (const window of audio.windows(new AbortController().signal)) {
         const frame = videoSource ? await videoSource.frameFor(window) : null;
         let message;

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
-import { Daemon } from '../../daemon/daemon.js';
+import { Daemon, SHUTDOWN_BUDGET_MS } from '../../daemon/daemon.js';
 import { watchLabels } from '../../publish/watch.js';
 
 export const command: Command = {
@@ -29,8 +29,17 @@ Examples:
     const logger = createLogger(config.log.level);
     logger.debug({ config: loaded.printable() }, 'effective configuration');
     const daemon = new Daemon(config, logger);
+    let forceExit: NodeJS.Timeout | undefined;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.on(signal, () => daemon.stop(signal));
+      process.on(signal, () => {
+        daemon.stop(signal);
+        // Whatever hangs (a TensorRT engine still being built at start-up, a camera read stuck in FFmpeg), the process
+        // is gone within the budget; the broker then publishes `offline` through the last will.
+        forceExit ??= setTimeout(() => {
+          logger.error(`shutdown did not finish within ${SHUTDOWN_BUDGET_MS / 1000} s of ${signal}: exiting now`);
+          process.exit(1);
+        }, SHUTDOWN_BUDGET_MS - 200).unref();
+      });
     }
     let stopWatching: (() => Promise<void>) | undefined;
     const topic = `${config.mqtt.topicPrefix}/${config.device.id}/scene`;
