@@ -6,7 +6,7 @@ import type { AudioWindow, VideoFrame } from '../capture/types.js';
 import { findNonFinite } from '../features/index.js';
 import type { SceneEngine, Bundle } from '../inference/index.js';
 import { Smoother } from '../fusion/index.js';
-import { toClassDecision, type ScenePayload } from '../publish/payload.js';
+import { toClassDecision, unknownDecision, type ScenePayload } from '../publish/payload.js';
 
 export class InvalidWindowError extends Error {}
 
@@ -34,8 +34,10 @@ export class SceneLabeler {
       throw new InvalidWindowError(`window ${window.index} has a non-finite sample (${bad.value} at ${bad.index}); skipped`);
     }
     const result = await this.engine.classify({ audio: { left: window.left, right: window.right }, frame });
-    const raw = toClassDecision(result.classes, result.probs);
-    const decision = this.smoother ? toClassDecision(result.classes, this.smoother.push(result.probs)) : raw;
+    // No head ran: say so rather than name the first class of a uniform distribution, and keep it out of the smoothing.
+    const classified = Object.keys(result.heads).length > 0;
+    const raw = classified ? toClassDecision(result.classes, result.probs) : unknownDecision(result.classes);
+    const decision = this.smoother && classified ? toClassDecision(result.classes, this.smoother.push(result.probs)) : raw;
     const manifest = this.bundle.manifest;
     return {
       ...decision,

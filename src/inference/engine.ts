@@ -74,6 +74,14 @@ export interface Plan {
   features: FeatureKind[];
 }
 
+/** The engine cannot classify any more (its worker thread is gone): only a restart of the process mends it. */
+export class EngineFailure extends Error {
+  constructor(cause: Error) {
+    super(`inference engine stopped working (${cause.message}); restart avscene (systemd does it by itself)`, { cause });
+    this.name = 'EngineFailure';
+  }
+}
+
 const sessionKey = (kind: SessionInfo['kind'], key: string): string => `${kind}:${key}`;
 
 export class SceneEngine {
@@ -166,8 +174,13 @@ export class SceneEngine {
     await Promise.all(this.lanes.all.map((l) => l.close()));
   }
 
-  /** Classifies one window. Never throws for missing or failing inputs: the result says what it is based on. */
+  /**
+   * Classifies one window. Never throws for a missing modality or a failing net (the result says degraded and why); throws EngineFailure once
+   * a worker thread is gone, since every later window would fail too and a degraded label forever helps nobody.
+   */
   async classify(input: EngineInput): Promise<SceneResult> {
+    const dead = this.lanes.all.find((lane) => lane.failed !== null);
+    if (dead) throw new EngineFailure(dead.failed!);
     const t0 = performance.now();
     const timings: Record<string, number> = {};
     const m = this.bundle.manifest;

@@ -1,3 +1,3 @@
 export { loadBundle, activeHeads, BundleError, MANIFEST_FILE, type Bundle, type BundleManifest, type HeadSpec, type AudioNetSpec, type ImageNetSpec } from './bundle.js';
-export { SceneEngine, type SceneResult, type EngineInput, type EngineOptions, type Modality, type SessionInfo } from './engine.js';
+export { SceneEngine, EngineFailure, type SceneResult, type EngineInput, type EngineOptions, type Modality, type SessionInfo } from './engine.js';
 export { providerOrder, installedBackends, type Provider } from './providers.js';

@@ -57,6 +57,11 @@ export class SessionLane {
     this.worker.on('exit', (code) => fail(new Error(`inference worker ${name} exited (code ${code})`)));
   }
 
+  /** Why the worker is gone (crashed, exited or closed), or null while it runs. */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
   private request<T>(req: Unnumbered<LaneRequest>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;

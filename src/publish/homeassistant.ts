@@ -35,7 +35,8 @@ export function homeAssistantDiscovery(
       name: 'Scene',
       icon: 'mdi:map-marker-question',
       state_topic: topics.scene,
-      value_template: '{{ value_json.label }}',
+      // "unknown" (no head could run) becomes Home Assistant's own unknown state, which an enum sensor accepts.
+      value_template: "{{ value_json.label if value_json.label != 'unknown' else None }}",
       json_attributes_topic: topics.scene,
       json_attributes_template: '{{ value_json.probs | tojson }}',
       device_class: 'enum',

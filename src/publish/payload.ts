@@ -33,6 +33,13 @@ export function toClassDecision(classes: readonly string[], probs: ArrayLike<num
   return { label: classes[best]!, confidence: round(probs[best]!), probs: byClass };
 }
 
+/** The label of a window no head could classify (e.g. an image-only bundle while the camera is down). */
+export const UNKNOWN_LABEL = 'unknown';
+
+export function unknownDecision(classes: readonly string[]): ClassDecision {
+  return { label: UNKNOWN_LABEL, confidence: 0, probs: Object.fromEntries(classes.map((c) => [c, round(1 / classes.length)])) };
+}
+
 /** Six decimals keep a 10-class message small while the probabilities still sum to 1 within 1e-5. */
 function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;

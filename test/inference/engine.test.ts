@@ -8,7 +8,7 @@ import { FileAudioSource } from '../../src/capture/audio-file.js';
 import { FileVideoSource } from '../../src/capture/video-file.js';
 import type { AudioWindow } from '../../src/capture/types.js';
 import { DEMO_CLIP } from '../../src/config/schema.js';
-import { loadBundle, SceneEngine, type SceneResult } from '../../src/inference/index.js';
+import { EngineFailure, loadBundle, SceneEngine, type SceneResult } from '../../src/inference/index.js';
 import { makeVideo } from '../helpers/media.js';
 import { copyBundle, fixtureBundle, NO_TOOLKIT, scratchDir } from './fixture-bundles.js';
 
@@ -121,6 +121,18 @@ test('without fallback heads a missing frame gives a degraded result, never a cr
   } finally {
     await engine.close();
   }
+});
+
+test('an engine whose worker thread is gone refuses to classify (a restart is the fix), instead of degrading forever', { skip }, async () => {
+  const engine = await SceneEngine.create(await loadBundle(av), { providers: 'cpu', threads: 1, logger: recordingLogger().logger });
+  const [w] = await windowsOf(DEMO_CLIP, 1);
+  await engine.classify({ audio: w!, frame: null });
+  await engine.close();
+  await assert.rejects(engine.classify({ audio: w!, frame: null }), (err: Error) => {
+    assert.ok(err instanceof EngineFailure);
+    assert.match(err.message, /inference engine stopped working .*restart avscene/);
+    return true;
+  });
 });
 
 test('heads with weight 0 and the nets only they use are not loaded', { skip }, async () => {
