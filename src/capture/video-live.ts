@@ -73,6 +73,7 @@ export class LiveVideoSource implements VideoSource {
   async start(): Promise<void> {
     this.validate();
     this.cv = await loadOpenCV();
+    if (this.stopping.signal.aborted) return; // stop() came while OpenCV loaded: start nothing it would not stop
     this.reader = this.readLoop();
     this.watchdog = setInterval(() => {
       if (!this.down && this.cap && Date.now() - this.lastFrameAt > this.stallMs) {

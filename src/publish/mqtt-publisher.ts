@@ -105,7 +105,7 @@ export class MqttPublisher {
     if (this.outbox.length > 0) {
       this.options.logger.warn(
         { queued: this.outbox.length },
-        `MQTT broker ${this.options.url} unreachable at shutdown: ${this.outbox.length} queued label(s) not delivered`,
+        `MQTT broker ${this.options.url} unreachable at shutdown: ${this.outbox.length} queued message(s) (labels, health) not delivered`,
       );
     }
     await withTimeout(this.client.endAsync(this.outbox.length > 0), Math.max(100, deadline - Date.now()));
