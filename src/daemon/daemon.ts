@@ -64,7 +64,7 @@ export class Daemon {
     }, undefined, this.abort.signal);
     if (config.mqtt.homeAssistant) {
       this.publisher.announce(
-        homeAssistantDiscovery(config.mqtt.discoveryPrefix, config.device.id, this.publisher.topics, bundle.manifest, bundle.manifest.classes, packageVersion()),
+        homeAssistantDiscovery(config.mqtt.discoveryPrefix, config.device.id, this.publisher.topics, bundle.manifest, packageVersion()),
       );
     }
     this.healthTimer = setInterval(() => this.publishHealth(), HEALTH_INTERVAL_MS).unref();

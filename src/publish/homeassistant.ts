@@ -14,8 +14,7 @@ export function homeAssistantDiscovery(
   discoveryPrefix: string,
   deviceId: string,
   topics: Topics,
-  model: { name: string; version: string },
-  classes: readonly string[],
+  model: { name: string; version: string; classes: readonly string[] },
   softwareVersion: string,
 ): DiscoveryMessage[] {
   const device = {
@@ -40,7 +39,7 @@ export function homeAssistantDiscovery(
       json_attributes_topic: topics.scene,
       json_attributes_template: '{{ value_json.probs | tojson }}',
       device_class: 'enum',
-      options: [...classes],
+      options: [...model.classes],
     }),
     entity('sensor', 'confidence', {
       name: 'Scene confidence',

@@ -1,4 +1,6 @@
 /** The JSON payload of `<prefix>/<id>/scene`: one per window. */
+import { argmax } from '../fusion/index.js';
+
 export interface ClassDecision {
   label: string;
   confidence: number;
@@ -24,12 +26,8 @@ export interface ScenePayload extends ClassDecision {
 }
 
 export function toClassDecision(classes: readonly string[], probs: ArrayLike<number>): ClassDecision {
-  let best = 0;
-  const byClass: Record<string, number> = {};
-  for (let i = 0; i < classes.length; i++) {
-    byClass[classes[i]!] = round(probs[i]!);
-    if (probs[i]! > probs[best]!) best = i;
-  }
+  const best = argmax(probs);
+  const byClass = Object.fromEntries(classes.map((c, i) => [c, round(probs[i]!)]));
   return { label: classes[best]!, confidence: round(probs[best]!), probs: byClass };
 }
 

@@ -1,9 +1,10 @@
 /** A real mosquitto broker (Debian package) on a free loopback port, started and stopped by the tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './media.js';
 
 export interface Mosquitto {
   url: string;
@@ -42,7 +43,7 @@ export async function waitForPort(port: number, timeoutMs = 5000): Promise<void>
 /** Starts mosquitto; pass a port to restart a broker on the same address (persistence keeps retained messages). */
 export async function startMosquitto(port?: number, dataDir?: string): Promise<Mosquitto & { dataDir: string }> {
   const chosen = port ?? (await freePort());
-  const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'avscene-mosq-'));
+  const dir = dataDir ?? tempDir('avscene-mosq-');
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
