@@ -33,6 +33,7 @@ const DROP_LOG_INTERVAL_MS = 30_000;
 
 export class AlsaAudioSource implements AudioSource {
   readonly description: string;
+  readonly live = true;
   private readonly log: Logger;
   private readonly maxQueued: number;
   private readonly backoffOpts: BackoffOptions;

@@ -27,8 +27,10 @@ export interface FileAudioSourceOptions {
 
 export class FileAudioSource implements AudioSource {
   readonly description: string;
+  readonly live: boolean;
 
   constructor(private readonly opts: FileAudioSourceOptions) {
+    this.live = opts.realtime;
     this.description = `file ${opts.file}${opts.loop ? ' (loop)' : ''}${opts.realtime ? '' : ' (as fast as possible)'}`;
   }
 

@@ -31,6 +31,11 @@ export interface VideoFrame {
 export interface AudioSource {
   /** Human-readable description for logs, e.g. `file /data/a.wav` or `alsa plughw:1,0`. */
   readonly description: string;
+  /**
+   * True when windows come at the pace of the clock whether or not anyone takes them (a microphone, a file paced in
+   * real time): a consumer that falls behind must drop windows. False: the next window waits until it is asked for.
+   */
+  readonly live: boolean;
   /** Yields windows until the source ends (a file without loop) or `signal` aborts. Errors that end the source are thrown. */
   windows(signal: AbortSignal): AsyncIterable<AudioWindow>;
 }

@@ -2,18 +2,35 @@
  * The daemon: capture → (bounded queue) → features + inference + fusion → publish, wired once at start-up.
  * Capture and inference run as two concurrent loops so window n+1 is captured while window n is classified.
  */
-import { createAudioSource, createVideoSource } from '../capture/index.js';
 import type { AudioSource, AudioWindow, VideoFrame, VideoSource } from '../capture/types.js';
-import type { AvsceneConfig } from '../config/load.js';
-import { loadBundle, SceneEngine } from '../inference/index.js';
+import type { SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/embedded-broker.js';
-import { MqttPublisher } from '../publish/mqtt-publisher.js';
-import { homeAssistantDiscovery } from '../publish/homeassistant.js';
-import { packageVersion } from '../config/schema.js';
+import type { SceneSink } from '../publish/sink.js';
 import { HealthCounters } from './health.js';
-import { InvalidWindowError, SceneLabeler } from './scene-labeler.js';
+import { InvalidWindowError, type SceneLabeler } from './scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
+
+/** What the daemon runs; built from the configuration by createDaemonParts() (factory.ts), or by a test. */
+export interface DaemonParts {
+  audio: AudioSource;
+  /** null: audio only. Started by the daemon. */
+  video: VideoSource | null;
+  /** Turns a window (+ frame) into its message; throws InvalidWindowError for a window that must be skipped. */
+  labeler: Pick<SceneLabeler, 'label'>;
+  /** The inference engine behind the labeler, closed at shutdown. */
+  engine: Pick<SceneEngine, 'close'>;
+  /** Model bundle name and version, for the start-up log. */
+  model: string;
+  /** Every output; each gets every window and health report. */
+  sinks: SceneSink[];
+}
+
+export interface DaemonOptions {
+  deviceId: string;
+  /** Windows waiting for inference at most (inference.queue). */
+  queueDepth: number;
+  logger: Logger;
+}
 
 interface Captured {
   window: AudioWindow;
@@ -23,89 +40,68 @@ interface Captured {
 
 /** Whatever happens, shutdown completes within this budget (systemd's TimeoutStopSec is larger). */
 export const SHUTDOWN_BUDGET_MS = 5000;
+/** Of the shutdown budget, what the outputs get to deliver what they hold; the rest is for the sources and the engine. */
+const SINK_CLOSE_BUDGET_MS = 3000;
 const HEALTH_INTERVAL_MS = 60_000;
 
 export class Daemon {
   private readonly abort = new AbortController();
-  private broker: EmbeddedBroker | null = null;
-  private publisher: MqttPublisher | null = null;
-  private engine: SceneEngine | null = null;
-  private video: VideoSource | null = null;
+  private readonly logger: Logger;
   private healthTimer: NodeJS.Timeout | null = null;
   private readonly health = new HealthCounters();
   private stopping = false;
 
   constructor(
-    private readonly config: AvsceneConfig,
-    private readonly logger: Logger,
-  ) {}
+    private readonly parts: DaemonParts,
+    private readonly options: DaemonOptions,
+  ) {
+    this.logger = options.logger;
+  }
 
-  /** Loads the bundle, opens the sources and the broker connection. Throws (with a clear message) when it cannot start. */
-  async start(): Promise<{ audio: AudioSource; labeler: SceneLabeler; queue: WindowQueue<Captured>; brokerUrl: string }> {
-    const { config, logger } = this;
-    const bundle = await loadBundle(config.model.bundle);
-    this.engine = await SceneEngine.create(bundle, {
-      providers: config.inference.providers,
-      threads: config.inference.threads,
-      logger,
-    });
-    const audio = createAudioSource(config, logger);
-    this.video = createVideoSource(config, logger);
-    if (this.video) await this.video.start();
-
-    const url = config.mqtt.url || (this.broker = await startEmbeddedBroker(config.mqtt.embeddedPort, logger)).url;
-    this.publisher = await MqttPublisher.connect({
-      url,
-      deviceId: config.device.id,
-      topicPrefix: config.mqtt.topicPrefix,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
-      logger,
-    }, undefined, this.abort.signal);
-    if (config.mqtt.homeAssistant) {
-      this.publisher.announce(
-        homeAssistantDiscovery(config.mqtt.discoveryPrefix, config.device.id, this.publisher.topics, bundle.manifest, packageVersion()),
-      );
-    }
+  /** Opens the video source and the outputs. Throws (with a clear message) when it cannot start. */
+  private async start(): Promise<WindowQueue<Captured>> {
+    const { audio, video, sinks, model } = this.parts;
+    const { logger } = this;
+    if (video) await video.start();
+    for (const sink of sinks) await sink.start(this.abort.signal);
     this.healthTimer = setInterval(() => this.publishHealth(), HEALTH_INTERVAL_MS).unref();
 
-    const live = config.audio.source === 'alsa' || config.sources.realtime;
-    const queue = new WindowQueue<Captured>(Math.max(1, config.inference.queue), live ? 'drop-oldest' : 'wait', (item, dropped) => {
+    // A live source does not wait for us: past the queue the oldest window goes. A file waits for room instead.
+    const queue = new WindowQueue<Captured>(Math.max(1, this.options.queueDepth), audio.live ? 'drop-oldest' : 'wait', (item, dropped) => {
       this.health.dropped = dropped;
       logger.warn(
         { window: item.window.index, dropped },
         'inference falls behind real time: dropped the oldest waiting window (a smaller model bundle or fewer image nets would keep up)',
       );
     });
-    const labeler = new SceneLabeler(this.engine, bundle, config.device.id, config.inference.smoothing);
     logger.info(
       {
-        device: config.device.id,
+        device: this.options.deviceId,
         audio: audio.description,
-        video: this.video?.description ?? 'none',
-        bundle: `${bundle.manifest.name} ${bundle.manifest.version}`,
-        topics: this.publisher.topics,
+        video: video?.description ?? 'none',
+        bundle: model,
+        outputs: sinks.map((sink) => sink.description),
       },
       'avscene running',
     );
-    return { audio, labeler, queue, brokerUrl: url };
+    return queue;
   }
 
   /**
    * Runs until the audio source ends (files without loop) or stop() is called; resolves to the exit code.
    * `onReady` runs once everything is up and before the first window is captured (e.g. to subscribe a watcher).
    */
-  async run(onReady?: (brokerUrl: string) => Promise<void>): Promise<number> {
-    let started: Awaited<ReturnType<Daemon['start']>>;
+  async run(onReady?: () => Promise<void>): Promise<number> {
+    let queue: WindowQueue<Captured>;
     try {
-      started = await this.start();
-      await onReady?.(started.brokerUrl);
+      queue = await this.start();
+      await onReady?.();
     } catch (err) {
       // What start() opened before failing (the inference worker, a camera, the broker) would keep the process alive.
       await this.shutdown();
       throw err;
     }
-    const { audio, labeler, queue } = started;
+    const { audio, labeler } = this.parts;
     const capture = this.captureLoop(audio, queue).finally(() => queue.close());
     // An inference failure (not a bad window: those are skipped) stops capture too, so the process exits and systemd restarts it.
     const inference = this.inferenceLoop(labeler, queue).catch((err: unknown) => {
@@ -136,17 +132,17 @@ export class Daemon {
   private async captureLoop(audio: AudioSource, queue: WindowQueue<Captured>): Promise<void> {
     for await (const window of audio.windows(this.abort.signal)) {
       if (this.abort.signal.aborted) break;
-      const frame = this.video ? await this.video.frameFor(window) : null;
+      const frame = this.parts.video ? await this.parts.video.frameFor(window) : null;
       await queue.push({ window, frame, receivedAt: Date.now() });
     }
   }
 
-  private async inferenceLoop(labeler: SceneLabeler, queue: WindowQueue<Captured>): Promise<void> {
+  private async inferenceLoop(labeler: DaemonParts['labeler'], queue: WindowQueue<Captured>): Promise<void> {
     for (let item = await queue.take(); item !== undefined; item = await queue.take()) {
       try {
         const message = await labeler.label(item.window, item.frame, item.receivedAt);
         const { timings, ...payload } = message;
-        this.publisher!.publishScene(payload);
+        for (const sink of this.parts.sinks) sink.publishWindow({ payload, timings });
         this.health.recordWindow(payload.latencyMs, payload.degraded);
         this.logger.info(
           {
@@ -172,13 +168,13 @@ export class Daemon {
   }
 
   private publishHealth(): void {
-    this.publisher?.publishHealth({
+    const snapshot = {
       ...this.health.snapshot(),
-      mqttQueued: this.publisher.queued,
-      mqttDropped: this.publisher.dropped,
+      ...Object.assign({}, ...this.parts.sinks.map((sink) => sink.stats())),
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
       uptimeS: Math.round(process.uptime()),
-    });
+    };
+    for (const sink of this.parts.sinks) sink.publishHealth(snapshot);
   }
 
   private async shutdown(): Promise<void> {
@@ -186,9 +182,9 @@ export class Daemon {
     const left = () => Math.max(100, deadline - Date.now());
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.publishHealth();
-    await this.publisher?.close(Math.min(3000, left()));
-    await Promise.allSettled([this.video?.stop(), this.engine?.close()]);
-    await this.broker?.close();
+    const sinkBudget = Math.min(SINK_CLOSE_BUDGET_MS, left());
+    await Promise.allSettled(this.parts.sinks.map((sink) => sink.close(sinkBudget)));
+    await Promise.allSettled([this.parts.video?.stop(), this.parts.engine.close()]);
     this.logger.info({ windows: this.health.windows, dropped: this.health.dropped }, 'avscene stopped');
   }
 }

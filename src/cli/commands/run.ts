@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
 import { Daemon, SHUTDOWN_BUDGET_MS } from '../../daemon/daemon.js';
+import { createDaemonParts } from '../../daemon/factory.js';
 import { watchLabels } from '../../publish/watch.js';
 
 export const command: Command = {
@@ -28,11 +29,13 @@ Examples:
     const { config } = loaded;
     const logger = createLogger(config.log.level);
     logger.debug({ config: loaded.printable() }, 'effective configuration');
-    const daemon = new Daemon(config, logger);
+    let daemon: Daemon | undefined;
+    let stopSignal: string | undefined;
     let forceExit: NodeJS.Timeout | undefined;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
-        daemon.stop(signal);
+        stopSignal ??= signal;
+        daemon?.stop(signal);
         // Whatever hangs (a TensorRT engine still being built at start-up, a camera read stuck in FFmpeg), the process
         // is gone within the budget; the broker then publishes `offline` through the last will.
         forceExit ??= setTimeout(() => {
@@ -41,13 +44,17 @@ Examples:
         }, SHUTDOWN_BUDGET_MS - 200).unref();
       });
     }
+    const parts = await createDaemonParts(config, logger);
+    daemon = new Daemon(parts, { deviceId: config.device.id, queueDepth: config.inference.queue, logger });
+    // A signal while the parts were built (the engine takes a while): start nothing that waits, stop at once.
+    if (stopSignal) daemon.stop(stopSignal);
     let stopWatching: (() => Promise<void>) | undefined;
-    const topic = `${config.mqtt.topicPrefix}/${config.device.id}/scene`;
+    const { mqtt } = parts;
     try {
       return await daemon.run(
         values.watch
-          ? async (url) => {
-              stopWatching = await watchLabels({ url, topic, username: config.mqtt.username, password: config.mqtt.password, print: (line) => console.log(line) });
+          ? async () => {
+              stopWatching = await watchLabels({ url: mqtt.url, topic: mqtt.topics.scene, username: config.mqtt.username, password: config.mqtt.password, print: (line) => console.log(line) });
             }
           : undefined,
       );

@@ -1,0 +1,45 @@
+/**
+ * Builds the daemon's parts from the configuration: the model bundle and its engine, the audio and video sources, the
+ * labeler, and the outputs. The only place that maps config keys to concrete classes; `Daemon` gets the parts.
+ */
+import { createAudioSource, createVideoSource } from '../capture/index.js';
+import type { AvsceneConfig } from '../config/load.js';
+import { loadBundle, SceneEngine } from '../inference/index.js';
+import type { Logger } from '../log/logger.js';
+import { MqttSink } from '../publish/mqtt-sink.js';
+import type { DaemonParts } from './daemon.js';
+import { SceneLabeler } from './scene-labeler.js';
+
+export interface AssembledDaemon extends DaemonParts {
+  /** The MQTT output, also among `sinks`: `avscene run --watch` subscribes to its broker. */
+  mqtt: MqttSink;
+}
+
+/**
+ * Loads the bundle (BundleError, exit 78, when it is corrupt), starts its inference engine and builds the rest.
+ * Nothing is opened but the engine; if building anything after it fails, the engine is closed before the error is thrown.
+ */
+export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
+  const bundle = await loadBundle(config.model.bundle);
+  const engine = await SceneEngine.create(bundle, {
+    providers: config.inference.providers,
+    threads: config.inference.threads,
+    logger,
+  });
+  try {
+    const mqtt = new MqttSink({ deviceId: config.device.id, ...config.mqtt }, bundle.manifest, logger);
+    return {
+      audio: createAudioSource(config, logger),
+      video: createVideoSource(config, logger),
+      engine,
+      labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing),
+      model: `${bundle.manifest.name} ${bundle.manifest.version}`,
+      // Every output the daemon publishes to; a new sink is built here from its own config section.
+      sinks: [mqtt],
+      mqtt,
+    };
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Where the daemon's results go. The daemon talks to its outputs only through this interface, so MQTT, an HTTP
+ * metrics endpoint or a second transport are each one implementation, and the daemon never names a transport.
+ *
+ * To add a sink:
+ *  1. implement `SceneSink` in one file under src/publish/ (see mqtt-sink.ts for the reference implementation);
+ *  2. build it in `createDaemonParts()` (src/daemon/factory.ts), from its own config section, and add it to `sinks`;
+ *  3. test it on its real transport (a real broker, a real HTTP client), not through the daemon.
+ *
+ * Contract, so that one slow or broken output never stalls the pipeline or loses another output's labels:
+ *  - `publishWindow`, `publishHealth` and `bundleChanged` return at once and never throw: a sink that cannot deliver
+ *    now queues (bounded) or drops, and counts what it dropped in `stats()`.
+ *  - They may be called before `start()` has resolved or after it failed (the daemon then shuts down): ignore or queue.
+ *  - `close(budgetMs)` resolves within the budget whatever the transport does, and reports what it could not deliver.
+ */
+import type { BundleManifest } from '../inference/index.js';
+import type { ScenePayload } from './payload.js';
+
+/** One classified window: the message every subscriber sees, and how long each stage took (for metrics, not published). */
+export interface WindowResult {
+  payload: ScenePayload;
+  /** Milliseconds per stage (`features`, `audio:<net>`, `heads`, `total`, …), as the engine measured them. */
+  timings: Readonly<Record<string, number>>;
+}
+
+/** Counters behind the health report: the daemon's own (windows, latency, memory) merged with every sink's `stats()`. */
+export type HealthSnapshot = Readonly<Record<string, number>>;
+
+export interface SceneSink {
+  /** What it publishes to, for the start-up log, e.g. `mqtt mqtt://broker:1883 avscene/kitchen/…`. Valid after start(). */
+  readonly description: string;
+  /**
+   * Opens the output (connects, listens). Throws with a clear message when the configuration cannot work; a peer
+   * that is merely unreachable is not an error (retry in the background, queue meanwhile). Returns early once
+   * `signal` aborts (a stop during start-up must not wait for a broker).
+   */
+  start(signal: AbortSignal): Promise<void>;
+  /** One message per window, in order. */
+  publishWindow(result: WindowResult): void;
+  /** Once a minute and at shutdown. */
+  publishHealth(snapshot: HealthSnapshot): void;
+  /** The model bundle changed (hot swap): re-announce whatever describes the model (discovery, info). */
+  bundleChanged(manifest: BundleManifest): void;
+  /** The sink's own counters, merged into the health snapshot; keys are prefixed with the sink's name (`mqttQueued`). */
+  stats(): Record<string, number>;
+  /** Delivers what it can within `budgetMs`, then releases everything it holds (sockets, servers, timers). */
+  close(budgetMs: number): Promise<void>;
+}
