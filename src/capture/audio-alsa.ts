@@ -8,7 +8,8 @@ import type { Logger } from '../log/logger.js';
 import { CaptureClock } from './capture-clock.js';
 import { PcmWindower } from './pcm-windower.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
-import { SAMPLE_RATE, type AudioSource, type AudioWindow } from './types.js';
+import { SAMPLE_RATE } from '../audio/index.js';
+import type { AudioSource, AudioWindow } from './types.js';
 import { WindowQueue } from './window-queue.js';
 
 export interface AlsaAudioSourceOptions {

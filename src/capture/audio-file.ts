@@ -1,6 +1,6 @@
 /**
- * Audio from a WAV file: decoded once (capture/wav.ts), converted to 48 kHz stereo per the feature spec
- * (features: toStereo48k), cut into consecutive exact 1-s windows.
+ * Audio from a WAV file: decoded once (audio/wav.ts), converted to 48 kHz stereo per the feature spec
+ * (audio/stereo.ts), cut into consecutive exact 1-s windows.
  *
  * - A trailing part shorter than one window is not classified (padding it with silence would change its
  *   features); it is logged once. A file shorter than one window is an error.
@@ -11,12 +11,10 @@
  *   never makes memory grow. The decoded file is held in memory (48 kHz stereo float: 23 MB per minute).
  */
 import { readFile } from 'node:fs/promises';
-import { toStereo48k } from '../features/index.js';
+import { SAMPLE_RATE, decodeWav, droppedTail, toStereo48k, wholeWindowCount, windowSamples } from '../audio/index.js';
 import type { Logger } from '../log/logger.js';
 import { sleep } from './retry.js';
-import { SAMPLE_RATE, type AudioSource, type AudioWindow } from './types.js';
-import { droppedTail, wholeWindowCount, windowSamples } from './whole-windows.js';
-import { decodeWav } from './wav.js';
+import type { AudioSource, AudioWindow } from './types.js';
 
 export interface FileAudioSourceOptions {
   file: string;

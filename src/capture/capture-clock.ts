@@ -4,7 +4,7 @@
  * started; the smallest bound seen is the best estimate. Stamping each window with its arrival time instead
  * would jitter by a chunk (~0.3 s with arecord).
  */
-import { SAMPLE_RATE } from './types.js';
+import { SAMPLE_RATE } from '../audio/index.js';
 
 /** How fast the estimate may move later when the sound card's clock runs slow against the wall clock (1000 ppm ≫ real drift). */
 const CREEP_PER_MS = 1e-3;

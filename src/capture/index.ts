@@ -7,7 +7,6 @@ import { FileVideoSource } from './video-file.js';
 import { LiveVideoSource } from './video-live.js';
 
 export type { AudioSource, AudioWindow, VideoFrame, VideoSource } from './types.js';
-export { SAMPLE_RATE, WINDOW_SAMPLES } from './types.js';
 
 /** The config sections capture reads (the daemon's config object fits it). */
 export interface CaptureConfig {

@@ -1,5 +1,5 @@
 /** Cuts a stream of interleaved 16-bit little-endian stereo PCM (arbitrary chunk sizes) into exact 1-s planar float windows. */
-import { WINDOW_SAMPLES } from './types.js';
+import { WINDOW_SAMPLES } from '../audio/index.js';
 
 const CHANNELS = 2;
 const BYTES_PER_FRAME = CHANNELS * 2;

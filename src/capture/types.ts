@@ -1,10 +1,5 @@
 /** What the capture stage hands to the rest of the pipeline. */
 
-/** Samples per second of every window the pipeline sees (sources convert to it). */
-export const SAMPLE_RATE = 48000;
-/** A window is exactly one second. */
-export const WINDOW_SAMPLES = SAMPLE_RATE;
-
 /** One 1-second stereo window at 48 kHz, PCM scaled to [-1, 1). */
 export interface AudioWindow {
   /** 0, 1, 2 … since the source started (a looping file keeps counting). */

@@ -3,7 +3,7 @@
  * smoothing, payload. Shared by the daemon and `avscene classify`, so both say exactly the same thing.
  */
 import type { AudioWindow, VideoFrame } from '../capture/types.js';
-import { findNonFinite } from '../features/index.js';
+import { findNonFinite } from '../audio/index.js';
 import type { SceneEngine, Bundle } from '../inference/index.js';
 import { Smoother } from '../fusion/index.js';
 import { toClassDecision, unknownDecision, type ScenePayload } from '../publish/payload.js';

@@ -8,7 +8,8 @@ import {
   melFilterbank,
   type SparseFilterbank,
 } from './filterbank.js';
-import { FramePowerSpectrum, N_BINS, N_FFT, SAMPLE_RATE, frameCount, FRAMES_PER_WINDOW } from './stft.js';
+import { SAMPLE_RATE } from '../audio/index.js';
+import { FramePowerSpectrum, N_BINS, N_FFT, frameCount, FRAMES_PER_WINDOW } from './stft.js';
 
 export type FeatureKind = 'logmel' | 'bark' | 'scalogram';
 export const FEATURE_KINDS: readonly FeatureKind[] = ['logmel', 'bark', 'scalogram'];

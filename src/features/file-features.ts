@@ -1,10 +1,8 @@
 /** Features of one audio file, as `avscene features` writes them: whole-clip [T,2,F] or per-window [W,6,2,F]. */
 import { readFileSync } from 'node:fs';
-import { AudioFormatError, assertFiniteAudio, decodeWav } from '../capture/wav.js';
-import { wholeWindowCount, windowSamples } from '../capture/whole-windows.js';
+import { AudioFormatError, SAMPLE_RATE, assertFiniteAudio, decodeWav, toStereo48k, wholeWindowCount, windowSamples } from '../audio/index.js';
 import { FEATURE_BANDS, FeatureExtractor, type FeatureKind } from './extractor.js';
-import { FRAMES_PER_WINDOW, SAMPLE_RATE, frameCount } from './stft.js';
-import { toStereo48k } from './index.js';
+import { FRAMES_PER_WINDOW, frameCount } from './stft.js';
 
 export interface FeatureArray {
   data: Float32Array;
@@ -27,7 +25,7 @@ function extractorFor(kinds: readonly FeatureKind[]): FeatureExtractor {
 /**
  * Reads, decodes and checks a WAV file, converts it to 48 kHz stereo, and computes the features:
  * perWindow false → the whole clip framed at once, [T, 2, F];
- * perWindow true  → the daemon's 1-s windows (capture/whole-windows.ts), each framed on its own exactly as the
+ * perWindow true  → the daemon's 1-s windows (audio/windows.ts), each framed on its own exactly as the
  *                   daemon does, [W, 6, 2, F].
  */
 export function fileFeatures(file: string, kinds: readonly FeatureKind[], perWindow: boolean): Map<FeatureKind, FeatureArray> {

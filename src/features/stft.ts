@@ -2,9 +2,9 @@
  * The spec's frame grid: centered (N/2 zeros each side), periodic Hann, N = 24576, H = 8208, at 48 kHz, and the
  * power spectra of the average and difference channels of one frame from a single complex FFT.
  */
+import { SAMPLE_RATE } from '../audio/format.js';
 import { ComplexFft } from './fft.js';
 
-export const SAMPLE_RATE = 48000;
 export const N_FFT = 24576;
 export const HOP = 8208;
 /** rfft bins per frame, N/2 + 1. */

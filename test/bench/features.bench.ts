@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeWav } from '../../src/capture/wav.js';
+import { decodeWav } from '../../src/audio/index.js';
 import { FEATURE_KINDS, FeatureExtractor, type FeatureKind } from '../../src/features/index.js';
 import { writeNpy } from '../../src/features/npy.js';
 import { HAS_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';

@@ -1,7 +1,8 @@
 /** Properties of the feature pipeline that must hold for any input: channel algebra, framing, FFT correctness. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FEATURE_BANDS, FEATURE_KINDS, FeatureExtractor, toStereo48k } from '../../src/features/index.js';
+import { toStereo48k } from '../../src/audio/index.js';
+import { FEATURE_BANDS, FEATURE_KINDS, FeatureExtractor } from '../../src/features/index.js';
 import { ComplexFft } from '../../src/features/fft.js';
 import { random } from './support.js';
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AudioFormatError, assertFiniteAudio, decodeWav, findNonFinite } from '../../src/capture/wav.js';
+import { AudioFormatError, assertFiniteAudio, decodeWav, findNonFinite } from '../../src/audio/index.js';
 import { tempDir } from '../helpers/media.js';
-import { NO_SOX, encodeWav, type SampleFormat } from './support.js';
+import { NO_SOX, encodeWav, type SampleFormat } from '../features/support.js';
 
 const dir = tempDir('avscene-wav-');
 

@@ -6,7 +6,7 @@
  * would change its features), except when it lacks at most PAD_TOLERANCE samples: then it is completed with zeros.
  * TAU clips are 480000 ± 1 samples, and losing a tenth of a clip to one missing sample would be absurd.
  */
-import { WINDOW_SAMPLES } from './types.js';
+import { WINDOW_SAMPLES } from './format.js';
 
 /** 10 ms: zero-padding this little changes the window's features far less than dropping the second would. */
 export const PAD_TOLERANCE = 480;

@@ -11,7 +11,8 @@
  * 44056 Hz) use 4096 tabulated phases with linear interpolation between neighbouring phases (tap error ~1e-8).
  */
 
-export const TARGET_RATE = 48000;
+import { SAMPLE_RATE } from './format.js';
+
 const PASSBAND = 0.93;
 const STOPBAND = 1.0;
 const ATTENUATION_DB = 110;
@@ -44,7 +45,7 @@ export class Resampler {
   /** Row p (0 … phases) holds the taps for fractional input time p/phases, for inputs i0 − J + 1 … i0 + J. */
   private readonly table: Float64Array;
 
-  constructor(readonly inputRate: number, readonly outputRate = TARGET_RATE) {
+  constructor(readonly inputRate: number, readonly outputRate = SAMPLE_RATE) {
     if (!Number.isInteger(inputRate) || inputRate <= 0 || !Number.isInteger(outputRate) || outputRate <= 0) {
       throw new RangeError(`sample rates must be positive integers, got ${inputRate} → ${outputRate}`);
     }

@@ -2,7 +2,7 @@
  * WAV (RIFF/WAVE) container decoding to float PCM in [-1, 1).
  *
  * Supported: PCM integer 8 (unsigned), 16, 24 and 32 bit; IEEE float 32 and 64 bit; the same inside
- * WAVE_FORMAT_EXTENSIBLE; any number of channels; any sample rate (features/resample.ts converts to 48 kHz).
+ * WAVE_FORMAT_EXTENSIBLE; any number of channels; any sample rate (resample.ts converts to 48 kHz).
  * Chunks other than `fmt ` and `data` (LIST, fact, bext, cue …) are skipped, including their pad byte when
  * their size is odd. A `data` size of 0xFFFFFFFF (written by streaming tools that cannot seek back, e.g.
  * `ffmpeg … -f wav pipe:`) means "until the end of the file".
@@ -154,28 +154,4 @@ function decodeSamples(buf: Buffer, at: number, frames: number, f: WavFormat): F
     }
   }
   return channels;
-}
-
-/** The first NaN or ±Infinity sample, or null. The daemon drops (with a warning) a window where this is not null. */
-export function findNonFinite(samples: Float32Array): { index: number; value: number } | null {
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i]!;
-    // v - v is NaN exactly for NaN and ±Infinity.
-    if (v - v !== 0) return { index: i, value: v };
-  }
-  return null;
-}
-
-/** Throws AudioFormatError naming the file, channel and time of the first NaN/Inf sample. */
-export function assertFiniteAudio(audio: DecodedAudio, name: string): void {
-  audio.channels.forEach((samples, c) => {
-    const bad = findNonFinite(samples);
-    if (bad) {
-      throw new AudioFormatError(
-        name,
-        `sample ${bad.index} of channel ${c} (at ${(bad.index / audio.sampleRate).toFixed(3)} s) is ${bad.value} — ` +
-          'audio must be finite numbers (check the program that wrote this float WAV)',
-      );
-    }
-  });
 }

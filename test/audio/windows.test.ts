@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PAD_TOLERANCE, droppedTail, wholeWindowCount, windowSamples } from '../../src/capture/whole-windows.js';
+import { PAD_TOLERANCE, droppedTail, wholeWindowCount, windowSamples } from '../../src/audio/windows.js';
 
 test('whole windows: a trailing part is dropped unless at most 10 ms is missing, which is zero-padded', () => {
   assert.equal(wholeWindowCount(480000), 10);

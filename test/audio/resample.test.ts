@@ -1,5 +1,5 @@
 /**
- * The resampler (polyphase Kaiser-windowed sinc, src/features/resample.ts) against known-good resamplers on a real
+ * The resampler (polyphase Kaiser-windowed sinc, src/audio/resample.ts) against known-good resamplers on a real
  * 44.1 kHz recording — sox's very-high-quality `rate -v` and scipy.signal.resample_poly with a long Kaiser filter —
  * and its band-limiting properties (flat passband, no aliasing, no images).
  */
@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodeWav } from '../../src/capture/wav.js';
-import { FeatureExtractor, Resampler, type FeatureKind } from '../../src/features/index.js';
+import { Resampler, decodeWav } from '../../src/audio/index.js';
+import { FeatureExtractor, type FeatureKind } from '../../src/features/index.js';
 import { barkToHz, hzToBark, hzToMel, melToHz } from '../../src/features/filterbank.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 import { tempDir } from '../helpers/media.js';
-import { NO_NUMPY, NO_SOX, PYTHON, compareDb } from './support.js';
+import { NO_NUMPY, NO_SOX, PYTHON, compareDb } from '../features/support.js';
 
 const dir = tempDir('avscene-resample-');
 const DEMO = path.join(SHARED_DATA, 'demo', 'acoustic_scene.wav');
