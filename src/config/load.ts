@@ -94,10 +94,22 @@ function checkSemantics(config: AvsceneConfig): void {
   if (config.mqtt.url && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(config.mqtt.url)) {
     problems.push(`mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`);
   }
+  checkMqttSecurity(problems, config);
   if (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory()) {
     problems.push(`model.bundle: "${config.model.bundle}" is not a directory; point it at a bundle exported by the toolkit (bundle.json + ONNX files)`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+}
+
+function checkMqttSecurity(problems: string[], config: AvsceneConfig): void {
+  const { mqtt } = config;
+  const files = [['mqtt.ca', mqtt.ca, 'a PEM CA file'], ['mqtt.cert', mqtt.cert, 'a PEM client certificate'], ['mqtt.key', mqtt.key, 'a PEM private key'], ['mqtt.passwordFile', mqtt.passwordFile, 'a file holding the password']] as const;
+  for (const [key, value, what] of files) if (value) requireFile(problems, key, value, what);
+  if (Boolean(mqtt.cert) !== Boolean(mqtt.key)) problems.push('mqtt.cert and mqtt.key go together: give both (client certificate and its private key) or neither');
+  if ((mqtt.ca || mqtt.cert || mqtt.insecure) && !/^(mqtts|wss|ssl):\/\//.test(mqtt.url)) {
+    problems.push(`mqtt.ca/cert/key/insecure apply to TLS only: use an mqtts://host:8883 (or wss://) mqtt.url, not "${mqtt.url || 'the embedded broker'}"`);
+  }
+  if (mqtt.password && mqtt.passwordFile) problems.push('mqtt.password and mqtt.passwordFile are both set: keep one');
 }
 
 function requireFile(problems: string[], key: string, value: string, what: string): void {

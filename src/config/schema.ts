@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { defaultStateDir } from '../state/default-dir.js';
 
 /** Root of the installed package (…/avscene), so defaults work from any working directory. */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -150,6 +151,86 @@ export const configSchema = {
       sensitive: true,
       env: 'AVSCENE_MQTT_PASSWORD',
     },
+    passwordFile: {
+      doc: 'File whose first line is the broker password (instead of mqtt.password; re-read before each connection attempt, so a rotated password needs no restart).',
+      format: String,
+      default: '',
+      env: 'AVSCENE_MQTT_PASSWORD_FILE',
+    },
+    clientId: {
+      doc: 'MQTT client id; empty = avscene-<device.id>. Stable across restarts so the broker replaces a dead connection instead of keeping two.',
+      format: String,
+      default: '',
+      env: 'AVSCENE_MQTT_CLIENT_ID',
+    },
+    ca: {
+      doc: 'PEM file of the CA(s) that signed the broker certificate (mqtts://); empty = the system CAs.',
+      format: String,
+      default: '',
+      env: 'AVSCENE_MQTT_CA',
+    },
+    cert: {
+      doc: 'PEM client certificate for brokers that require TLS client authentication (with mqtt.key).',
+      format: String,
+      default: '',
+      env: 'AVSCENE_MQTT_CERT',
+    },
+    key: {
+      doc: 'PEM private key of mqtt.cert.',
+      format: String,
+      default: '',
+      env: 'AVSCENE_MQTT_KEY',
+    },
+    insecure: {
+      doc: 'Skip verification of the broker certificate (test setups only: anyone on the path can read and forge messages); warned in the log.',
+      format: 'strict-boolean',
+      default: false,
+      env: 'AVSCENE_MQTT_INSECURE',
+    },
+    protocolVersion: {
+      doc: 'MQTT protocol: "3.1.1" (every broker, the embedded one too) or "5" (adds message expiry on …/window).',
+      format: ['3.1.1', '5'],
+      default: '3.1.1',
+      env: 'AVSCENE_MQTT_PROTOCOL_VERSION',
+    },
+    keepaliveS: {
+      doc: 'MQTT keep-alive in seconds: the broker declares the daemon gone (last will: offline) after 1.5 times this without a packet.',
+      format: 'count',
+      default: 60,
+      env: 'AVSCENE_MQTT_KEEPALIVE_S',
+    },
+    reconnectMaxS: {
+      doc: 'Longest wait between two connection attempts (exponential backoff from 1 s with jitter, up to this).',
+      format: 'count',
+      default: 30,
+      env: 'AVSCENE_MQTT_RECONNECT_MAX_S',
+    },
+    windowExpiryS: {
+      doc: 'MQTT 5 only: message expiry of …/window messages, so a broker does not keep older backlog for a subscriber that is gone (0 = never expire).',
+      format: 'count',
+      default: 7 * 24 * 3600,
+      env: 'AVSCENE_MQTT_WINDOW_EXPIRY_S',
+    },
+    outbox: {
+      maxMB: {
+        doc: 'Outbox bound in MiB (in memory and in state.dir): windows the broker has not acknowledged; past it the oldest are dropped and counted. 48 MiB hold about 26 h.',
+        format: 'count',
+        default: 48,
+        env: 'AVSCENE_MQTT_OUTBOX_MAX_MB',
+      },
+      maxAgeH: {
+        doc: 'Outbox bound in hours: older windows are dropped and counted.',
+        format: 'count',
+        default: 24,
+        env: 'AVSCENE_MQTT_OUTBOX_MAX_AGE_H',
+      },
+      syncS: {
+        doc: 'While windows are written to the outbox (broker away), one fsync every this many seconds: what a power cut can lose.',
+        format: 'count',
+        default: 5,
+        env: 'AVSCENE_MQTT_OUTBOX_SYNC_S',
+      },
+    },
     homeAssistant: {
       doc: 'Publish Home Assistant MQTT discovery messages (retained) so the scene appears there without YAML.',
       format: 'strict-boolean',
@@ -161,6 +242,14 @@ export const configSchema = {
       format: 'topic-prefix',
       default: 'homeassistant',
       env: 'AVSCENE_MQTT_DISCOVERY_PREFIX',
+    },
+  },
+  state: {
+    dir: {
+      doc: 'Directory for what must survive a restart or power cut (MQTT outbox, window counter); the service uses /var/lib/avscene, a user-run daemon $XDG_STATE_HOME/avscene or ~/.local/state/avscene.',
+      format: String,
+      default: defaultStateDir(),
+      env: 'AVSCENE_STATE_DIR',
     },
   },
   log: {

@@ -23,6 +23,8 @@ export interface DaemonParts {
   model: string;
   /** Every output; each gets every window and health report. */
   sinks: SceneSink[];
+  /** Where `seq` is kept across restarts (SeqStore): closed last, so the next start continues exactly. */
+  windowCounter?: { close(): void };
 }
 
 export interface DaemonOptions {
@@ -184,6 +186,7 @@ export class Daemon {
     this.publishHealth();
     const sinkBudget = Math.min(SINK_CLOSE_BUDGET_MS, left());
     await Promise.allSettled(this.parts.sinks.map((sink) => sink.close(sinkBudget)));
+    this.parts.windowCounter?.close();
     await Promise.allSettled([this.parts.video?.stop(), this.parts.engine.close()]);
     this.logger.info({ windows: this.health.windows, dropped: this.health.dropped }, 'avscene stopped');
   }

@@ -7,6 +7,8 @@ import type { AvsceneConfig } from '../config/load.js';
 import { loadBundle, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
+import { SeqStore } from '../state/seq-store.js';
+import { openStateDir } from '../state/state-dir.js';
 import type { DaemonParts } from './daemon.js';
 import { SceneLabeler } from './scene-labeler.js';
 
@@ -20,25 +22,32 @@ export interface AssembledDaemon extends DaemonParts {
  * Nothing is opened but the engine; if building anything after it fails, the engine is closed before the error is thrown.
  */
 export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
+  const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
   const bundle = await loadBundle(config.model.bundle);
   const engine = await SceneEngine.create(bundle, {
     providers: config.inference.providers,
     threads: config.inference.threads,
     logger,
   });
+  let seq: SeqStore | undefined;
   try {
-    const mqtt = new MqttSink({ deviceId: config.device.id, ...config.mqtt }, bundle.manifest, logger);
+    const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, ...config.mqtt }, bundle.manifest, logger);
+    // seq continues across restarts, above any window still waiting in the outbox.
+    seq = new SeqStore(stateDir, config.device.id, logger, undefined, mqtt.nextSeqFloor);
+    const counter = seq;
     return {
       audio: createAudioSource(config, logger),
       video: createVideoSource(config, logger),
       engine,
-      labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing),
+      labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing, () => counter.next()),
+      windowCounter: seq,
       model: `${bundle.manifest.name} ${bundle.manifest.version}`,
       // Every output the daemon publishes to; a new sink is built here from its own config section.
       sinks: [mqtt],
       mqtt,
     };
   } catch (err) {
+    seq?.close();
     await engine.close();
     throw err;
   }

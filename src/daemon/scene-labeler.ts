@@ -11,7 +11,6 @@ import { toClassDecision, unknownDecision, type ScenePayload } from '../publish/
 export class InvalidWindowError extends Error {}
 
 export class SceneLabeler {
-  private seq = 0;
   private readonly smoother: Smoother | null;
 
   constructor(
@@ -19,6 +18,8 @@ export class SceneLabeler {
     private readonly bundle: Bundle,
     private readonly deviceId: string,
     smoothingWindows: number,
+    /** The daemon continues the device's count across restarts (SeqStore); `classify` counts from 0. */
+    private readonly nextSeq: () => number = counter(),
   ) {
     this.smoother = smoothingWindows > 1 ? new Smoother(smoothingWindows) : null;
   }
@@ -41,7 +42,7 @@ export class SceneLabeler {
     const manifest = this.bundle.manifest;
     return {
       ...decision,
-      seq: this.seq++,
+      seq: this.nextSeq(),
       device: this.deviceId,
       window: { start: window.start.toISOString(), end: window.end.toISOString() },
       modalities: result.modalities,
@@ -53,4 +54,9 @@ export class SceneLabeler {
       timings: result.timings,
     };
   }
+}
+
+function counter(): () => number {
+  let n = 0;
+  return () => n++;
 }

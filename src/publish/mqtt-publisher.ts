@@ -1,196 +1,328 @@
 /**
- * Publishes scene labels over MQTT. Never blocks the pipeline: while the broker is unreachable, labels wait in a
- * bounded outbox (oldest dropped and counted past `queueLimit`) and are sent in order on reconnect; the retained
- * `status` topic says `online`, and the broker publishes `offline` for us through the last will if we die.
+ * Publishes scene results over MQTT without ever blocking the pipeline or waiting for the broker.
+ *
+ * Two kinds of messages (README § MQTT topics):
+ * - state, retained, latest only (`status`, `scene`, `label`, `health`, Home Assistant discovery): kept in memory and
+ *   sent again on every connection, so a broker that lost them, or a dashboard that connects later, gets the current one;
+ * - the `window` stream, not retained: every window in seq order through the durable Outbox, sent in order and at
+ *   most a broker's receive-maximum at a time, forgotten when acknowledged.
+ * Reconnection is ours, not mqtt.js': capped exponential backoff with jitter, also after a refused CONNACK (mqtt.js
+ * gives up on those), and the password file is read again before each attempt.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientPublishOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../log/logger.js';
+import { Backoff } from './backoff.js';
+import { clientOptions, currentPassword, type ConnectionSettings } from './mqtt-client-options.js';
+import { explainConnectError, redactUrl, type ConnectFailure, type FailureKind } from './mqtt-errors.js';
+import type { Outbox, OutboxIo } from './outbox.js';
+import { MESSAGE_SCHEMA_VERSION, windowJson, type ScenePayload } from './payload.js';
 import { topicsFor, type Topics } from './topics.js';
-import type { ScenePayload } from './payload.js';
 
-export interface PublisherOptions {
+export interface PublisherOptions extends ConnectionSettings {
   url: string;
-  deviceId: string;
   topicPrefix: string;
-  username?: string;
-  password?: string;
-  /** Labels kept while the broker is down; past it the oldest are dropped and counted. */
-  queueLimit?: number;
+  outbox: Outbox;
   logger: Logger;
+  /** Longest wait between connection attempts. */
+  reconnectMaxMs?: number;
+  /** MQTT 5: message expiry of `window` messages (0 = none). */
+  windowExpiryS?: number;
+  /** While the broker is away: one reminder with the queue size this often. */
+  reminderMs?: number;
 }
 
-interface Outgoing {
-  topic: string;
-  payload: string;
+/** What an operator (health topic, metrics sink) wants to know about delivery. */
+export interface PublisherStats {
+  connected: boolean;
+  /** Windows not yet acknowledged by the broker (in flight or waiting). */
+  queued: number;
+  queuedBytes: number;
+  /** Windows dropped by the outbox bounds (size, age) since start. */
+  dropped: number;
+  /** Connections made after the first one. */
+  reconnects: number;
+  /** Capture time of the oldest window not yet acknowledged. */
+  oldestQueued: string | null;
+  outboxIo: OutboxIo;
 }
+
+interface StateMessage {
+  payload: string;
+  /** Called once, when the broker has acknowledged this payload. */
+  onDelivered?: () => void;
+}
+
+/** A connection that lasted less than this does not reset the backoff (two clients fighting over one client id). */
+const STABLE_CONNECTION_MS = 10_000;
+const STREAM_INFLIGHT = 64;
 
 export class MqttPublisher {
   readonly topics: Topics;
   private readonly client: MqttClient;
-  private readonly outbox: Outgoing[] = [];
-  private readonly queueLimit: number;
-  private readonly inFlight = new Set<Promise<unknown>>();
-  private droppedWhileOffline = 0;
-  private announcements: Outgoing[] = [];
-  private everConnected = false;
-  private wasConnected = false;
-  /**
-   * Between our 'connect' handler and the next 'close'. mqtt.js already says `connected` while it re-sends the
-   * messages that were in flight when the connection dropped; publishing then would overtake the outbox.
-   */
+  private readonly outbox: Outbox;
+  private readonly logger: Logger;
+  private readonly backoff: Backoff;
+  private readonly state = new Map<string, StateMessage>();
+  private readonly watchers = new Map<string, (payload: string) => void>();
+  private readonly tickTimer: NodeJS.Timeout;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reminderTimer: NodeJS.Timeout | null = null;
+  /** Incremented on every close: acknowledgements from an older connection are ignored. */
+  private generation = 0;
   private ready = false;
   private closing = false;
+  private streamInflight = 0;
+  private streamLimit = STREAM_INFLIGHT;
+  private connectedAt = 0;
+  private everConnected = false;
+  private outageSince: number | null = Date.now();
+  private readonly failuresLogged = new Set<FailureKind>();
+  private lastFailure: ConnectFailure | null = null;
+  private lastSceneSeq = -1;
+  private reconnects = 0;
+  private readonly url: string;
 
-  private constructor(private readonly options: PublisherOptions) {
+  constructor(private readonly options: PublisherOptions) {
     this.topics = topicsFor(options.topicPrefix, options.deviceId);
-    // An hour of windows (a scene and a label message each) and of health reports.
-    this.queueLimit = options.queueLimit ?? 2 * 3600 + 60;
-    this.client = mqtt.connect(options.url, {
-      clientId: `avscene-${options.deviceId}-${process.pid}`,
-      // MQTT 3.1.1: every broker speaks it (the embedded aedes broker has no MQTT 5).
-      protocolVersion: 4,
-      username: options.username || undefined,
-      password: options.password || undefined,
-      reconnectPeriod: 2000,
-      connectTimeout: 10_000,
-      will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
+    this.outbox = options.outbox;
+    this.logger = options.logger;
+    this.url = redactUrl(options.url);
+    this.backoff = new Backoff(1000, options.reconnectMaxMs ?? 30_000);
+    if (options.insecure) {
+      this.logger.warn({ url: this.url }, 'mqtt.insecure: the broker certificate is not verified; anyone on the network path can read and forge messages');
+    }
+    this.setState(this.topics.status, 'online');
+    // Our own status saying offline while we run: a stale last will (an earlier connection of this device) won a race.
+    this.watch(this.topics.status, (payload) => {
+      if (payload !== 'offline' || this.closing || !this.ready) return;
+      this.logger.info({ topic: this.topics.status }, 'status said offline while running (a stale last will); online re-asserted');
+      this.sendState(this.topics.status);
     });
-    this.client.on('connect', () => this.onConnect());
+    this.client = mqtt.connect(options.url, clientOptions(options, this.topics));
+    this.client.on('connect', (packet) => this.onConnect(packet));
     this.client.on('close', () => this.onClose());
     this.client.on('error', (err) => this.onError(err));
-  }
-
-  /** Connects (or keeps retrying in the background when the broker is down: labels queue meanwhile). */
-  static async connect(options: PublisherOptions, firstConnectTimeoutMs = 5000, signal?: AbortSignal): Promise<MqttPublisher> {
-    const publisher = new MqttPublisher(options);
-    await publisher.waitConnected(firstConnectTimeoutMs, signal);
-    return publisher;
+    this.client.on('message', (topic, payload) => this.watchers.get(topic)?.(payload.toString()));
+    this.tickTimer = setInterval(() => this.outbox.tick(), 1000).unref();
+    this.reminderTimer = setInterval(() => this.remind(), options.reminderMs ?? 5 * 60_000).unref();
   }
 
   get connected(): boolean {
-    return this.client.connected;
+    return this.ready;
   }
 
-  get queued(): number {
-    return this.outbox.length;
+  stats(): PublisherStats {
+    const oldest = this.outbox.oldestCapturedAt;
+    return {
+      connected: this.ready,
+      queued: this.outbox.length,
+      queuedBytes: this.outbox.bytes,
+      dropped: this.outbox.dropped,
+      reconnects: this.reconnects,
+      oldestQueued: oldest === null ? null : new Date(oldest).toISOString(),
+      outboxIo: { ...this.outbox.io },
+    };
   }
 
-  get dropped(): number {
-    return this.droppedWhileOffline;
-  }
-
-  publishScene(payload: ScenePayload): void {
-    this.send({ topic: this.topics.scene, payload: JSON.stringify(payload) });
-    this.send({ topic: this.topics.label, payload: payload.label });
-  }
-
-  /** Retained messages sent again on every (re)connect, e.g. Home Assistant discovery (a broker may have lost them). */
-  announce(messages: Array<{ topic: string; payload: string }>): void {
-    this.announcements = messages;
-    if (this.ready) for (const message of messages) this.send(message);
+  /** One window: into the `window` stream (durable), and the current state (`scene`, `label`) if it is the newest. */
+  publishWindow(payload: ScenePayload): void {
+    const json = windowJson(payload);
+    this.outbox.push(payload.seq, this.topics.window, json, Date.parse(payload.window.start), !this.ready);
+    if (payload.seq > this.lastSceneSeq) {
+      this.lastSceneSeq = payload.seq;
+      this.setState(this.topics.scene, json);
+      this.setState(this.topics.label, payload.label);
+    }
+    this.pump();
   }
 
   publishHealth(health: Record<string, unknown>): void {
-    this.send({ topic: this.topics.health, payload: JSON.stringify(health) });
+    this.setState(this.topics.health, JSON.stringify({ schemaVersion: MESSAGE_SCHEMA_VERSION, ...health }));
   }
 
-  /** Publishes `offline`, waits (bounded) for queued labels to leave, and disconnects. */
+  /**
+   * Retained messages kept for this run and sent again on every connection (Home Assistant discovery; an empty payload
+   * removes a retained config). `reannounceOn`: a topic whose `online` asks for them again (homeassistant/status).
+   * `onDelivered` runs once the broker has acknowledged each of them.
+   */
+  announce(messages: Array<{ topic: string; payload: string }>, options: { reannounceOn?: string; onDelivered?: () => void } = {}): void {
+    let pending = messages.length;
+    const delivered = () => {
+      if (--pending === 0) options.onDelivered?.();
+    };
+    for (const message of messages) this.setState(message.topic, message.payload, delivered);
+    if (messages.length === 0) options.onDelivered?.();
+    if (options.reannounceOn) {
+      this.watch(options.reannounceOn, (payload) => {
+        if (payload !== 'online') return;
+        this.logger.info({ topic: options.reannounceOn }, 'Home Assistant came online: discovery sent again');
+        for (const message of messages) this.sendState(message.topic);
+      });
+    }
+  }
+
+  /**
+   * Clean stop: sends what it can within the budget, writes what is left to the outbox for the next start, publishes
+   * `offline` and disconnects.
+   */
   async close(timeoutMs = 3000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.closing = true;
-    if (this.ready) {
-      this.send({ topic: this.topics.status, payload: 'offline' });
-      await withTimeout(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
-    }
+    clearInterval(this.tickTimer);
+    if (this.reminderTimer) clearInterval(this.reminderTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    // Connected: let the queue drain while the budget lasts; what is left stays in the outbox for the next start.
+    while (this.ready && this.outbox.length > 0 && Date.now() < deadline - 300) await new Promise((r) => setTimeout(r, 10));
+    this.outbox.close();
     if (this.outbox.length > 0) {
-      this.options.logger.warn(
+      this.logger.warn(
         { queued: this.outbox.length },
-        `MQTT broker ${this.options.url} unreachable at shutdown: ${this.outbox.length} queued message(s) (labels, health) not delivered`,
+        `MQTT broker ${this.url} ${this.ready ? 'did not acknowledge' : 'unreachable at shutdown:'} ${this.outbox.length} window(s) in time; kept in the outbox and sent after the next start`,
       );
     }
-    await withTimeout(this.client.endAsync(this.outbox.length > 0), Math.max(100, deadline - Date.now()));
-  }
-
-  private send(message: Outgoing): void {
-    if (!this.ready) {
-      this.enqueue(message);
-      return;
+    if (this.ready) {
+      await withTimeout(this.client.publishAsync(this.topics.status, 'offline', { qos: 1, retain: true }), Math.max(50, deadline - Date.now()));
     }
-    const sent = this.client
-      .publishAsync(message.topic, message.payload, { qos: 1, retain: true })
-      .catch((err: Error) => {
-        this.options.logger.warn({ err: err.message, topic: message.topic }, 'MQTT publish failed; will retry on reconnect');
-        this.enqueue(message);
-      })
-      .finally(() => this.inFlight.delete(sent));
-    this.inFlight.add(sent);
+    await withTimeout(this.client.endAsync(!this.ready), Math.max(100, deadline - Date.now()));
   }
 
-  private enqueue(message: Outgoing): void {
-    this.outbox.push(message);
-    if (this.outbox.length > this.queueLimit) {
-      this.outbox.shift();
-      this.droppedWhileOffline++;
-      if (this.droppedWhileOffline === 1 || this.droppedWhileOffline % 100 === 0) {
-        this.options.logger.warn(
-          { dropped: this.droppedWhileOffline, queueLimit: this.queueLimit },
-          'MQTT outbox full while the broker is unreachable: dropping the oldest labels',
-        );
-      }
+  private setState(topic: string, payload: string, onDelivered?: () => void): void {
+    this.state.set(topic, { payload, onDelivered });
+    if (this.ready) this.sendState(topic);
+  }
+
+  private sendState(topic: string): void {
+    const message = this.state.get(topic);
+    if (!message || !this.ready) return;
+    this.client.publish(topic, message.payload, { qos: 1, retain: true }, (err) => {
+      if (err || this.state.get(topic) !== message || !message.onDelivered) return;
+      const delivered = message.onDelivered;
+      message.onDelivered = undefined;
+      delivered();
+    });
+  }
+
+  /** Sends queued windows in order while the broker has room for them. */
+  private pump(): void {
+    while (this.ready && this.streamInflight < this.streamLimit) {
+      const entry = this.outbox.takeNext();
+      if (!entry) return;
+      const generation = this.generation;
+      this.streamInflight++;
+      this.client.publish(entry.topic, entry.payload, this.windowOptions(), (err) => {
+        if (generation !== this.generation) return; // that connection is gone; requeueSent() took the window back
+        this.streamInflight--;
+        if (err) {
+          // An MQTT 5 broker refused it (quota, ACL): it stays unacknowledged and is sent again after the next reconnect.
+          this.logger.warn({ seq: entry.seq, err: err.message }, 'MQTT broker refused a window message; it is kept and sent again after reconnecting');
+        } else {
+          this.outbox.ack(entry);
+        }
+        this.pump();
+      });
     }
   }
 
-  private onConnect(): void {
-    const reconnect = this.everConnected;
-    this.everConnected = true;
-    this.wasConnected = true;
+  private windowOptions(): IClientPublishOptions {
+    const expiry = this.options.windowExpiryS ?? 0;
+    return {
+      qos: 1,
+      retain: false,
+      ...(this.options.protocolVersion === '5' && expiry > 0 ? { properties: { messageExpiryInterval: expiry } } : {}),
+    };
+  }
+
+  private watch(topic: string, handler: (payload: string) => void): void {
+    this.watchers.set(topic, handler);
+    if (this.ready) this.client.subscribe(topic, { qos: 1 });
+  }
+
+  private onConnect(packet: IConnackPacket): void {
     this.ready = true;
-    this.options.logger.info({ url: this.options.url, queued: this.outbox.length }, reconnect ? 'MQTT reconnected' : 'MQTT connected');
-    for (const message of this.announcements) this.send(message);
-    this.send({ topic: this.topics.status, payload: 'online' });
-    const pending = this.outbox.splice(0);
-    for (const message of pending) this.send(message);
+    this.connectedAt = Date.now();
+    if (this.everConnected) this.reconnects++;
+    const queued = this.outbox.length;
+    if (this.outageSince !== null && this.failuresLogged.size > 0) {
+      this.logger.info(
+        { url: this.url, outageS: Math.round((Date.now() - this.outageSince) / 1000), queued, dropped: this.outbox.dropped },
+        `MQTT broker ${this.url} is back: sending ${queued} queued window(s) in order`,
+      );
+    } else {
+      this.logger.info({ url: this.url, queued }, this.everConnected ? 'MQTT reconnected' : 'MQTT connected');
+    }
+    this.everConnected = true;
+    this.outageSince = null;
+    this.failuresLogged.clear();
+    this.lastFailure = null;
+    // A broker's receive maximum (MQTT 5) bounds all our unacknowledged QoS 1 messages; leave room for the state.
+    const receiveMaximum = packet.properties?.receiveMaximum;
+    this.streamLimit = receiveMaximum ? Math.max(1, Math.min(STREAM_INFLIGHT, receiveMaximum - this.state.size - 4)) : STREAM_INFLIGHT;
+    for (const topic of this.state.keys()) this.sendState(topic);
+    if (this.watchers.size > 0) this.client.subscribe([...this.watchers.keys()], { qos: 1 });
+    this.pump();
   }
 
   private onClose(): void {
+    const wasReady = this.ready;
     this.ready = false;
-    if (this.wasConnected && !this.closing) {
-      this.wasConnected = false;
-      this.options.logger.warn(
-        { url: this.options.url },
-        'MQTT connection lost; labels are queued and sent when the broker is back (retrying every 2 s)',
+    this.generation++;
+    this.streamInflight = 0;
+    this.outbox.requeueSent();
+    if (this.closing) return;
+    if (wasReady) {
+      this.outageSince = Date.now();
+      if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
+      this.failuresLogged.add('network');
+      this.logger.warn(
+        { url: this.url },
+        `MQTT connection to ${this.url} lost: windows are kept in the outbox and sent in order when it is back; reconnecting with backoff`,
       );
     }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.closing) return;
+    const delay = this.backoff.next();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closing) return;
+      try {
+        this.client.options.password = currentPassword(this.options);
+      } catch (err) {
+        this.logger.warn({ file: this.options.passwordFile, err: (err as Error).message }, 'cannot read mqtt.passwordFile; trying with the previous password');
+      }
+      this.client.reconnect();
+    }, delay);
+    this.reconnectTimer.unref?.();
   }
 
   private onError(err: Error & { code?: string | number }): void {
-    const hint =
-      err.code === 'ECONNREFUSED'
-        ? 'nothing listens there: is the broker running, and are mqtt.url host and port right?'
-        : err.code === 'ENOTFOUND'
-          ? 'host name not found: check mqtt.url'
-          : err.code === 4 || err.code === 5 || /not authorized|bad user/i.test(err.message)
-            ? 'the broker refused the credentials: check mqtt.username and mqtt.password'
-            : 'check mqtt.url and that the broker is reachable';
-    this.options.logger.warn({ url: this.options.url, err: err.message }, `MQTT error: ${hint}`);
+    const failure = explainConnectError(err);
+    this.lastFailure = failure;
+    // Once per kind of failure and outage: a broker that stays away is a reminder every few minutes, not a line per attempt.
+    if (this.failuresLogged.has(failure.kind)) {
+      this.logger.debug({ url: this.url, err: err.message }, 'MQTT connection attempt failed again');
+      return;
+    }
+    this.failuresLogged.add(failure.kind);
+    const retry = `retrying with backoff up to ${Math.round((this.options.reconnectMaxMs ?? 30_000) / 1000)} s`;
+    const fields = { url: this.url, err: err.message, queued: this.outbox.length };
+    if (failure.kind === 'network') {
+      this.logger.warn(fields, `MQTT broker ${this.url} unreachable: ${failure.explanation}. Windows are kept in the outbox and sent in order when it is back; ${retry}`);
+    } else {
+      this.logger.error(fields, `MQTT broker ${this.url}: ${failure.explanation}. Windows are kept in the outbox; ${retry}, so a fix on the broker is picked up without a restart`);
+    }
   }
 
-  private async waitConnected(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.client.connected || signal?.aborted) return;
-    const connected = await withTimeout(
-      new Promise<boolean>((resolve) => {
-        this.client.once('connect', () => resolve(true));
-        // A stop requested meanwhile (SIGTERM) does not wait for the broker: the whole shutdown has 5 s.
-        signal?.addEventListener('abort', () => resolve(false), { once: true });
-      }),
-      timeoutMs,
+  private remind(): void {
+    if (this.ready || this.closing || this.outageSince === null) return;
+    const minutes = Math.round((Date.now() - this.outageSince) / 60_000);
+    const stats = this.stats();
+    this.logger.warn(
+      { url: this.url, minutes, queued: stats.queued, queuedMB: +(stats.queuedBytes / 2 ** 20).toFixed(2), oldest: stats.oldestQueued, dropped: stats.dropped },
+      `MQTT broker ${this.url} still unreachable after ${minutes} min (${this.lastFailure?.explanation ?? 'no answer'}): ${stats.queued} window(s) queued, ${stats.dropped} dropped`,
     );
-    if (!connected && !signal?.aborted) {
-      this.options.logger.warn(
-        { url: this.options.url },
-        `MQTT broker not reachable within ${timeoutMs / 1000} s; starting anyway — labels are queued until it is back`,
-      );
-    }
   }
 }
 
@@ -201,7 +333,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
     timer = setTimeout(() => resolve(undefined), ms);
   });
   try {
-    return await Promise.race([promise, timeout]);
+    return await Promise.race([promise.catch(() => undefined), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,31 +1,55 @@
 /**
- * The MQTT output: scene, label, status and health topics (mqtt-publisher.ts), Home Assistant discovery
- * (homeassistant.ts), and the in-process broker when no external one is configured (embedded-broker.ts).
+ * The MQTT output: the durable outbox in `state.dir/mqtt/<device.id>/` (outbox.ts), the scene, window, label, status
+ * and health topics (mqtt-publisher.ts), Home Assistant discovery (homeassistant.ts), and the in-process broker when
+ * no external one is configured (embedded-broker.ts).
  */
-import { packageVersion } from '../config/schema.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT, packageVersion } from '../config/schema.js';
 import type { BundleManifest } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
+import { RuntimeFile, runtimeDirFor } from '../state/runtime-file.js';
+import { openStateDir } from '../state/state-dir.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
-import { homeAssistantDiscovery } from './homeassistant.js';
+import { discoveryUpdate, homeAssistantDiscovery, homeAssistantStatusTopic } from './homeassistant.js';
+import type { ConnectionSettings } from './mqtt-client-options.js';
 import { MqttPublisher } from './mqtt-publisher.js';
+import { windowJson } from './payload.js';
+import { Outbox } from './outbox.js';
 import type { HealthSnapshot, SceneSink, WindowResult } from './sink.js';
 import { topicsFor, type Topics } from './topics.js';
 
-/** The `mqtt` config section and the device id (the daemon's config object fits it). */
+/** The `mqtt` config section, the device id and `state.dir` (the daemon's config object fits it). */
 export interface MqttSinkConfig {
   deviceId: string;
+  stateDir: string;
   /** Empty: start the embedded broker on 127.0.0.1:embeddedPort. */
   url: string;
   embeddedPort: number;
   topicPrefix: string;
   username: string;
   password: string;
+  passwordFile: string;
+  clientId: string;
+  ca: string;
+  cert: string;
+  key: string;
+  insecure: boolean;
+  protocolVersion: string;
+  keepaliveS: number;
+  reconnectMaxS: number;
+  windowExpiryS: number;
+  outbox: { maxMB: number; maxAgeH: number; syncS: number };
   homeAssistant: boolean;
   discoveryPrefix: string;
 }
 
+/** Unacknowledged this long while connected: written ahead (a power cut would otherwise lose it). */
+const WRITE_AHEAD_AFTER_MS = 1000;
+
 export class MqttSink implements SceneSink {
   readonly topics: Topics;
+  private readonly outbox: Outbox;
   private broker: EmbeddedBroker | null = null;
   private publisher: MqttPublisher | null = null;
   private brokerUrl = '';
@@ -36,6 +60,7 @@ export class MqttSink implements SceneSink {
     private readonly logger: Logger,
   ) {
     this.topics = topicsFor(config.topicPrefix, config.deviceId);
+    this.outbox = openOutbox(config, logger);
   }
 
   /** The broker the labels go to (the embedded one's address once started); empty before start(). */
@@ -43,30 +68,34 @@ export class MqttSink implements SceneSink {
     return this.brokerUrl;
   }
 
-  get description(): string {
-    return `mqtt ${this.brokerUrl} ${this.config.topicPrefix}/${this.config.deviceId}/{scene,label,status,health}`;
+  /** The lowest seq the next window may have: above every window still in the outbox (SeqStore's floor). */
+  get nextSeqFloor(): number {
+    return this.outbox.lastSeq + 1;
   }
 
-  async start(signal: AbortSignal): Promise<void> {
+  get description(): string {
+    return `mqtt ${this.brokerUrl} ${this.config.topicPrefix}/${this.config.deviceId}/{scene,window,label,status,health}`;
+  }
+
+  /** Connects in the background: windows queue in the outbox until the broker answers, capture does not wait. */
+  async start(): Promise<void> {
     const { config, logger } = this;
     this.brokerUrl = config.url || (this.broker = await startEmbeddedBroker(config.embeddedPort, logger)).url;
-    this.publisher = await MqttPublisher.connect(
-      {
-        url: this.brokerUrl,
-        deviceId: config.deviceId,
-        topicPrefix: config.topicPrefix,
-        username: config.username,
-        password: config.password,
-        logger,
-      },
-      undefined,
-      signal,
-    );
+    this.publisher = new MqttPublisher({
+      ...connectionSettings(config),
+      url: this.brokerUrl,
+      topicPrefix: config.topicPrefix,
+      outbox: this.outbox,
+      logger,
+      reconnectMaxMs: Math.max(1, config.reconnectMaxS) * 1000,
+      windowExpiryS: config.windowExpiryS,
+    });
     this.announce();
   }
 
   publishWindow(result: WindowResult): void {
-    this.publisher?.publishScene(result.payload);
+    if (this.publisher) this.publisher.publishWindow(result.payload);
+    else this.outbox.push(result.payload.seq, this.topics.window, windowJson(result.payload), Date.parse(result.payload.window.start), true);
   }
 
   publishHealth(snapshot: HealthSnapshot): void {
@@ -79,19 +108,84 @@ export class MqttSink implements SceneSink {
   }
 
   stats(): Record<string, number> {
-    return { mqttQueued: this.publisher?.queued ?? 0, mqttDropped: this.publisher?.dropped ?? 0 };
+    const oldest = this.outbox.oldestCapturedAt;
+    return {
+      mqttConnected: this.publisher?.connected ? 1 : 0,
+      mqttQueued: this.outbox.length,
+      mqttDropped: this.outbox.dropped,
+      mqttReconnects: this.publisher?.stats().reconnects ?? 0,
+      mqttOldestQueuedS: oldest === null ? 0 : Math.max(0, Math.round((Date.now() - oldest) / 1000)),
+    };
   }
 
   async close(budgetMs: number): Promise<void> {
-    await this.publisher?.close(budgetMs);
+    if (this.publisher) await this.publisher.close(budgetMs);
+    else this.outbox.close();
     await this.broker?.close();
   }
 
-  /** Retained discovery messages, sent again on every reconnect (a broker may have lost them). */
+  /**
+   * Home Assistant discovery (retained, sent again on every connection and when Home Assistant comes online), and an
+   * empty config for every entity announced before and not now (discovery turned off, device.id changed).
+   */
   private announce(): void {
-    if (!this.publisher || !this.config.homeAssistant) return;
-    this.publisher.announce(
-      homeAssistantDiscovery(this.config.discoveryPrefix, this.config.deviceId, this.topics, this.manifest, packageVersion()),
+    if (!this.publisher) return;
+    const { config } = this;
+    const current = config.homeAssistant
+      ? homeAssistantDiscovery({
+          discoveryPrefix: config.discoveryPrefix,
+          deviceId: config.deviceId,
+          topics: this.topics,
+          model: this.manifest,
+          softwareVersion: packageVersion(),
+          supportUrl: homepage(),
+        })
+      : [];
+    const update = discoveryUpdate(path.join(openStateDir(config.stateDir, 'mqtt'), 'homeassistant-discovery.json'), current);
+    this.publisher.announce(update.messages, {
+      ...(config.homeAssistant ? { reannounceOn: homeAssistantStatusTopic(config.discoveryPrefix) } : {}),
+      onDelivered: () => update.commit(),
+    });
+  }
+}
+
+function openOutbox(config: MqttSinkConfig, logger: Logger): Outbox {
+  const dir = openStateDir(config.stateDir, 'mqtt', config.deviceId, 'outbox');
+  const runtimeDir = runtimeDirFor(config.stateDir);
+  const outbox = new Outbox({
+    dir,
+    maxBytes: config.outbox.maxMB * 2 ** 20,
+    maxAgeMs: config.outbox.maxAgeH * 3600_000,
+    syncIntervalMs: config.outbox.syncS * 1000,
+    writeAheadAfterMs: WRITE_AHEAD_AFTER_MS,
+    acked: runtimeDir ? new RuntimeFile(path.join(runtimeDir, `acked-${config.deviceId}`)) : null,
+  });
+  if (outbox.corrupt > 0) logger.warn({ dir, lines: outbox.corrupt }, 'outbox: skipped unreadable lines (torn by a power cut)');
+  if (outbox.length > 0 || outbox.dropped > 0) {
+    logger.info(
+      { dir, queued: outbox.length, dropped: outbox.dropped },
+      `outbox: ${outbox.length} window(s) from before the restart are sent first${outbox.dropped ? `; ${outbox.dropped} older than the bounds dropped` : ''}`,
     );
   }
+  return outbox;
+}
+
+function connectionSettings(config: MqttSinkConfig): ConnectionSettings {
+  return {
+    deviceId: config.deviceId,
+    clientId: config.clientId,
+    username: config.username,
+    password: config.password,
+    passwordFile: config.passwordFile,
+    ca: config.ca,
+    cert: config.cert,
+    key: config.key,
+    insecure: config.insecure,
+    protocolVersion: config.protocolVersion === '5' ? '5' : '3.1.1',
+    keepaliveS: config.keepaliveS,
+  };
+}
+
+function homepage(): string | undefined {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { homepage?: string }).homepage;
 }

@@ -1,5 +1,11 @@
-/** The JSON payload of `<prefix>/<id>/scene`: one per window. */
+/** The JSON payload of `<prefix>/<id>/scene` and `…/window`: one per window (schemas/mqtt/window.schema.json). */
 import { argmax } from '../fusion/index.js';
+
+/**
+ * `schemaVersion` of every JSON message (window, scene, health): raised when a field changes meaning or goes away,
+ * not when one is added. The JSON Schemas in schemas/mqtt/ describe this version.
+ */
+export const MESSAGE_SCHEMA_VERSION = 1;
 
 export interface ClassDecision {
   label: string;
@@ -9,7 +15,7 @@ export interface ClassDecision {
 }
 
 export interface ScenePayload extends ClassDecision {
-  /** Monotonic per run, starting at 0, without gaps: a gap on the subscriber side means lost messages. */
+  /** Counts the device's windows across restarts (state.dir), without gaps: a gap at the subscriber means a lost window. */
   seq: number;
   device: string;
   window: { start: string; end: string };
@@ -23,6 +29,11 @@ export interface ScenePayload extends ClassDecision {
   raw?: ClassDecision;
   /** Milliseconds from the window leaving capture to its label being ready (queueing + features + inference). */
   latencyMs: number;
+}
+
+/** The JSON of `…/scene` and `…/window` (schemas/mqtt/window.schema.json). */
+export function windowJson(payload: ScenePayload): string {
+  return JSON.stringify({ schemaVersion: MESSAGE_SCHEMA_VERSION, ...payload });
 }
 
 export function toClassDecision(classes: readonly string[], probs: ArrayLike<number>): ClassDecision {

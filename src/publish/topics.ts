@@ -1,16 +1,24 @@
-/** The MQTT topic contract (documented for dashboard authors in README.md § MQTT topics). */
+/** The MQTT topic contract (documented for dashboard authors in README.md § MQTT topics; schemas in schemas/mqtt/). */
 export interface Topics {
-  /** Retained, QoS 1: one JSON message per 1-s window (the last one stays for late subscribers). */
+  /** Retained, QoS 1: the current state, i.e. the newest live window (JSON). Never an older window after a newer one. */
   scene: string;
-  /** Retained, QoS 1: the label alone as plain text, for dashboards that want a string. */
+  /** Not retained, QoS 1: every window in seq order, the backlog after an outage included (JSON, as scene). */
+  window: string;
+  /** Retained, QoS 1: the label of the newest live window as plain text, for dashboards that want a string. */
   label: string;
   /** Retained, QoS 1: `online` while the daemon runs, `offline` on clean stop and through the last will. */
   status: string;
-  /** Retained, QoS 1: JSON counters every minute (windows, dropped, latency, queue). */
+  /** Retained, QoS 1: JSON counters every minute (windows, dropped, latency, MQTT queue). */
   health: string;
 }
 
 export function topicsFor(prefix: string, deviceId: string): Topics {
   const base = `${prefix}/${deviceId}`;
-  return { scene: `${base}/scene`, label: `${base}/label`, status: `${base}/status`, health: `${base}/health` };
+  return {
+    scene: `${base}/scene`,
+    window: `${base}/window`,
+    label: `${base}/label`,
+    status: `${base}/status`,
+    health: `${base}/health`,
+  };
 }

@@ -96,6 +96,17 @@ test('config --print shows the effective configuration with secrets masked; env 
   assert.ok(!r.stdout.includes('s3cret'));
 });
 
+test('state.dir defaults to $XDG_STATE_HOME/avscene (the service sets XDG_STATE_HOME=/var/lib), else ~/.local/state/avscene', () => {
+  const stateDir = (env: NodeJS.ProcessEnv) => (JSON.parse(runCli(['config', '--print'], env).stdout) as { state: { dir: string } }).state.dir;
+  assert.equal(stateDir({ AVSCENE_STATE_DIR: undefined, XDG_STATE_HOME: '/var/lib' }), '/var/lib/avscene');
+  assert.equal(stateDir({ AVSCENE_STATE_DIR: undefined, XDG_STATE_HOME: '', HOME: '/home/field' }), '/home/field/.local/state/avscene');
+});
+
+test('a state.dir the daemon cannot create or write stops `run` with exit 78, naming the directory and the fix', () => {
+  const notADir = file('plain-file', 'x');
+  expectConfigError(['run', '--set', `state.dir=${path.join(notADir, 'state')}`], {}, 'state.dir', path.join(notADir, 'state'), /create it .* or set state\.dir/);
+});
+
 test('--help works for every command', () => {
   for (const cmd of ['run', 'classify', 'features', 'eval', 'bench', 'watch', 'config']) {
     const r = runCli([cmd, '--help']);

@@ -67,19 +67,24 @@ async function stopWithin5s(daemon: RunningCli): Promise<void> {
   assert.ok(elapsed < 5000, `stopped in ${elapsed} ms`);
 }
 
-test('publishes one retained scene message per window of the demo clip (44.1 kHz) and exits 0 at its end', async () => {
+test('publishes one window message per window of the demo clip (44.1 kHz), the newest as retained scene, and exits 0 at its end', async () => {
   const device = 'demo-clip';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
   const daemon = startCli(daemonArgs(device, ['--set', 'sources.realtime=false']));
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr() + daemon.stdout().slice(-2000));
-  await sub.until((m) => m.filter((x) => x.topic.endsWith('/scene')).length >= 10, 10_000, '10 scene messages');
+  await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 10, 10_000, '10 window messages');
   await sub.until((m) => m.some((x) => x.topic.endsWith('/status') && x.payload === 'offline'), 5000, 'status offline');
-  const scenes = sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene);
+  const scenes = sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene);
   checkScenes(scenes, 10);
   assert.deepEqual(scenes.map((s) => s.modalities), scenes.map(() => ['audio']));
+  // Capture does not wait for the broker: the first windows may be done before it answers, and only the newest of
+  // those becomes the (retained) scene; it ends on the last window.
+  const live = sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene);
+  assert.equal(live.at(-1)!.seq, 9);
+  assert.ok(live.every((s, i) => i === 0 || s.seq > live[i - 1]!.seq), 'never an older scene after a newer one');
   const labels = sub.on(`avscene/${device}/label`).map((m) => m.payload);
-  assert.deepEqual(labels, scenes.map((s) => s.label), 'the label topic mirrors the scene label');
+  assert.deepEqual(labels, live.map((s) => s.label), 'the label topic mirrors the scene label');
   const status = sub.on(`avscene/${device}/status`).map((m) => m.payload);
   assert.equal(status[0], 'online');
   assert.equal(status.at(-1), 'offline');
@@ -109,7 +114,7 @@ test('a real TAU recording with a video file gives one message per second', { sk
   copyFileSync(path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', 'park-lyon-1144-44031.wav'), wav);
   const video = makeVideo(path.join(dir, 'park.mp4'), 10);
   const device = 'tau-clip';
-  const sub = await Collector.subscribe(broker.url, `avscene/${device}/scene`);
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/window`);
   const daemon = startCli(
     daemonArgs(device, ['--set', 'sources.realtime=false', '--set', `audio.file=${wav}`, '--set', 'video.source=file', '--set', `video.file=${video}`]),
   );
@@ -127,10 +132,10 @@ test('SIGTERM finishes the window in flight, publishes offline and exits within 
   const device = 'sigterm';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
   const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
-  await sub.until((m) => m.filter((x) => x.topic.endsWith('/scene')).length >= 2, 20_000, 'two scene messages');
+  await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 2, 20_000, 'two window messages');
   await stopWithin5s(daemon);
   await sub.until((m) => m.at(-1)?.payload === 'offline', 3000, 'offline');
-  checkScenes(sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene), sub.on(`avscene/${device}/scene`).length);
+  checkScenes(sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene), sub.on(`avscene/${device}/window`).length);
   await sub.close();
 });
 
@@ -149,18 +154,24 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
   const first = await startMosquitto();
   const device = 'late-broker';
   // A persistent subscriber session: the broker keeps its subscription across the restart.
-  const sub = await Collector.subscribe(first.url, `avscene/${device}/scene`, 'late-broker-watcher');
+  const sub = await Collector.subscribe(first.url, `avscene/${device}/window`, 'late-broker-watcher');
   await first.stop();
-  const daemon = startCli(['run', '--set', `mqtt.url=${first.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=true']);
-  // The daemon waits 5 s for a first connection, then starts anyway: come back once windows have been queued.
-  await new Promise((r) => setTimeout(r, 8000));
+  const daemon = startCli(['run', '--set', `mqtt.url=${first.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=true', '--set', 'mqtt.reconnectMaxS=1']);
+  // Come back once windows have been queued.
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (!daemon.logs().some((l) => l.seq === 2)) return;
+      clearInterval(poll);
+      resolve();
+    }, 50);
+  });
   const second = await startMosquitto(first.port, first.dataDir);
   try {
     const { code } = await daemon.exited;
     assert.equal(code, 0, daemon.stderr());
-    await sub.until((m) => m.length >= 10, 15_000, '10 scene messages');
+    await sub.until((m) => m.length >= 10, 15_000, '10 window messages');
     checkScenes(sub.messages.map((m) => JSON.parse(m.payload) as Scene), 10);
-    assert.ok(daemon.logs().some((l) => String(l.msg).includes('labels are queued')), 'the daemon said it queues while the broker is down');
+    assert.ok(daemon.logs().some((l) => String(l.msg).includes('kept in the outbox')), 'the daemon said it queues while the broker is down');
   } finally {
     await sub.close();
     await second.stop();

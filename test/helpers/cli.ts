@@ -1,8 +1,10 @@
 /** Runs the built `avscene` CLI as a user would (node dist/cli/main.js …). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI, REPO_ROOT } from './paths.js';
+import { tempDir } from './media.js';
 
-const baseEnv = (): NodeJS.ProcessEnv => ({ ...process.env, AVSCENE_LOG_FORMAT: 'json' });
+/** Each run gets its own fresh state.dir (outbox, seq) unless the test passes AVSCENE_STATE_DIR to share one. */
+const baseEnv = (): NodeJS.ProcessEnv => ({ ...process.env, AVSCENE_LOG_FORMAT: 'json', AVSCENE_STATE_DIR: tempDir('avscene-state-') });
 
 export interface CliResult {
   status: number | null;

@@ -1,5 +1,5 @@
 /** A real mosquitto broker (Debian package) on a free loopback port, started and stopped by the tests. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,6 +10,19 @@ export interface Mosquitto {
   url: string;
   port: number;
   stop(): Promise<void>;
+}
+
+export interface MosquittoOptions {
+  /** Users and passwords (mosquitto_passwd); anonymous clients are refused then. */
+  users?: Record<string, string>;
+  /** TLS listener: the broker's certificate, and the CA whose client certificates it requires (mutual TLS). */
+  tls?: { ca: string; cert: string; key: string; requireClientCertificate: boolean };
+}
+
+/** mosquitto_passwd file for `users`; rewrite it and call reload() to change a password on a running broker. */
+export function writePasswordFile(file: string, users: Record<string, string>): void {
+  writeFileSync(file, '');
+  for (const [user, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', file, user, password]);
 }
 
 export async function freePort(): Promise<number> {
@@ -41,15 +54,23 @@ export async function waitForPort(port: number, timeoutMs = 5000): Promise<void>
 }
 
 /** Starts mosquitto; pass a port to restart a broker on the same address (persistence keeps retained messages). */
-export async function startMosquitto(port?: number, dataDir?: string): Promise<Mosquitto & { dataDir: string }> {
+export async function startMosquitto(
+  port?: number,
+  dataDir?: string,
+  options: MosquittoOptions = {},
+): Promise<Mosquitto & { dataDir: string; passwordFile: string; reload(): void }> {
   const chosen = port ?? (await freePort());
   const dir = dataDir ?? tempDir('avscene-mosq-');
   const conf = path.join(dir, 'mosquitto.conf');
+  const passwordFile = path.join(dir, 'passwords');
+  if (options.users) writePasswordFile(passwordFile, options.users);
+  const { tls } = options;
   writeFileSync(
     conf,
     [
       `listener ${chosen} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(tls ? [`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`, `require_certificate ${tls.requireClientCertificate}`] : []),
+      ...(options.users ? ['allow_anonymous false', `password_file ${passwordFile}`] : ['allow_anonymous true']),
       'persistence true',
       `persistence_location ${dir}/`,
       // As root, mosquitto would drop to the `mosquitto` user and could not write the persistence directory.
@@ -72,9 +93,14 @@ export async function startMosquitto(port?: number, dataDir?: string): Promise<M
     throw new Error(`mosquitto did not start on port ${chosen}: ${stderr || (err as Error).message}`);
   }
   return {
-    url: `mqtt://127.0.0.1:${chosen}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${chosen}`,
     port: chosen,
     dataDir: dir,
+    passwordFile,
+    /** SIGHUP: mosquitto reads its password file again. */
+    reload() {
+      child.kill('SIGHUP');
+    },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -1,28 +1,44 @@
 /**
- * The MQTT publisher against a real broker (aedes, the embedded broker of `mqtt.url` empty), whose acknowledgements
- * the test holds back to play a slow or dead link.
+ * The MQTT publisher against real brokers: mosquitto (TLS and mutual TLS with certificates made by openssl here,
+ * passwords, MQTT 5) and aedes, whose acknowledgements the first test holds back to play a slow or dead link.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Aedes, type Client } from 'aedes';
+import mqtt from 'mqtt';
 import { createLogger } from '../../src/log/logger.js';
-import { MqttPublisher } from '../../src/publish/mqtt-publisher.js';
+import { memoryLogger } from '../capture/support.js';
+import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
+import { Outbox } from '../../src/publish/outbox.js';
 import type { ScenePayload } from '../../src/publish/payload.js';
-import { freePort } from '../helpers/mosquitto.js';
+import { makePki } from '../helpers/certs.js';
+import { tempDir } from '../helpers/media.js';
+import { freePort, startMosquitto, writePasswordFile } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
+import { contractViolation } from '../helpers/message-schemas.js';
 
-const logger = createLogger('silent');
 after(() => Collector.closeAll());
+const publishers = new Set<MqttPublisher>();
+after(() => Promise.all([...publishers].map((p) => p.close(100))));
 
 function scene(seq: number): ScenePayload {
   return {
-    label: 'park', confidence: 1, probs: { park: 1 }, seq, device: 'dev',
-    window: { start: new Date(seq * 1000).toISOString(), end: new Date(seq * 1000 + 1000).toISOString() },
+    label: 'park', confidence: 0.9, probs: { park: 0.9, bus: 0.1 }, seq, device: 'dev',
+    window: { start: new Date(Date.now() - 1000).toISOString(), end: new Date().toISOString() },
     modalities: ['audio'], degraded: false, model: { name: 'm', version: '1' }, latencyMs: 1,
   };
+}
+
+function publisher(options: Partial<PublisherOptions> & { url: string }): MqttPublisher {
+  const outbox = new Outbox({ dir: tempDir(), maxBytes: 1 << 24, maxAgeMs: 3600_000, syncIntervalMs: 5000, writeAheadAfterMs: 1000 });
+  const p = new MqttPublisher({ deviceId: 'dev', topicPrefix: 'avscene', logger: createLogger('silent'), outbox, reconnectMaxMs: 400, ...options });
+  publishers.add(p);
+  return p;
 }
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -33,51 +49,206 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
-test('after a dropped connection, labels reach the broker in window order (in flight, then queued, then new)', async () => {
+const seqs = (sub: Collector, topic = 'avscene/dev/window') => sub.on(topic).map((m) => (JSON.parse(m.payload) as ScenePayload).seq);
+
+test('after a dropped connection, windows reach the broker in seq order (in flight, then queued, then new)', async () => {
   // 'hold': the broker never acknowledges (a link that died silently); 'slow': each acknowledgement takes 150 ms.
   let acks: 'now' | 'hold' | 'slow' = 'now';
   const broker = await Aedes.createBroker({
     authorizePublish: (client: Client | null, packet, callback) => {
-      if (client?.id.startsWith('avscene-') !== true || acks === 'now' || packet.topic.endsWith('/status')) return callback(null);
+      if (client?.id.startsWith('avscene-') !== true || acks === 'now' || !packet.topic.endsWith('/window')) return callback(null);
       if (acks === 'slow') setTimeout(() => callback(null), 150);
     },
   });
   const server = net.createServer(broker.handle).listen(await freePort(), '127.0.0.1');
   await once(server, 'listening');
   const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  const publisher = await MqttPublisher.connect({ url, deviceId: 'dev', topicPrefix: 'avscene', logger });
-  const sub = await Collector.subscribe(url, 'avscene/dev/scene');
+  const pub = publisher({ url });
+  const sub = await Collector.subscribe(url, 'avscene/dev/window');
   try {
+    await waitFor(() => pub.connected, 5000, 'the first connection');
     acks = 'hold';
-    publisher.publishScene(scene(0));
-    publisher.publishScene(scene(1));
-    await delay(200); // both in flight, unacknowledged
+    pub.publishWindow(scene(0));
+    pub.publishWindow(scene(1));
+    await waitFor(() => pub.stats().queued === 2, 1000, 'two windows in flight');
     for (const client of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {
       if (client.id.startsWith('avscene-')) client.close();
     }
-    await waitFor(() => !publisher.connected, 5000, 'the publisher to notice the lost connection');
-    publisher.publishScene(scene(2)); // queued while the broker is unreachable
+    await waitFor(() => !pub.connected, 5000, 'the publisher to notice the lost connection');
+    pub.publishWindow(scene(2)); // queued while the broker is unreachable
     acks = 'slow';
-    // The client reconnects (2 s) and first re-sends what was in flight; a window finished meanwhile comes after the queue.
-    await waitFor(() => publisher.connected, 5000, 'the reconnection');
-    publisher.publishScene(scene(3));
-    await sub.until((m) => m.length >= 4, 10_000, 'four scene messages');
-    assert.deepEqual(sub.messages.map((m) => (JSON.parse(m.payload) as ScenePayload).seq), [0, 1, 2, 3]);
+    await waitFor(() => pub.connected, 5000, 'the reconnection');
+    pub.publishWindow(scene(3));
+    await sub.until((m) => m.length >= 4, 10_000, 'four window messages');
+    assert.deepEqual(seqs(sub), [0, 1, 2, 3]);
   } finally {
-    await publisher.close(500);
+    await pub.close(500);
     await sub.close();
     await new Promise<void>((resolve) => broker.close(() => server.close(() => resolve())));
   }
 });
 
-test('the outbox keeps an hour of windows while the broker is down', async () => {
-  const publisher = await MqttPublisher.connect({ url: `mqtt://127.0.0.1:${await freePort()}`, deviceId: 'dev', topicPrefix: 'avscene', logger }, 50);
+test('backlog goes to `window` only; the retained `scene` is the newest live window, never an older one', async () => {
+  const broker = await startMosquitto();
+  await broker.stop();
+  const pub = publisher({ url: broker.url });
+  for (let seq = 0; seq < 50; seq++) pub.publishWindow(scene(seq));
+  const back = await startMosquitto(broker.port, broker.dataDir);
   try {
-    for (let seq = 0; seq < 3600; seq++) publisher.publishScene(scene(seq));
-    for (let minute = 0; minute < 60; minute++) publisher.publishHealth({ windows: minute * 60 });
-    assert.equal(publisher.dropped, 0, 'no label of the last hour is dropped');
-    assert.equal(publisher.queued, 2 * 3600 + 60);
+    const sub = await Collector.subscribe(back.url, 'avscene/dev/#');
+    await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 50, 10_000, '50 windows');
+    assert.deepEqual(seqs(sub), Array.from({ length: 50 }, (_, i) => i));
+    assert.ok(sub.on('avscene/dev/window').every((m) => !m.retain), 'window messages are not retained');
+    assert.deepEqual(seqs(sub, 'avscene/dev/scene'), [49], 'only the newest window became the scene');
+    await sub.close();
+    const late = await Collector.subscribe(back.url, 'avscene/dev/+');
+    await late.until((m) => m.some((x) => x.topic.endsWith('/scene')) && m.some((x) => x.topic.endsWith('/label')), 5000, 'retained state');
+    assert.deepEqual(seqs(late, 'avscene/dev/scene'), [49]);
+    assert.deepEqual(late.on('avscene/dev/window'), [], 'no window stays on the broker');
+    await late.close();
   } finally {
-    await publisher.close(100);
+    await pub.close(500);
+    await back.stop();
+  }
+});
+
+test('TLS: with mqtt.ca the broker certificate is verified; without it, a clear error and retries', async () => {
+  const pki = makePki(tempDir());
+  const broker = await startMosquitto(undefined, undefined, { tls: { ca: pki.ca, ...pki.server, requireClientCertificate: false } });
+  const untrusted = memoryLogger();
+  const bad = publisher({ url: broker.url, logger: untrusted.logger, deviceId: 'untrusting' });
+  try {
+    await waitFor(() => untrusted.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 2, 10_000, 'retries');
+    const errors = untrusted.lines.filter((l) => l.level >= 50);
+    assert.equal(errors.length, 1, `one error line, then quiet retries: ${JSON.stringify(errors)}`);
+    assert.match(errors[0]!.msg, /TLS certificate is not trusted .*set mqtt\.ca/);
+    await bad.close(100);
+
+    const good = publisher({ url: broker.url, ca: pki.ca });
+    const sub = await mqtt.connectAsync(broker.url, { ca: readFileSync(pki.ca), clientId: 'tls-sub' });
+    const got = new Promise<string>((resolve) => sub.on('message', (_t, p) => resolve(p.toString())));
+    await sub.subscribeAsync('avscene/dev/window', { qos: 1 });
+    good.publishWindow(scene(5));
+    assert.equal((JSON.parse(await got) as ScenePayload).seq, 5);
+    await sub.endAsync();
+    await good.close(500);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('mutual TLS: a client certificate from the CA connects; a missing or foreign one gets a clear error and retries', async () => {
+  const pki = makePki(tempDir());
+  const broker = await startMosquitto(undefined, undefined, { tls: { ca: pki.ca, ...pki.server, requireClientCertificate: true } });
+  try {
+    for (const [name, cert] of [['missing', {}], ['foreign', pki.stranger]] as const) {
+      const log = memoryLogger();
+      const pub = publisher({ url: broker.url, ca: pki.ca, ...cert, logger: log.logger, deviceId: `mtls-${name}` });
+      await waitFor(() => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 2, 10_000, `retries (${name})`);
+      const errors = log.lines.filter((l) => l.level >= 50);
+      assert.equal(errors.length, 1, `${name}: ${JSON.stringify(errors)}`);
+      assert.match(errors[0]!.msg, /rejected the TLS client authentication .*set mqtt\.cert and mqtt\.key/, name);
+      assert.ok(!pub.connected);
+      await pub.close(100);
+    }
+    const pub = publisher({ url: broker.url, ca: pki.ca, ...pki.client });
+    await waitFor(() => pub.connected, 10_000, 'mutual TLS connection');
+    await pub.close(500);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a refused password: one clear error, retries with backoff; fixing it on the broker delivers the backlog', async () => {
+  const broker = await startMosquitto(undefined, undefined, { users: { field: 'rotated-on-the-broker', history: 'h' } });
+  const dir = tempDir();
+  const passwordFile = path.join(dir, 'mqtt-password');
+  writeFileSync(passwordFile, 'old-password\n');
+  const log = memoryLogger();
+  const pub = publisher({ url: broker.url, username: 'field', passwordFile, logger: log.logger });
+  const watcher = await mqtt.connectAsync(broker.url, { username: 'history', password: 'h', clientId: 'pw-watch', clean: false });
+  await watcher.subscribeAsync('avscene/dev/window', { qos: 1 });
+  const received: number[] = [];
+  watcher.on('message', (_t, p) => received.push((JSON.parse(p.toString()) as ScenePayload).seq));
+  try {
+    for (let seq = 0; seq < 5; seq++) pub.publishWindow(scene(seq));
+    await waitFor(() => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 3, 15_000, 'three refused attempts');
+    const errors = log.lines.filter((l) => l.level >= 50);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0]!.msg, /refused the credentials .*mqtt\.username and mqtt\.password or mqtt\.passwordFile/);
+    assert.ok(!JSON.stringify(log.lines).includes('old-password'), 'the password is never logged');
+    assert.deepEqual(received, []);
+    // The broker's administrator sets the password the device has: picked up by the next attempt, no restart.
+    writePasswordFile(broker.passwordFile, { field: 'old-password', history: 'h' });
+    broker.reload();
+    await waitFor(() => received.length >= 5, 15_000, 'the backlog after the fix');
+    assert.deepEqual(received, [0, 1, 2, 3, 4]);
+  } finally {
+    await watcher.endAsync();
+    await pub.close(500);
+    await broker.stop();
+  }
+});
+
+test('an outage is logged once, then reminders with the queue size; the return is logged with the backlog', async () => {
+  const port = await freePort();
+  const log = memoryLogger();
+  const pub = publisher({ url: `mqtt://127.0.0.1:${port}`, logger: log.logger, reminderMs: 300 });
+  for (let seq = 0; seq < 3; seq++) pub.publishWindow(scene(seq));
+  await waitFor(() => log.lines.filter((l) => /still unreachable/.test(l.msg)).length >= 2, 5000, 'two reminders');
+  const warnings = log.lines.filter((l) => l.level >= 40 && !/still unreachable/.test(l.msg));
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0]!.msg, /unreachable: .*nothing listens there.*kept in the outbox/);
+  assert.match(log.lines.find((l) => /still unreachable/.test(l.msg))!.msg, /3 window\(s\) queued, 0 dropped/);
+  const broker = await startMosquitto(port);
+  try {
+    await waitFor(() => pub.stats().queued === 0, 10_000, 'the backlog to leave');
+    assert.ok(log.lines.some((l) => /is back: sending 3 queued window/.test(l.msg)));
+  } finally {
+    await pub.close(500);
+    await broker.stop();
+  }
+});
+
+test('MQTT 5: window messages carry a message expiry; scene stays retained without one', async () => {
+  const broker = await startMosquitto();
+  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'v5-sub' });
+  const got: Array<{ topic: string; expiry: number | undefined; retain: boolean }> = [];
+  sub.on('message', (topic, payload, packet) => {
+    assert.equal(contractViolation(topic, payload.toString()), null);
+    got.push({ topic, expiry: packet.properties?.messageExpiryInterval, retain: packet.retain });
+  });
+  await sub.subscribeAsync('avscene/dev/+', { qos: 1 });
+  const pub = publisher({ url: broker.url, protocolVersion: '5', windowExpiryS: 3600 });
+  try {
+    pub.publishWindow(scene(0));
+    await waitFor(() => got.some((m) => m.topic.endsWith('/window')) && got.some((m) => m.topic.endsWith('/scene')), 5000, 'window and scene');
+    const window = got.find((m) => m.topic.endsWith('/window'))!;
+    assert.ok(window.expiry !== undefined && window.expiry > 3500 && window.expiry <= 3600, `expiry ${window.expiry}`);
+    assert.equal(got.find((m) => m.topic.endsWith('/scene'))!.expiry, undefined);
+  } finally {
+    await sub.endAsync();
+    await pub.close(500);
+    await broker.stop();
+  }
+});
+
+test('Home Assistant coming online gets the discovery configs again', async () => {
+  const broker = await startMosquitto();
+  const pub = publisher({ url: broker.url });
+  const config = { topic: 'homeassistant/sensor/avscene_dev/scene/config', payload: '{"x":1}' };
+  pub.announce([config], { reannounceOn: 'homeassistant/status' });
+  const raw = await mqtt.connectAsync(broker.url, { clientId: 'ha' });
+  let configs = 0;
+  raw.on('message', () => configs++);
+  try {
+    await raw.subscribeAsync(config.topic, { qos: 1 });
+    await waitFor(() => configs === 1, 5000, 'the retained config');
+    await raw.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await waitFor(() => configs === 2, 5000, 'the config announced again');
+  } finally {
+    await raw.endAsync();
+    await pub.close(500);
+    await broker.stop();
   }
 });

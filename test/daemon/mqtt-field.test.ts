@@ -1,0 +1,171 @@
+/**
+ * The daemon's MQTT in field conditions, end to end (built CLI, demo bundle, real mosquitto): an outage with a
+ * restart and a SIGKILL inside it, the last-will race after a quick reboot, capture that does not wait for the
+ * broker, and Home Assistant discovery including the removal of entities.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { Collector } from '../helpers/mqtt-collector.js';
+import { killAll, startCli, type RunningCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+
+after(async () => {
+  killAll();
+  await Collector.closeAll();
+});
+
+interface Window {
+  seq: number;
+  window: { start: string; end: string };
+}
+
+type LogLine = Record<string, unknown>;
+
+async function untilLog(daemon: RunningCli, predicate: (line: LogLine) => boolean, what: string, timeoutMs = 30_000): Promise<LogLine> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = daemon.logs().find(predicate);
+    if (found) return found;
+    if (daemon.child.exitCode !== null || Date.now() > deadline) assert.fail(`no log line for ${what}:\n${daemon.stdout().slice(-3000)}\n${daemon.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const windowLogged = (minSeq: number) => (l: LogLine) => typeof l.seq === 'number' && l.seq >= minSeq && String(l.msg).startsWith('scene ');
+const lastSeqLogged = (daemon: RunningCli) => Math.max(...daemon.logs().filter(windowLogged(0)).map((l) => l.seq as number));
+
+test('an outage with a SIGTERM restart and a SIGKILL inside it: every seq arrives once, in order; the retained scene is the newest', async () => {
+  const broker = await startMosquitto();
+  const device = 'outage';
+  const env = { AVSCENE_STATE_DIR: tempDir() };
+  const args = (...extra: string[]) => ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'mqtt.reconnectMaxS=1', ...extra];
+  // A history tool with a persistent session: the broker keeps its subscription while it is down.
+  const history = await Collector.subscribe(broker.url, `avscene/${device}/window`, 'outage-history');
+  await broker.stop();
+
+  const first = startCli(args('--set', 'audio.loop=true'), env);
+  await untilLog(first, windowLogged(2), 'three windows during the outage');
+  first.child.kill('SIGTERM');
+  assert.equal((await first.exited).code, 0, first.stderr());
+  const afterFirst = lastSeqLogged(first);
+
+  const second = startCli(args('--set', 'audio.loop=true'), env);
+  await untilLog(second, windowLogged(afterFirst + 3), 'three more windows after the restart');
+  second.child.kill('SIGKILL');
+  await second.exited;
+  const afterSecond = lastSeqLogged(second);
+  assert.equal(second.logs().filter(windowLogged(0))[0]!.seq, afterFirst + 1, 'the count continues after a clean stop');
+
+  const back = await startMosquitto(broker.port, broker.dataDir);
+  const brokerBackAt = Date.now();
+  try {
+    const third = startCli(args('--set', 'sources.realtime=false'), env);
+    assert.equal((await third.exited).code, 0, third.stderr());
+    assert.equal(third.logs().filter(windowLogged(0))[0]!.seq, afterSecond + 1, 'the count continues after SIGKILL');
+    const total = lastSeqLogged(third) + 1;
+    assert.equal(total, afterSecond + 1 + 10, 'the third run classified the 10-s demo clip');
+    await history.until((m) => m.length >= total, 20_000, `${total} windows`);
+    const windows = history.messages.map((m) => JSON.parse(m.payload) as Window);
+    assert.deepEqual(windows.map((w) => w.seq), Array.from({ length: total }, (_, i) => i), 'every seq once, in order');
+    assert.ok(windows.slice(0, afterSecond + 1).every((w) => Date.parse(w.window.end) < brokerBackAt), 'backlog windows keep their capture time');
+
+    const late = await Collector.subscribe(back.url, `avscene/${device}/scene`);
+    await late.until((m) => m.length >= 1, 5000, 'the retained scene');
+    assert.equal((JSON.parse(late.messages[0]!.payload) as Window).seq, total - 1, 'the retained scene is the newest window');
+    await late.close();
+  } finally {
+    await history.close();
+    await back.stop();
+  }
+});
+
+test('last-will race: a frozen daemon keeps its connection open, a new one starts; past the keep-alive the retained status says online', async () => {
+  const broker = await startMosquitto();
+  const device = 'race';
+  const keepaliveS = 2;
+  const args = ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'audio.loop=true', '--set', `mqtt.keepaliveS=${keepaliveS}`];
+  const status = await Collector.subscribe(broker.url, `avscene/${device}/status`);
+  const frozen = startCli(args);
+  try {
+    await status.until((m) => m.some((x) => x.payload === 'online'), 30_000, 'the first daemon online');
+    frozen.child.kill('SIGSTOP'); // its TCP connection stays open; the broker only learns of it from the keep-alive
+    const fresh = startCli(args);
+    await untilLog(fresh, (l) => l.msg === 'MQTT connected', 'the new daemon connected');
+    const connectedAt = Date.now();
+    // The old connection's last will (offline) comes when the broker drops it, at the latest 1.5 keep-alives later.
+    await status.until((m) => m.some((x) => x.payload === 'offline'), 15_000, 'the last will of the frozen connection');
+    await status.until(() => Date.now() - connectedAt > keepaliveS * 1500 + 500, 10_000, 'the keep-alive deadline to pass');
+    await status.until((m) => m.at(-1)?.payload === 'online', 5000, 'online re-asserted');
+    const retained = await Collector.subscribe(broker.url, `avscene/${device}/status`);
+    await retained.until((m) => m.length >= 1, 5000, 'the retained status');
+    assert.equal(retained.messages[0]!.payload, 'online');
+    await retained.close();
+    fresh.child.kill('SIGTERM');
+    await fresh.exited;
+  } finally {
+    frozen.child.kill('SIGKILL');
+    await status.close();
+    await broker.stop();
+  }
+});
+
+test('capture starts at once: windows are classified while the broker has not answered the connection', async () => {
+  // A broker that accepts the TCP connection and never answers (half-dead network path).
+  let acceptedAt = 0;
+  const silent = net.createServer((socket) => {
+    acceptedAt ||= Date.now();
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    const daemon = startCli(['run', '--set', `mqtt.url=mqtt://127.0.0.1:${port}`, '--set', 'device.id=no-answer', '--set', 'sources.realtime=false']);
+    const first = await untilLog(daemon, windowLogged(0), 'the first window');
+    assert.ok(acceptedAt > 0, 'the daemon had opened its broker connection');
+    // The previous daemon waited 5 s for a CONNACK before capturing; now the first window follows at processing speed.
+    assert.ok((first.time as number) - acceptedAt < 4000, `first window ${(first.time as number) - acceptedAt} ms after connecting`);
+    assert.equal((await daemon.exited).code, 0, daemon.stderr());
+    assert.equal(daemon.logs().filter(windowLogged(0)).length, 10);
+    assert.ok(daemon.logs().some((l) => /kept in the outbox and sent after the next start/.test(String(l.msg))));
+  } finally {
+    silent.close();
+  }
+});
+
+test('Home Assistant discovery: current entities announced; a changed device.id or discovery turned off removes the old ones', async () => {
+  const broker = await startMosquitto();
+  const state = { AVSCENE_STATE_DIR: tempDir() };
+  const run = async (device: string, ...extra: string[]) => {
+    const daemon = startCli(['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=false', ...extra], state);
+    assert.equal((await daemon.exited).code, 0, daemon.stderr());
+  };
+  /** The retained discovery configs on the broker now. */
+  const retainedConfigs = async (): Promise<Map<string, Record<string, unknown>>> => {
+    const sub = await Collector.subscribe(broker.url, 'homeassistant/sensor/+/+/config');
+    await sub.barrier('homeassistant/sensor/test-barrier/none/config');
+    await sub.close();
+    return new Map(sub.messages.map((m) => [m.topic, JSON.parse(m.payload) as Record<string, unknown>]));
+  };
+  try {
+    await run('ha-kitchen');
+    const first = await retainedConfigs();
+    assert.deepEqual([...first.keys()].map((t) => t.split('/')[3]).sort(), ['bundle', 'confidence', 'dropped', 'latency', 'queued', 'scene']);
+    const scene = first.get('homeassistant/sensor/avscene_ha-kitchen/scene/config')!;
+    assert.equal(scene.default_entity_id, 'sensor.avscene_ha_kitchen_scene');
+    assert.equal(scene.expire_after, 30);
+    assert.equal((scene.origin as { name: string }).name, 'avscene');
+    assert.equal([...first.values()].filter((c) => c.entity_category === 'diagnostic').length, 4);
+
+    await run('ha-hall');
+    const second = await retainedConfigs();
+    assert.equal(second.size, 6);
+    assert.ok([...second.keys()].every((t) => t.includes('avscene_ha-hall/')), `old device's entities removed: ${[...second.keys()].join(' ')}`);
+
+    await run('ha-hall', '--set', 'mqtt.homeAssistant=false');
+    assert.deepEqual([...(await retainedConfigs()).keys()], [], 'discovery off: every entity removed');
+  } finally {
+    await broker.stop();
+  }
+});
