@@ -1,4 +1,7 @@
 /** What the capture stage hands to the rest of the pipeline. */
+import type { VideoFrame } from '../video/frame.js';
+
+export type { VideoFrame } from '../video/frame.js';
 
 /** One 1-second stereo window at 48 kHz, PCM scaled to [-1, 1). */
 export interface AudioWindow {
@@ -12,15 +15,6 @@ export interface AudioWindow {
   mediaOffset: number;
   left: Float32Array;
   right: Float32Array;
-}
-
-/** One decoded video frame, 8-bit BGR, row-major HWC (as OpenCV delivers it). */
-export interface VideoFrame {
-  /** Frame time on the clock of the window it belongs to: media seconds (files) or wall-clock ms since epoch (live). */
-  timestamp: number;
-  width: number;
-  height: number;
-  bgr: Buffer;
 }
 
 export interface AudioSource {

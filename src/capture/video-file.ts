@@ -6,8 +6,8 @@
  */
 import { access } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
-import { matToFrame } from './frame.js';
-import { loadOpenCV, type CV, type Mat, type VideoCapture } from './opencv.js';
+import { matToFrame } from '../video/frame.js';
+import { loadOpenCV, type CV, type Mat, type VideoCapture } from '../video/opencv.js';
 import type { AudioWindow, VideoFrame, VideoSource } from './types.js';
 
 export interface FileVideoSourceOptions {

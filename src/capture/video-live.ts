@@ -10,8 +10,8 @@
 import { access } from 'node:fs/promises';
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { matToFrame } from './frame.js';
-import { loadOpenCV, type CV, type Mat, type VideoCapture } from './opencv.js';
+import { matToFrame } from '../video/frame.js';
+import { loadOpenCV, type CV, type Mat, type VideoCapture } from '../video/opencv.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
 import type { AudioWindow, VideoFrame, VideoSource } from './types.js';
 

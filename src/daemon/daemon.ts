@@ -7,7 +7,7 @@ import type { SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import type { SceneSink } from '../publish/sink.js';
 import { HealthCounters } from './health.js';
-import { InvalidWindowError, type SceneLabeler } from './scene-labeler.js';
+import { InvalidWindowError, type SceneLabeler } from '../pipeline/scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
 
 /** What the daemon runs; built from the configuration by createDaemonParts() (factory.ts), or by a test. */

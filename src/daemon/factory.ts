@@ -10,7 +10,7 @@ import { MqttSink } from '../publish/mqtt-sink.js';
 import { SeqStore } from '../state/seq-store.js';
 import { openStateDir } from '../state/state-dir.js';
 import type { DaemonParts } from './daemon.js';
-import { SceneLabeler } from './scene-labeler.js';
+import { SceneLabeler } from '../pipeline/scene-labeler.js';
 
 export interface AssembledDaemon extends DaemonParts {
   /** The MQTT output, also among `sinks`: `avscene run --watch` subscribes to its broker. */

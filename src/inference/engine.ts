@@ -14,8 +14,8 @@
  */
 import os from 'node:os';
 import type { Logger } from '../log/logger.js';
-import type { VideoFrame } from '../capture/types.js';
-import { loadOpenCV, type CV } from '../capture/opencv.js';
+import type { VideoFrame } from '../video/frame.js';
+import { loadOpenCV, type CV } from '../video/opencv.js';
 import { FeatureExtractor, type FeatureKind, type Features } from '../features/index.js';
 import { argmax, fuseDecisions } from '../fusion/index.js';
 import { activeHeads, bundleFile, checkSessionIO, type Bundle, type BundleManifest, type TensorSpec, type Weights } from './bundle.js';

@@ -5,8 +5,8 @@
  * torchvision's antialiased bilinear), INTER_LINEAR when enlarging. The toolkit gets its training images from
  * this same code, so there is no train/serve skew in how a frame becomes a tensor.
  */
-import type { VideoFrame } from '../capture/types.js';
-import type { CV } from '../capture/opencv.js';
+import type { CV } from '../video/opencv.js';
+import type { VideoFrame } from '../video/frame.js';
 import type { PreprocessSpec } from './bundle.js';
 
 /** Output size of "resize shorter side to `resize`", rounded like torchvision (int() of the scaled long side). */

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { FileAudioSource } from '../../src/capture/audio-file.js';
 import { DEMO_BUNDLE, DEMO_CLIP } from '../../src/config/schema.js';
 import { Daemon, type DaemonParts } from '../../src/daemon/daemon.js';
-import { SceneLabeler } from '../../src/daemon/scene-labeler.js';
+import { SceneLabeler } from '../../src/pipeline/scene-labeler.js';
 import { loadBundle, SceneEngine, type BundleManifest } from '../../src/inference/index.js';
 import type { HealthSnapshot, SceneSink, WindowResult } from '../../src/publish/sink.js';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { FileAudioSource } from '../../src/capture/audio-file.js';
 import { FileVideoSource } from '../../src/capture/video-file.js';
-import { loadOpenCV } from '../../src/capture/opencv.js';
+import { loadOpenCV } from '../../src/video/opencv.js';
 import { DEMO_CLIP } from '../../src/config/schema.js';
 import { FeatureExtractor, FEATURE_KINDS } from '../../src/features/index.js';
 import { loadBundle, SceneEngine } from '../../src/inference/index.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadOpenCV } from '../../src/capture/opencv.js';
+import { loadOpenCV } from '../../src/video/opencv.js';
 import { preprocessFrame, preprocessKey, resizedSize } from '../../src/inference/preprocess.js';
 import { providerOrder } from '../../src/inference/providers.js';
 

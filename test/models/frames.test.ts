@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FileVideoSource } from '../../src/capture/video-file.js';
-import { loadOpenCV } from '../../src/capture/opencv.js';
+import { loadOpenCV } from '../../src/video/opencv.js';
 import { readNpy } from '../../src/features/npy.js';
 import { preprocessFrame } from '../../src/inference/preprocess.js';
 import type { PreprocessSpec } from '../../src/inference/bundle.js';

@@ -5,11 +5,10 @@ import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { DEMO_CLIP } from '../../config/schema.js';
 import { createLogger } from '../../log/logger.js';
-import { FileAudioSource } from '../../capture/audio-file.js';
-import { FileVideoSource } from '../../capture/video-file.js';
-import type { AudioWindow, VideoFrame } from '../../capture/types.js';
+import type { VideoFrame } from '../../video/frame.js';
 import { loadBundle } from '../../inference/index.js';
-import { bench, benchMarkdown, type BenchInput } from '../../inference/bench.js';
+import { bench, benchMarkdown, type BenchInput } from '../../offline/bench.js';
+import { clipWindows } from '../../offline/clip-windows.js';
 import type { Optimization } from '../../inference/session-lane.js';
 
 export const command: Command = {
@@ -74,20 +73,13 @@ Example:
 
 async function benchInput(audioFile: string, videoFile: string | undefined, logger: ReturnType<typeof createLogger>): Promise<BenchInput> {
   const windows: BenchInput['windows'] = [];
-  let first: AudioWindow | undefined;
-  for await (const w of new FileAudioSource({ file: audioFile, loop: false, realtime: false, logger }).windows(new AbortController().signal)) {
-    first ??= w;
-    windows.push({ left: w.left, right: w.right });
+  let firstFrame: VideoFrame | null | undefined;
+  for await (const { window, frame } of clipWindows({ audio: audioFile, video: videoFile ?? null, logger })) {
+    firstFrame ??= frame;
+    windows.push({ left: window.left, right: window.right });
   }
-  if (!first) throw new UsageError(`${audioFile} is shorter than one second`);
-  if (!videoFile) return { windows, frame: syntheticFrame(1280, 720) };
-  const video = new FileVideoSource({ file: videoFile, loop: false, logger });
-  await video.start();
-  try {
-    return { windows, frame: await video.frameFor(first) };
-  } finally {
-    await video.stop();
-  }
+  if (firstFrame === undefined) throw new UsageError(`${audioFile} is shorter than one second`);
+  return { windows, frame: videoFile ? firstFrame : syntheticFrame(1280, 720) };
 }
 
 /** A deterministic textured test frame (gradients + pseudo-random noise), so timings do not depend on a file. */

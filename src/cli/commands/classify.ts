@@ -1,10 +1,10 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
-import { createAudioSource, createVideoSource } from '../../capture/index.js';
 import { createLogger } from '../../log/logger.js';
 import { loadBundle, SceneEngine } from '../../inference/index.js';
-import { InvalidWindowError, SceneLabeler } from '../../daemon/scene-labeler.js';
+import { clipWindows } from '../../offline/clip-windows.js';
+import { InvalidWindowError, SceneLabeler } from '../../pipeline/scene-labeler.js';
 import { toClassDecision } from '../../publish/payload.js';
 
 export const command: Command = {
@@ -45,17 +45,14 @@ ${configOptionsHelp}`,
     const bundle = await loadBundle(config.model.bundle);
     const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
     const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
-    const audio = createAudioSource(config, logger);
-    const videoSource = createVideoSource(config, logger);
     const classes = bundle.manifest.classes;
     const sum = new Float64Array(classes.length);
     let windows = 0;
     let skipped = 0;
     try {
       // Inside the try: a video that cannot be opened must still close the engine, whose worker keeps the process alive.
-      await videoSource?.start();
-      for await (const window of audio.windows(new AbortController().signal)) {
-        const frame = videoSource ? await videoSource.frameFor(window) : null;
+      const files = { audio: config.audio.file, video: video ? config.video.file : null, logger };
+      for await (const { window, frame } of clipWindows(files)) {
         let message;
         try {
           message = await labeler.label(window, frame);
@@ -73,7 +70,7 @@ ${configOptionsHelp}`,
         else console.log(`${fmtTime(offset)}–${fmtTime(offset + 1)}  ${shown.label.padEnd(18)} ${pct(shown.confidence)}  [${shown.modalities.join('+')}${shown.degraded ? ', degraded' : ''}]`);
       }
     } finally {
-      await Promise.allSettled([videoSource?.stop(), engine.close()]);
+      await engine.close();
     }
     if (windows === 0) throw new Error(`${audioFile}: no whole 1-second window to classify (the recording is shorter than 1 s)`);
     const summary = { file: audioFile, windows, skipped, ...toClassDecision(classes, Array.from(sum, (x) => x / windows)) };

@@ -5,8 +5,8 @@ import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
 import { loadBundle, SceneEngine } from '../../inference/index.js';
-import { DEFAULT_SPLIT, evaluate, reportMarkdown } from '../../inference/evaluate.js';
-import { writeConfusionPng } from '../../inference/confusion-png.js';
+import { DEFAULT_SPLIT, evaluate, reportMarkdown } from '../../offline/evaluate.js';
+import { writeConfusionPng } from '../../offline/confusion-png.js';
 
 export const command: Command = {
   name: 'eval',

@@ -3,7 +3,7 @@
  * row-normalised rate (white → dark blue), hold the segment count, and rows/columns carry the class names
  * (columns by number, with the legend on the rows, since OpenCV cannot rotate text).
  */
-import { loadOpenCV } from '../capture/opencv.js';
+import { loadOpenCV } from '../video/opencv.js';
 
 const CELL = 56;
 const FONT_SCALE = 0.5;

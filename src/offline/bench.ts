@@ -4,10 +4,9 @@
  * per head, run one after another, as a per-model pipeline would).
  */
 import os from 'node:os';
-import type { VideoFrame } from '../capture/types.js';
+import type { VideoFrame } from '../video/frame.js';
 import type { Logger } from '../log/logger.js';
-import type { Bundle, BundleManifest } from './bundle.js';
-import { SceneEngine, type EngineOptions, type SessionInfo } from './engine.js';
+import { SceneEngine, type Bundle, type BundleManifest, type EngineOptions, type SessionInfo } from '../inference/index.js';
 
 export interface BenchInput {
   /** 1-s windows to cycle through (48 kHz stereo). */

@@ -10,11 +10,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FileAudioSource } from '../capture/audio-file.js';
-import { FileVideoSource } from '../capture/video-file.js';
 import type { Logger } from '../log/logger.js';
 import { argmax } from '../fusion/index.js';
-import type { SceneEngine } from './engine.js';
+import type { SceneEngine } from '../inference/index.js';
+import { clipWindows } from './clip-windows.js';
 
 export const DEFAULT_SPLIT = path.join('evaluation_setup', 'fold1_evaluate.csv');
 const P_MIN = 1e-15;
@@ -120,28 +119,21 @@ export async function evaluate(engine: SceneEngine, opts: EvalOptions): Promise<
   let clipsCorrect = 0;
   for (const [k, item] of items.entries()) {
     const trueIndex = classes.indexOf(item.label);
-    const audio = new FileAudioSource({ file: path.resolve(datasetDir, item.audio), loop: false, realtime: false, logger });
     const videoPath = item.video ? path.resolve(datasetDir, item.video) : null;
-    let video: FileVideoSource | null = null;
+    let video: string | null = null;
     if (usesImages && videoPath && existsSync(videoPath)) {
-      video = new FileVideoSource({ file: videoPath, loop: false, logger });
-      await video.start();
+      video = videoPath;
     } else if (usesImages) {
       missingVideos++;
       logger.warn({ clip: item.audio, video: item.video }, 'video missing: segments classified without an image');
     }
     const clipSum = new Float64Array(classes.length);
-    try {
-      for await (const window of audio.windows(new AbortController().signal)) {
-        const frame = video ? await video.frameFor(window) : null;
-        const result = await engine.classify({ audio: { left: window.left, right: window.right }, frame });
-        board.add(trueIndex, result.probs);
-        result.probs.forEach((p, c) => (clipSum[c]! += p));
-        if (result.degraded) degradedSegments++;
-        if (usesImages && !result.modalities.includes('image')) imagelessSegments++;
-      }
-    } finally {
-      await video?.stop();
+    for await (const { window, frame } of clipWindows({ audio: path.resolve(datasetDir, item.audio), video, logger })) {
+      const result = await engine.classify({ audio: { left: window.left, right: window.right }, frame });
+      board.add(trueIndex, result.probs);
+      result.probs.forEach((p, c) => (clipSum[c]! += p));
+      if (result.degraded) degradedSegments++;
+      if (usesImages && !result.modalities.includes('image')) imagelessSegments++;
     }
     if (argmax(clipSum) === trueIndex) clipsCorrect++;
     opts.onClip?.(k + 1, items.length, item);

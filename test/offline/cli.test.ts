@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { CLI, HAS_SHARED_DATA, NO_SHARED_DATA, SHARED_DATA } from '../helpers/paths.js';
-import { fixtureBundle, NO_TOOLKIT, scratchDir } from './fixture-bundles.js';
+import { fixtureBundle, NO_TOOLKIT, scratchDir } from '../inference/fixture-bundles.js';
 
 const noCli = existsSync(CLI) ? null : `${CLI} is not built (npm run build)`;
 

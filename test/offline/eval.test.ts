@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { loadOpenCV } from '../../src/capture/opencv.js';
+import { loadOpenCV } from '../../src/video/opencv.js';
 import { loadBundle, SceneEngine } from '../../src/inference/index.js';
-import { evaluate, readSplit, reportMarkdown, ScoreBoard } from '../../src/inference/evaluate.js';
-import { writeConfusionPng } from '../../src/inference/confusion-png.js';
+import { evaluate, readSplit, reportMarkdown, ScoreBoard } from '../../src/offline/evaluate.js';
+import { writeConfusionPng } from '../../src/offline/confusion-png.js';
 import { makeVideo } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
-import { fixtureBundle, NO_TOOLKIT, scratchDir } from './fixture-bundles.js';
+import { fixtureBundle, NO_TOOLKIT, scratchDir } from '../inference/fixture-bundles.js';
 
 const quiet = pino({ level: 'silent' });
 
