@@ -1,7 +1,8 @@
 """Command line: ``python3 -m avscene_models <command> …`` (run from models/ or with PYTHONPATH=models).
 
 Every training step reads a JSON config (see configs/ and README.md) and works in the config's ``workDir``;
-steps skip what is already done there, so an interrupted run resumes where it stopped.
+steps skip what is already done there; ``pipeline CONFIG --resume`` continues an interrupted run. Data-parallel
+training on N GPUs: ``torchrun --nproc_per_node N -m avscene_models pipeline CONFIG``.
 """
 from __future__ import annotations
 
@@ -15,26 +16,33 @@ import torch
 def _config_step(name: str):
     def run(args) -> int:
         from .config import load_config
-        from . import pipeline
+        from . import steps
         cfg = load_config(args.config, overrides=args.set)
-        getattr(pipeline, name)(cfg)
+        if name == "pipeline":
+            steps.run_all(cfg, resume=args.resume)
+            return 0
+        if name == "check":
+            steps.check_data(cfg)
+            return 0
+        step = {n: (fn, dist) for n, fn, dist in steps.STEPS}[name]
+        steps.run_step(name, *step, cfg)
         return 0
     return run
 
 
 STEPS = {
-    "check": ("check_data", "check a dataset in the TAU layout and report what is missing or malformed"),
-    "features": ("extract_features", "compute audio features with the daemon's CLI (cached .npy)"),
-    "frames": ("extract_frames", "extract the center frame of every 1-s segment (cached)"),
-    "train-audio": ("train_audio", "train the audio nets (frame level, clip label)"),
-    "train-image": ("train_image", "fine-tune / train the image nets"),
-    "embed": ("embed", "compute frozen embeddings of every segment"),
-    "train-heads": ("train_heads", "train the model-level fusion heads on frozen embeddings"),
-    "calibrate": ("calibrate", "temperature scaling of every head on held-out data"),
-    "fuse": ("fuse", "decision-level fusion: unweighted and grid-searched weights"),
-    "evaluate": ("evaluate", "metrics, baseline, confusion matrices, Tables 2-5 as JSON + Markdown"),
-    "export": ("export", "export the chosen fusion system as a bundle"),
-    "pipeline": ("run_all", "run every step above in order"),
+    "check": "check a dataset in the TAU layout and report what is missing or malformed",
+    "features": "compute audio features with the daemon's CLI (cached .npy)",
+    "frames": "extract the center frame of every 1-s segment (cached, lossless)",
+    "train-audio": "train the audio nets (frame level, clip label; data-parallel under torchrun)",
+    "train-image": "fine-tune / train the image nets (Places365 stage included; data-parallel under torchrun)",
+    "embed": "compute frozen embeddings of every segment",
+    "train-heads": "train the model-level fusion heads on frozen embeddings",
+    "calibrate": "calibrate every head on held-out data (calibration.method: none | temperature)",
+    "fuse": "decision-level fusion: unweighted and grid-searched weights (on held-out data)",
+    "evaluate": "metrics (DCASE class-averaged and pooled), baseline, confusion matrices, Tables 2-5",
+    "export": "export the chosen fusion system as a bundle",
+    "pipeline": "run every step above in order (--resume continues an interrupted run)",
 }
 
 
@@ -52,12 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m avscene_models", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
-    for cmd, (fn, summary) in STEPS.items():
+    for cmd, summary in STEPS.items():
         p = sub.add_parser(cmd, help=summary, description=summary)
         p.add_argument("config", help="JSON config (see models/configs/)")
         p.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                        help="override a config value, e.g. --set audio.epochs=2 --set workDir='\"/tmp/run\"'")
-        p.set_defaults(run=_config_step(fn))
+        if cmd == "pipeline":
+            p.add_argument("--resume", action="store_true",
+                           help="continue the run in the config's workDir (same config): finished steps are "
+                                "skipped, the interrupted one continues from its checkpoints")
+        p.set_defaults(run=_config_step(cmd))
     from .fixtures import SYSTEMS as FIXTURE_SYSTEMS
     p = sub.add_parser("fixture", help="write an UNTRAINED bundle with random weights (tests, benchmarks)",
                        description="write an UNTRAINED bundle with random weights (tests, benchmarks): audio = the "

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from . import TAU_CLASSES
+from .sources import check_sources
 
 MODELS_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = MODELS_DIR.parent
@@ -22,10 +23,12 @@ DEFAULTS: dict = {
     "cacheDir": None,                      # features + frames cache (default workDir/cache); shareable between runs
     "classes": list(TAU_CLASSES),
     "seed": 0,
-    "device": "auto",                      # auto | cpu | cuda
+    "device": "auto",                      # auto | cpu | cuda (under torchrun: each rank's own GPU)
+    "amp": True,                           # mixed precision (torch.autocast float16) when training on CUDA
     "daemon": {"node": "node", "cli": str(REPO_ROOT / "dist" / "cli" / "main.js")},
     "features": {"kinds": ["logmel", "scalogram", "bark"], "batch": 64, "jobs": None},   # jobs: daemon CLI threads
-    "frames": {"batch": 32},               # clips per call of the daemon's frame extraction (PNG, native size)
+    # clips per call of the daemon's frame extraction (lossless WebP, native size); jobs: calls at a time ("auto": CPUs)
+    "frames": {"batch": 32, "jobs": "auto"},
     # Held-out data for calibration and fusion weights, always grouped by recording location:
     #   split: one fold of `fraction` of the training locations (final models trained without it, or retrained
     #          on everything with `retrain`); crossval: `folds` folds (out-of-fold predictions), final on everything.
@@ -47,7 +50,8 @@ DEFAULTS: dict = {
         "size": None,                      # crop size override (tests); null = the architecture's own (224/456/384)
         "weights": {},                     # {arch: {"imagenet": path, "places365": path, "places365Data": ImageFolder}}
         "epochs": 20, "batchSize": 32, "lr": 0.01, "warmupEpochs": 1, "momentum": 0.9, "weightDecay": 1e-4,
-        "mixup": 0.2, "brightness": 0.3, "contrast": 0.3, "places365Epochs": 5, "workers": 0,
+        "mixup": 0.2, "brightness": 0.3, "contrast": 0.3, "places365Epochs": 5,
+        "workers": "auto",                 # DataLoader workers: a number or "auto" (the host's CPUs per rank, ≤ 8)
     },
     "heads": {
         "fusionPairs": "all",              # "all" (every image net × every embedding feature) or [[arch, feature], …]
@@ -55,14 +59,20 @@ DEFAULTS: dict = {
         "hidden": [512, 256], "attentionDim": 128, "dropout": 0.0,
         "epochs": 200, "lr": 1e-5, "batchSize": 64, "weightDecay": 0.0,
     },
+    # none: heads scored on their raw softmax, as the report does (configs/report-tau2021.json);
+    # temperature: one temperature per head fitted on held-out outputs (deployment bundles: calibrated probabilities)
     "calibration": {"method": "temperature"},
     # systems: "report" (Table 5 I-IV) or {name: {heads: [...], method, minWeight}}; minWeight > 0 keeps every
     # head of a weighted system in the bundle (the grid search then only tries weights ≥ minWeight)
     "fusion": {"step": 0.05, "systems": "report", "minWeight": 0.0},
-    "export": {"system": "III", "out": None, "version": "1.0.0", "fallback": True, "parity": True},
+    # out: where the bundle goes (default workDir/bundle — never the daemon's bundle unless you say so);
+    # reference: a bundle this run should reproduce (export says whether its metrics and weights match)
+    "export": {"system": "III", "out": None, "version": "1.0.0", "fallback": True, "parity": True, "reference": None},
+    # dotted key → "report §N…" or "ours: <reason>" (see sources.py); evaluate lists the "ours" values
+    "sources": {},
 }
 
-_PATH_KEYS = (("dataset",), ("workDir",), ("cacheDir",), ("export", "out"), ("daemon", "cli"))
+_PATH_KEYS = (("dataset",), ("workDir",), ("cacheDir",), ("export", "out"), ("export", "reference"), ("daemon", "cli"))
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -106,6 +116,8 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
         except json.JSONDecodeError:
             value = raw
         _set(cfg, key, value)
+    check_sources(cfg["sources"], f"config {path}")
+    cfg["datasetAsWritten"] = cfg["dataset"]
     base = path.resolve().parent
     for keys in _PATH_KEYS:
         node = cfg
@@ -124,3 +136,16 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
         cfg["cacheDir"] = str(Path(cfg["workDir"]) / "cache")
     cfg["configPath"] = str(path.resolve())
     return cfg
+
+
+def dataset_hint(cfg: dict) -> str:
+    """For a dataset that is not a directory: a config copied elsewhere keeps its relative ``dataset``, which then
+    resolves against the copy's folder; say how to point it at the data."""
+    given = cfg.get("datasetAsWritten")
+    if Path(cfg["dataset"]).is_dir():
+        return ""
+    how = "--set dataset=/path/to/TAU-urban-audio-visual-scenes-2021-development"
+    if given and not Path(given).is_absolute():
+        return (f" (the config's dataset {given!r} is relative to the config's folder, {Path(cfg['configPath']).parent}; "
+                f"give the dataset's location with {how})")
+    return f" (give the dataset's location with {how})"

@@ -16,7 +16,7 @@ everywhere (``weights`` and every ``fallback``) and the nets only they use, expo
 heads once, checks every ONNX file against PyTorch on the same random inputs with onnxruntime-node
 (``models/scripts/onnx-parity.mjs``; the max abs difference per file goes into ``provenance.parity``), and writes
 ``bundle.json`` with the SHA-256 of every file. CLI: ``python3 -m avscene_models export RUN_DIR --out DIR`` exports a
-trained run (see pipeline.py); ``python3 -m avscene_models fixture …`` writes untrained bundles for tests/benchmarks.
+trained run (see steps/export.py); ``python3 -m avscene_models fixture …`` writes untrained bundles for tests/benchmarks.
 """
 from __future__ import annotations
 

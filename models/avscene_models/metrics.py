@@ -1,5 +1,7 @@
-"""Per 1-s segment metrics: multi-class log loss (DCASE 2021 Task 1b's primary metric), accuracy, per class,
-confusion matrix (+ PNG)."""
+"""Per 1-s segment metrics as DCASE 2021 Task 1b computes them: multi-class log loss (the ranking metric) and
+accuracy, each both **pooled** over all segments and **class-averaged** (computed per class, then the unweighted
+mean over the classes that have segments — DCASE's official figure, which weighs every class equally whatever its
+segment count); per class; confusion matrix (+ PNG)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +30,8 @@ def confusion(probs: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray
 
 
 def summarize(probs: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
-    """logLoss, accuracy, n, perClass {name: {logLoss, accuracy, n}} (classes with segments only), confusion."""
+    """logLoss, accuracy (pooled), n, classAverage {logLoss, accuracy, classes} (DCASE), perClass {name: {logLoss,
+    accuracy, n}} (classes with segments only), confusion."""
     out = {"logLoss": log_loss(probs, labels), "accuracy": accuracy(probs, labels), "n": int(len(labels)),
            "perClass": {}, "confusion": confusion(probs, labels, len(classes)).tolist()}
     for i, name in enumerate(classes):
@@ -36,6 +39,10 @@ def summarize(probs: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict
         if sel.any():
             out["perClass"][name] = {"logLoss": log_loss(probs[sel], labels[sel]),
                                      "accuracy": accuracy(probs[sel], labels[sel]), "n": int(sel.sum())}
+    per = out["perClass"].values()
+    out["classAverage"] = {"logLoss": float(np.mean([v["logLoss"] for v in per])) if per else float("nan"),
+                           "accuracy": float(np.mean([v["accuracy"] for v in per])) if per else float("nan"),
+                           "classes": len(per)}
     return out
 
 

@@ -1,5 +1,9 @@
-"""Markdown tables shaped like the report's Tables 2–5, the baseline and the calibration, from report.json."""
+"""Markdown tables shaped like the report's Tables 2–5 (each metric class-averaged as DCASE ranks it, and pooled),
+the baseline, the calibration (when used) and the settings that are ours rather than the report's, from
+report.json."""
 from __future__ import annotations
+
+import json
 
 from .systems import REPORT_PAIRS
 
@@ -8,8 +12,21 @@ _ARCH_NAMES = {"resnet1d": "1D-ResNet", "dcnn": "DCNN", "resnet50": "ResNet-50",
 _FEATURE_NAMES = {"logmel": "log-mel", "scalogram": "scalogram", "bark": "bark"}
 
 
+#: Column headers of the metric columns every table shares (_fmt's order).
+METRIC_COLUMNS = "Log loss (DCASE) | Accuracy (DCASE) | Log loss (pooled) | Accuracy (pooled)"
+
+
 def _fmt(m: dict) -> str:
-    return f"{m['logLoss']:.3f} | {100 * m['accuracy']:.1f}%"
+    ca = m["classAverage"]
+    return f"{ca['logLoss']:.3f} | {100 * ca['accuracy']:.1f}% | {m['logLoss']:.3f} | {100 * m['accuracy']:.1f}%"
+
+
+def _cols(n: int) -> str:
+    return "|".join(["---"] * (n + 4))
+
+
+def _value(v) -> str:
+    return json.dumps(v) if not isinstance(v, str) else v
 
 
 def _name(x: str) -> str:
@@ -18,53 +35,72 @@ def _name(x: str) -> str:
 
 def markdown_report(report: dict, cfg: dict) -> str:
     heads = report["heads"]
+    calibration = report["calibration"]
+    calibrated = calibration["method"] != "none"
+    cal_txt = ("temperature scaling per head, fitted on held-out training data (not the report's method: a "
+               "deployment setting)" if calibrated else "none (as in the report: every head scored on its raw softmax)")
     lines = [f"# Results: {cfg['name']}", "",
-             f"Dataset `{report['dataset']}`, split {report['split']}, metrics per 1-s segment "
-             f"(log loss after calibration; accuracy). Held-out data for calibration and fusion weights: "
-             f"{cfg['heldout']['mode']} ({', '.join(report['stages'])}).", ""]
+             f"Dataset `{report['dataset']}`, split {report['split']}, metrics per 1-s segment. **DCASE** columns: "
+             "computed per class, then averaged over the classes (DCASE 2021 Task 1b's official log loss and "
+             "accuracy); **pooled**: over all segments.", "",
+             f"- Calibration: **{cal_txt}**.",
+             f"- Final models: stage `{report['finalStage']}`, trained on {report['finalTrainClips']} of the "
+             f"{report['trainClips']} training-split clips.",
+             f"- Fusion weights: grid search (step {cfg['fusion']['step']}) minimising log loss on held-out "
+             f"training data ({cfg['heldout']['mode']}: {', '.join(report['stages']) or 'none'}), never on the "
+             "evaluate split.", ""]
     base = report["baseline"]
-    lines += ["Baseline (logistic regression on per-band mean and std of log-mel per window): "
-              f"log loss {base['logLoss']:.3f}, accuracy {100 * base['accuracy']:.1f}% ({base['n']} segments).", ""]
+    lines += ["Baseline (logistic regression on per-band mean and std of log-mel per window): log loss "
+              f"{base['classAverage']['logLoss']:.3f} (DCASE) / {base['logLoss']:.3f} (pooled), accuracy "
+              f"{100 * base['classAverage']['accuracy']:.1f}% / {100 * base['accuracy']:.1f}% ({base['n']} segments).", ""]
 
     audio = [(h, d) for h, d in heads.items() if d["kind"] == "audio"]
     if audio:
-        lines += ["## Table 2: audio systems", "", "Feature | Model | Log Loss | Accuracy", "---|---|---|---"]
+        lines += ["## Table 2: audio systems", "", f"Feature | Model | {METRIC_COLUMNS}", _cols(2)]
         for h, d in sorted(audio, key=lambda x: (x[1]["feature"], x[1]["architecture"])):
             lines.append(f"{_FEATURE_NAMES.get(d['feature'], d['feature'])} | {_name(d['architecture'])} | {_fmt(d)}")
         lines.append("")
     image = [(h, d) for h, d in heads.items() if d["kind"] == "image"]
     if image:
-        lines += ["## Table 3: image systems", "", "Model | Log loss | Accuracy", "---|---|---"]
+        lines += ["## Table 3: image systems", "", f"Model | {METRIC_COLUMNS}", _cols(1)]
         lines += [f"{_name(d['architecture'])} | {_fmt(d)}" for h, d in image]
         lines.append("")
     fusion = [(h, d) for h, d in heads.items() if d["kind"] == "fusion"]
     if fusion:
         ids = {v: k for k, v in REPORT_PAIRS.items()}
-        lines += ["## Table 4: audio-visual systems", "", "ID | V-Model | A-Feature | Log Loss | Accuracy",
-                  "---|---|---|---|---"]
+        lines += ["## Table 4: audio-visual systems", "", f"ID | V-Model | A-Feature | {METRIC_COLUMNS}", _cols(3)]
         for h, d in sorted(fusion, key=lambda x: ids.get((x[1]["architecture"], x[1]["feature"]), 99)):
             lines.append(f"{ids.get((d['architecture'], d['feature']), '-')} | {_name(d['architecture'])} | "
                          f"{_FEATURE_NAMES.get(d['feature'], d['feature'])} | {_fmt(d)}")
         lines.append("")
     if report["systems"]:
         lines += ["## Table 5: decision-level fusion systems", "",
-                  "No. | Models | Vote Method | Weights | Log loss | Accuracy", "---|---|---|---|---|---"]
+                  f"No. | Models | Vote Method | Weights | {METRIC_COLUMNS}", _cols(4)]
         for name, s in report["systems"].items():
             models = ",".join(map(str, s.get("tableIds", []))) or ", ".join(s["heads"])
             weights = ", ".join(f"{w:g}" for w in s["weights"].values())
             lines.append(f"{name} | {models} | {s['method'].capitalize()} | [{weights}] | {_fmt(s)}")
         lines.append("")
-    lines += ["## Calibration (temperature scaling)", "",
-              "Head | T | held-out log loss before → after | evaluate log loss before → after",
-              "---|---|---|---"]
-    for h, d in heads.items():
-        held = report["calibration"][h]["heldout"]
-        held_txt = f"{held['logLossBefore']:.3f} → {held['logLossAfter']:.3f} ({held['n']} seg.)" if held else "n/a"
-        lines.append(f"{h} | {d['temperature']:.3f} | {held_txt} | {d['uncalibrated']['logLoss']:.3f} → {d['logLoss']:.3f}")
-    lines.append("")
-    lines += ["## Per class (evaluate split)", ""]
+    lines += [f"Tables 2–5: calibration **{calibration['method']}**.", ""]
+    if report["ours"]:
+        lines += ["## Settings that are ours, not the report's", "",
+                  "The report does not give these (or we deviate); each says why (config `sources`).", "",
+                  "Setting | Value | Why", "---|---|---"]
+        lines += [f"`{o['key']}` | `{_value(o['value'])}` | {o['reason']}" for o in report["ours"]]
+        lines.append("")
+    if calibrated:
+        lines += ["## Calibration (temperature scaling)", "",
+                  "Head | T | held-out log loss before → after | evaluate log loss (pooled) before → after",
+                  "---|---|---|---"]
+        for h, d in heads.items():
+            held = calibration["heads"][h]["heldout"]
+            held_txt = f"{held['logLossBefore']:.3f} → {held['logLossAfter']:.3f} ({held['n']} seg.)" if held else "n/a"
+            lines.append(f"{h} | {d['temperature']:.3f} | {held_txt} | {d['uncalibrated']['logLoss']:.3f} → {d['logLoss']:.3f}")
+        lines.append("")
+    lines += ["## Per class (evaluate split): accuracy / log loss (segments)", ""]
     for name, s in list(report["systems"].items()) + [("baseline", base)]:
         lines += [f"**{name}**: " + ", ".join(f"{c} {100 * v['accuracy']:.0f}% / {v['logLoss']:.2f} (n={v['n']})"
                                              for c, v in s["perClass"].items()), ""]
-    lines += ["Confusion matrices: `confusion-*.png` beside this file.", ""]
+    lines += ["Confusion matrices (rows: true class, columns: predicted): `confusion` in report.json, "
+              "`confusion-*.png` beside this file.", ""]
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Center frames of every 1-s window, picked by the daemon's own FileVideoSource (the frame nearest the window's
-// midpoint, on the media clock), written losslessly as PNG at the video's own resolution: OUT_DIR/<window>.png holds
-// exactly the BGR bytes the daemon's image preprocessing (src/inference/preprocess.ts) would receive for that window.
+// midpoint, on the media clock), written as lossless WebP at the video's own resolution: OUT_DIR/<window>.webp holds
+// exactly the BGR bytes the daemon's image preprocessing (src/inference/preprocess.ts) would receive for that window
+// (lossless: decoding gives those bytes back; about half the size of PNG, see models/README.md).
 // usage: extract-frames.mjs JOBS.json   with {"jobs": [{"video", "outDir", "windows"}]}
 // Needs the built daemon (dist/) and the OpenCV binding. Prints one line per finished job.
 import { mkdir, readFile } from 'node:fs/promises';
@@ -27,7 +28,8 @@ for (const job of spec.jobs) {
       const frame = await source.frameFor({ index: w, mediaOffset: w, start: new Date(0), end: new Date(0), left: null, right: null });
       if (frame === null) break; // video shorter than the audio: later windows have no frame
       const mat = new cv.Mat(frame.bgr, frame.height, frame.width, cv.CV_8UC3);
-      cv.imwrite(path.join(job.outDir, `${w}.png`), mat);
+      // WebP quality above 100 selects libwebp's lossless mode.
+      cv.imwrite(path.join(job.outDir, `${w}.webp`), mat, [cv.IMWRITE_WEBP_QUALITY, 101]);
       mat.release();
       written++;
     }

@@ -1,4 +1,6 @@
 """TAU layout reader, dataset check, held-out stages, config loading."""
+import contextlib
+import io
 import json
 import tempfile
 import unittest
@@ -139,7 +141,7 @@ if __name__ == "__main__":
 
 class ReportConfigTest(unittest.TestCase):
     def test_report_config_names_every_system_of_the_report(self):
-        from avscene_models.pipeline import Run, _systems
+        from avscene_models.steps.run import Run
         cfg_path = Path(__file__).resolve().parents[1] / "configs" / "report-tau2021.json"
         with tempfile.TemporaryDirectory() as tmp:
             write_layout(Path(tmp) / "ds", TRAIN, EVAL)
@@ -151,8 +153,41 @@ class ReportConfigTest(unittest.TestCase):
             # embeddings for the fusion heads: 1D-ResNet on log-mel and scalogram, DCNN on Bark (§4)
             self.assertEqual(table["effnet-b5-bark"]["audioNet"], "bark-dcnn")
             self.assertEqual(table["swin-t-scalogram"]["audioNet"], "scalogram-resnet1d")
-            systems = _systems(run)
+            systems = run.systems()
             self.assertEqual(systems["III"]["heads"][0], "effnet-b5-logmel")          # Table 4 ID 4
             self.assertEqual(len(systems["III"]["heads"]), 9)
             self.assertEqual(systems["II"]["method"], "unweighted")
             self.assertEqual(cfg["export"]["system"], "III")
+
+    def test_report_config_is_report_mode_and_sources_every_hyperparameter(self):
+        from avscene_models.sources import missing_sources, ours_settings
+        cfg_path = Path(__file__).resolve().parents[1] / "configs" / "report-tau2021.json"
+        cfg = load_config(cfg_path)
+        self.assertEqual(cfg["calibration"]["method"], "none")
+        self.assertTrue(cfg["heldout"]["retrain"])
+        self.assertEqual(missing_sources(cfg), [])
+        ours = {o["key"]: o for o in ours_settings(cfg)}
+        self.assertEqual(ours["audio.epochs"]["value"], 70)
+        self.assertNotIn("audio.lrMax", ours)                       # report §3.1.2
+        # a new hyperparameter without a source is caught
+        cfg["audio"]["newKnob"] = 1
+        self.assertEqual(missing_sources(cfg), ["audio.newKnob"])
+
+    def test_sources_must_say_report_or_ours(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = Path(tmp) / "c.json"
+            p.write_text(json.dumps({"dataset": "d", "workDir": "w", "sources": {"audio.epochs": "we liked it"}}))
+            with self.assertRaisesRegex(ValueError, "sources.audio.epochs must read"):
+                load_config(p)
+
+    def test_a_copied_config_with_a_relative_dataset_suggests_set_dataset(self):
+        from avscene_models.steps.check import check_data
+        demo = Path(__file__).resolve().parents[1] / "configs" / "demo.json"
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "demo.json"
+            copy.write_text(demo.read_text())
+            cfg = load_config(copy)
+            with self.assertRaisesRegex(ValueError, r"relative to the config's folder.*--set dataset=") as ctx, \
+                    contextlib.redirect_stdout(io.StringIO()):
+                check_data(cfg)
+            self.assertIn("../../../shared/data/tau-av-2021-sample", str(ctx.exception))

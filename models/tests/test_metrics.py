@@ -23,6 +23,18 @@ class MetricsTest(unittest.TestCase):
         self.assertAlmostEqual(accuracy(self.probs, self.labels), 2 / 3)
         np.testing.assert_array_equal(confusion(self.probs, self.labels, 3), [[1, 0, 0], [0, 0, 0], [0, 1, 1]])
 
+    def test_pooled_and_class_averaged_by_hand(self):
+        """DCASE's figure averages the per-class values (class a: 1 segment, class c: 2); pooled weighs segments."""
+        s = summarize(self.probs, self.labels, ["a", "b", "c"])
+        la, lc = -math.log(0.7), -(math.log(0.1) + math.log(0.6)) / 2
+        self.assertAlmostEqual(s["logLoss"], (la + 2 * lc) / 3, places=12)
+        self.assertAlmostEqual(s["classAverage"]["logLoss"], (la + lc) / 2, places=12)
+        self.assertAlmostEqual(s["accuracy"], 2 / 3, places=12)
+        self.assertAlmostEqual(s["classAverage"]["accuracy"], (1.0 + 0.5) / 2, places=12)
+        self.assertEqual(s["classAverage"]["classes"], 2)             # class b has no segment: not averaged in
+        self.assertAlmostEqual(s["perClass"]["a"]["logLoss"], la, places=12)
+        self.assertEqual(s["confusion"], [[1, 0, 0], [0, 0, 0], [0, 1, 1]])
+
     def test_summary_per_class(self):
         s = summarize(self.probs, self.labels, ["a", "b", "c"])
         self.assertEqual(set(s["perClass"]), {"a", "c"})

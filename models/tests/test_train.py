@@ -81,7 +81,29 @@ class TrainingTest(unittest.TestCase):
         resumed = run(self.root / "r.ckpt", None)
         for k, v in straight.state_dict().items():
             torch.testing.assert_close(resumed.state_dict()[k], v, msg=k)
-        self.assertFalse((self.root / "r.ckpt").exists())
+        # kept until the caller has saved the final model (a kill in between must not lose the stage)
+        self.assertTrue((self.root / "r.ckpt").exists())
+
+    def test_audio_net_killed_after_an_epoch_resumes_to_the_same_weights(self):
+        """The data order (a seeded generator) is part of the checkpoint: the resumed run sees the batches the
+        uninterrupted one saw; the checkpoint goes once the final model is saved."""
+        from unittest import mock
+        from avscene_models.train import common
+        straight = self.train("straight", 5)
+        real_save = common.Checkpoint.save
+
+        def save_then_die(ckpt, epoch, **state):
+            real_save(ckpt, epoch, **state)
+            raise KeyboardInterrupt                       # killed right after epoch 0's checkpoint
+        with mock.patch.object(common.Checkpoint, "save", save_then_die), self.assertRaises(KeyboardInterrupt):
+            self.train("resumed", 5)
+        ckpt = self.root / "resumed" / "net.ckpt"
+        self.assertTrue(ckpt.is_file())
+        self.assertEqual(torch.load(ckpt)["epoch"], 0)
+        resumed = self.train("resumed", 5)
+        self.assertFalse(ckpt.exists())
+        for k in straight:
+            torch.testing.assert_close(resumed[k], straight[k], rtol=0, atol=0, msg=k)
 
 
 if __name__ == "__main__":

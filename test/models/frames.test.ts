@@ -44,6 +44,10 @@ cache, video, blocks = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv
 np.save(cache / "features" / "logmel" / "clip.npy", np.zeros((${WINDOWS}, 6, 2, 256), np.float32))
 extract_frames({"clip": SimpleNamespace(id="clip", video=video)}, cache, "node")
 print(json.dumps([p.name for p in frame_paths(cache, "clip")]))
+# what training reads (PIL, RGB) of window 1
+from PIL import Image
+with Image.open(frame_paths(cache, "clip")[1]) as im:
+    np.save(cache / "train-rgb-1.npy", np.asarray(im.convert("RGB"), dtype=np.float32))
 for name, pre in blocks.items():
     [(cid, x)] = list(clip_tensors(cache, ["clip"], pre, "node"))
     np.save(cache / f"{name}.npy", x)
@@ -69,12 +73,12 @@ describe('image tensors: toolkit = daemon', { skip: SKIP }, () => {
       cwd: MODELS, encoding: 'utf8', env: { ...process.env, PYTHONPATH: MODELS, PYTHONDONTWRITEBYTECODE: '1' }, timeout: 120_000,
     });
     assert.equal(py.status, 0, py.stderr);
-    assert.deepEqual(JSON.parse(py.stdout.trim().split('\n').pop()!), ['0.png', '1.png', '2.png']);
+    assert.deepEqual(JSON.parse(py.stdout.trim().split('\n').pop()!), ['0.webp', '1.webp', '2.webp']);
 
     const cv = await loadOpenCV();
-    const png = cv.imread(path.join(cache, 'frames', 'clip', '1.png'));
-    assert.deepEqual([png.cols, png.rows], [200, 150], 'native resolution');
-    png.release();
+    const cached = cv.imread(path.join(cache, 'frames', 'clip', '1.webp'));
+    assert.deepEqual([cached.cols, cached.rows], [200, 150], 'native resolution');
+    cached.release();
 
     const source = new FileVideoSource({ file: video, loop: false, logger: createLogger('warn', 'test', 2) });
     await source.start();
@@ -88,6 +92,14 @@ describe('image tensors: toolkit = daemon', { skip: SKIP }, () => {
         for (let i = 0; i < WINDOWS; i++) {
           const frame = await source.frameFor({ index: i, mediaOffset: i, start: new Date(0), end: new Date(0), left: EMPTY, right: EMPTY });
           assert.ok(frame, `window ${i} has a frame`);
+          if (i === 1 && name === Object.keys(BLOCKS)[0]) {
+            // Lossless: the frame training decodes (PIL, RGB) is the daemon's BGR frame byte for byte.
+            const rgb = readNpy(path.join(cache, 'train-rgb-1.npy'));
+            assert.deepEqual(rgb.shape, [frame.height, frame.width, 3]);
+            let off = 0;
+            for (let k = 0; k < frame.width * frame.height; k++) off = Math.max(off, Math.abs(rgb.data[3 * k]! - frame.bgr[3 * k + 2]!), Math.abs(rgb.data[3 * k + 2]! - frame.bgr[3 * k]!));
+            assert.equal(off, 0, 'training frame differs from the daemon\'s');
+          }
           const daemon = preprocessFrame(cv, frame, block);
           const mine = toolkit.data.subarray(i * size, (i + 1) * size);
           for (let k = 0; k < size; k++) worst = Math.max(worst, Math.abs(daemon[k]! - mine[k]!));

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -119,6 +119,15 @@ function run(cmd: string, args: string[]) {
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
+/** A stand-in for Places365 in its ImageFolder layout: two "categories" of three noisy 96×72 frames (ffmpeg). */
+function buildPlaces(root: string): void {
+  for (const [category, colour] of [['alley', 'gray'], ['beach', 'yellow']]) {
+    mkdirSync(path.join(root, category!), { recursive: true });
+    run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${colour}:size=96x72:rate=3,noise=alls=40:allf=t`,
+      '-frames:v', '3', path.join(root, category!, '%d.png')]);
+  }
+}
+
 /** 3-s excerpts of real TAU clips (sox), 160×120 videos of a per-class colour with noise (ffmpeg), TAU CSVs. */
 function buildDataset(root: string): void {
   for (const sub of ['audio', 'video', 'evaluation_setup']) mkdirSync(path.join(root, sub), { recursive: true });
@@ -150,21 +159,47 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
   before(() => {
     dir = tempDir('avscene-toolkit-e2e-');
     buildDataset(path.join(dir, 'data'));
+    buildPlaces(path.join(dir, 'places'));
+    // Report mode (no calibration, final models retrained on the whole training split), with a Places365 stage.
     const config = {
       name: 'e2e-av', description: 'test fixture trained by the end-to-end test', dataset: 'data', workDir: 'work',
       classes, device: 'cpu', features: { jobs: 1 },
-      heldout: { mode: 'split', fraction: 0.4 },
+      heldout: { mode: 'split', fraction: 0.4, retrain: true },
       audio: { width: 0.25, fc: [16, 8, 8], epochs: 2, batchSize: 32, restartEpochs: 1 },
-      image: { nets: ['mobilenet_v3_small'], size: 64, epochs: 1, batchSize: 8 },
+      image: { nets: ['mobilenet_v3_small'], size: 64, epochs: 1, batchSize: 8, workers: 0, places365Epochs: 1,
+        weights: { mobilenet_v3_small: { places365Data: 'places' } } },
       heads: { hidden: [16, 8], attentionDim: 8, epochs: 3, lr: 0.001, batchSize: 4 },
+      calibration: { method: 'none' },
       fusion: { systems: { av: { heads: ['mobilenet-v3-small-logmel', 'mobilenet-v3-small-scalogram', 'mobilenet-v3-small-bark'], method: 'weighted' } } },
       export: { system: 'av', out: 'bundle' },
+      sources: { 'audio.epochs': 'ours: two epochs keep the test short', 'heads.lr': 'report §3.3 (not here: 1e-3 for a 3-epoch test)' },
     };
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('check, then the whole pipeline from one config', () => {
+  /** Runs `pipeline` (with `--resume` after the first start) and SIGKILLs it as soon as a stderr line matches `killAt`;
+   * returns the stderr it wrote (the whole run's when `killAt` is null and it finishes). */
+  function pipeline(resume: boolean, killAt: RegExp | null): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const args = ['-m', 'avscene_models', 'pipeline', path.join(dir, 'config.json'), ...(resume ? ['--resume'] : [])];
+      const child = spawn(PYTHON, args, { cwd: MODELS, env: pyEnv });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        if (killAt && stderr.split('\n').some((l) => killAt.test(l))) child.kill('SIGKILL');
+      });
+      child.stdout.resume();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  test('check, then the pipeline killed in each stage and continued with --resume, never repeating a finished step', async () => {
     const check = python(['-m', 'avscene_models', 'check', path.join(dir, 'config.json')], 60_000);
     assert.equal(check.status, 0, check.stderr);
     const report = JSON.parse(check.stdout);
@@ -172,18 +207,106 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     assert.equal(report.videos, 12);
     assert.deepEqual(report.untrainedClasses, ['tram']);
 
-    const r = python(['-m', 'avscene_models', 'pipeline', path.join(dir, 'config.json')], 300_000);
-    assert.equal(r.status, 0, r.stderr.slice(-4000));
+    // Where each run is killed: at the start of a step, or inside one (after an epoch's checkpoint, in the Places365
+    // stage, between the held-out and the final stage's image net).
+    const kills: Array<[string, RegExp]> = [
+      ['features', /^== features$/],
+      ['frames', /^== frames$/],
+      ['train-audio', /^train logmel-resnet1d \(fold0\): 1\/2/],
+      ['train-image', /Places365 stage \(/],
+      ['train-image', /^train mobilenet_v3_small \(fold0\): 1\/1/],
+      ['embed', /^== embed$/],
+      ['train-heads', /^== train-heads$/],
+      ['calibrate', /^== calibrate$/],
+      ['fuse', /^== fuse$/],
+      ['evaluate', /^== evaluate$/],
+      ['export', /^== export$/],
+    ];
+    const order = ['features', 'frames', 'train-audio', 'train-image', 'embed', 'train-heads', 'calibrate', 'fuse', 'evaluate', 'export'];
+    // What the run after a kill must show: it continued the interrupted work rather than redoing it.
+    const continued: Record<number, (stderr: string) => void> = {
+      3: (e) => assert.doesNotMatch(e, /^train logmel-resnet1d \(fold0\): 1\/2/m, 'epoch 1 of logmel-resnet1d redone'),
+      5: (e) => {
+        assert.match(e, /Places365 stage done earlier/);
+        assert.doesNotMatch(e, /Places365 stage \(/, 'the Places365 stage ran again');
+      },
+    };
+    let first = true;
+    let killedIn = 'features';
+    for (const [i, [step, killAt]] of kills.entries()) {
+      const r = await pipeline(!first, killAt);
+      continued[i]?.(r.stderr);
+      assert.equal(r.code, null, `run killed in ${step} ended by itself (code ${r.code}):\n${r.stderr.slice(-3000)}`);
+      // Every step finished before the previous kill is skipped; the one it interrupted runs again (and continues).
+      for (const done of order.slice(0, order.indexOf(killedIn))) {
+        assert.match(r.stderr, new RegExp(`^== ${done}: finished earlier`, 'm'), `${done} repeated after a kill in ${killedIn}`);
+      }
+      if (!first) assert.doesNotMatch(r.stderr, new RegExp(`^== ${killedIn}: finished earlier`, 'm'), `${killedIn} was killed, not finished`);
+      killedIn = step;
+      if (first) {
+        // A second plain start on the same workDir is refused: it would mix two runs.
+        const again = python(['-m', 'avscene_models', 'pipeline', path.join(dir, 'config.json')], 60_000);
+        assert.equal(again.status, 1);
+        assert.match(again.stderr, /already holds a run.*--resume/);
+      }
+      first = false;
+    }
+    const last = await pipeline(true, null);
+    assert.equal(last.code, 0, last.stderr.slice(-4000));
+    for (const done of order.slice(0, -1)) assert.match(last.stderr, new RegExp(`^== ${done}: finished earlier`, 'm'));
+
     const work = path.join(dir, 'work');
     for (const kind of ['logmel', 'bark', 'scalogram']) {
       assert.ok(existsSync(path.join(work, 'cache', 'features', kind, 'airport-helsinki-3-117.npy')), kind);
     }
-    assert.ok(existsSync(path.join(work, 'cache', 'frames', 'airport-helsinki-3-117', '2.png')), 'center frame of window 2');
+    assert.ok(existsSync(path.join(work, 'cache', 'frames', 'airport-helsinki-3-117', '2.webp')), 'center frame of window 2');
+    assert.ok(existsSync(path.join(work, 'places365', 'mobilenet_v3_small-places365.pt')), 'the Places365 stage keeps its result');
     const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
     assert.ok(results.systems.av.n === 9, `9 evaluate segments, got ${results.systems.av.n}`);
     assert.ok(Number.isFinite(results.baseline.logLoss));
-    assert.match(readFileSync(path.join(work, 'report', 'report.md'), 'utf8'), /## Table 5: decision-level fusion systems/);
     assert.ok(existsSync(path.join(work, 'report', 'confusion-system-av.png')));
+  });
+
+  test('report mode: final models on the whole training split, no calibration, the tables say so and list our settings', () => {
+    const work = path.join(dir, 'work');
+    const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
+    assert.equal(results.finalStage, 'final');
+    assert.equal(results.finalTrainClips, 9);
+    assert.equal(results.calibration.method, 'none');
+    for (const [h, d] of Object.entries(results.heads as Record<string, { temperature: number; logLoss: number; uncalibrated: { logLoss: number } }>)) {
+      assert.equal(d.temperature, 1, h);
+      assert.equal(d.logLoss, d.uncalibrated.logLoss, h);
+    }
+    const ca = results.systems.av.classAverage;
+    assert.equal(ca.classes, 3);
+    const perClass = Object.values(results.systems.av.perClass as Record<string, { logLoss: number }>);
+    assert.ok(Math.abs(ca.logLoss - perClass.reduce((a, c) => a + c.logLoss, 0) / perClass.length) < 1e-12);
+    const md = readFileSync(path.join(work, 'report', 'report.md'), 'utf8');
+    assert.match(md, /## Table 5: decision-level fusion systems/);
+    assert.match(md, /Log loss \(DCASE\) \| Accuracy \(DCASE\) \| Log loss \(pooled\) \| Accuracy \(pooled\)/);
+    assert.match(md, /Calibration: \*\*none/);
+    assert.doesNotMatch(md, /## Calibration \(temperature scaling\)/);
+    assert.match(md, /## Settings that are ours, not the report's[\s\S]*`audio\.epochs` \| `2` \| two epochs keep the test short/);
+    assert.doesNotMatch(md, /`heads\.lr`/);
+    const fusion = JSON.parse(readFileSync(path.join(work, 'fusion.json'), 'utf8'));
+    assert.deepEqual(fusion.av.searchedOn.stages, ['fold0']);
+  });
+
+  test('calibrated mode (deployment): the same run re-calibrated, re-fused, re-evaluated and re-exported says temperature', () => {
+    for (const step of ['calibrate', 'fuse', 'evaluate', 'export']) {
+      const r = python(['-m', 'avscene_models', step, path.join(dir, 'config.json'), '--set', 'calibration.method=temperature'], 180_000);
+      assert.equal(r.status, 0, `${step}: ${r.stderr.slice(-3000)}`);
+    }
+    const work = path.join(dir, 'work');
+    const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
+    assert.equal(results.calibration.method, 'temperature');
+    const temps = Object.values(results.heads as Record<string, { temperature: number }>).map((d) => d.temperature);
+    assert.ok(temps.some((t) => Math.abs(t - 1) > 1e-3), `temperatures ${temps}`);
+    const md = readFileSync(path.join(work, 'report', 'report.md'), 'utf8');
+    assert.match(md, /Calibration: \*\*temperature scaling/);
+    assert.match(md, /## Calibration \(temperature scaling\)/);
+    const m = JSON.parse(readFileSync(path.join(dir, 'bundle', 'bundle.json'), 'utf8'));
+    assert.equal(m.metrics.calibrationMethod, 'temperature');
   });
 
   test('the bundle follows models/BUNDLE.md and records what it was trained on', () => {

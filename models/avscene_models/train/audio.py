@@ -3,6 +3,10 @@
 Every STFT frame of every 1-s window of a training clip is one example labelled with the clip's scene. SGD with
 cosine-decay restarts between ``lrMax`` and ``lrMin``. The classifier is the audio head's output layer, so the
 1-s prediction is the mean of the 6 frame outputs (AudioHead).
+
+Under torchrun every rank draws the same global batch (same seed), augments it the same way, and trains on its
+own contiguous share; DistributedDataParallel averages the gradients, so ``batchSize`` is the global batch and N
+processes follow the one-process run (up to BatchNorm statistics on CPU, see distributed.wrap).
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ import torch
 from .. import FEATURE_BANDS
 from ..data.features import load_features
 from ..nets import AudioHead, MultiLevelNet1d, build_audio_net
-from .common import Checkpoint, balanced_weights, cosine_restarts, fit_epochs, mixup, seed_everything, soft_cross_entropy
+from . import distributed
+from .common import (Checkpoint, NetWithHead, Precision, balanced_weights, cosine_restarts, fit_epochs, mixup,
+                     save_atomic, seed_everything, soft_cross_entropy)
+
 
 
 def _frames(cache_dir: str, feature: str, clip_ids, labels: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,6 +48,7 @@ def train_audio_net(cfg: dict, net_cfg: dict, train_ids, labels: dict[str, int],
     net.set_input_stats(x.mean(0), x.std(0))
     head = AudioHead(net.embedding_dim, classes)
     net.to(device), head.to(device)
+    model = distributed.wrap(NetWithHead(net, head), device)
     params = list(net.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=a["lrMax"], momentum=a["momentum"], weight_decay=a["weightDecay"])
     bs = int(a["batchSize"])
@@ -60,15 +68,18 @@ def train_audio_net(cfg: dict, net_cfg: dict, train_ids, labels: dict[str, int],
         if shift:                                  # small random shift along the filter axis
             xb = torch.roll(xb, int(torch.randint(-shift, shift + 1, (1,), generator=gen)), dims=2)
         xb, tb = mixup(xb, yb, classes, float(aug.get("mixup", 0.0)), gen)
-        return soft_cross_entropy(head.output(net(xb.to(device))), tb.to(device), weights)
+        xb, tb = distributed.shard(xb), distributed.shard(tb)
+        return soft_cross_entropy(model(xb.to(device)), tb.to(device), weights)
 
-    fit_epochs({"net": net, "head": head}, opt, sched, Checkpoint(out.with_suffix(".ckpt")),
-               int(net_cfg.get("epochs", a["epochs"])), f"train {feature}-{arch} ({out.parent.parent.name})",
-               batches, loss_fn)
-    torch.save({"net": net.state_dict(), "head": head.state_dict(),
+    ckpt = Checkpoint(out.with_suffix(".ckpt"))
+    fit_epochs({"net": net, "head": head}, opt, sched, ckpt, int(net_cfg.get("epochs", a["epochs"])),
+               f"train {feature}-{arch} ({out.parent.parent.name})", batches, loss_fn,
+               precision=Precision(device, cfg["amp"]), gen=gen, min_batch=2 * distributed.world_size())
+    save_atomic({"net": net.state_dict(), "head": head.state_dict(),
                 "spec": {"feature": feature, "architecture": arch, "bands": FEATURE_BANDS[feature],
                          "width": net_cfg.get("width", a["width"]), "fc": list(net_cfg.get("fc", a["fc"])),
                          "dropout": net_cfg.get("dropout", a["dropout"]), "classes": classes}}, out)
+    ckpt.remove()
     return out
 
 

@@ -1,6 +1,8 @@
-"""What every training step shares: seeding, device, stages (held-out folds), checkpoints, LR schedules."""
+"""What every training step shares: seeding, device, stages (held-out folds), checkpoints, LR schedules, mixed
+precision, the training loop."""
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -13,6 +15,7 @@ import torch
 
 from ..data.dataset import Dataset
 from ..progress import Progress
+from . import distributed
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -23,11 +26,37 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def pick_device(name: str) -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda``; under torchrun each rank takes the GPU of its LOCAL_RANK."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' asked for but torch sees no GPU (set \"device\": \"cpu\" or install CUDA torch)")
+    if name == "cuda" and distributed.enabled():
+        torch.cuda.set_device(distributed.local_rank())
+        return torch.device("cuda", distributed.local_rank())
     return torch.device(name)
+
+
+def loader_workers(setting) -> int:
+    """DataLoader workers: a number, or ``"auto"`` = this host's CPUs shared by the ranks on it, one left for the
+    training process itself, at most 8 each (more rarely helps JPEG/WebP decoding and costs memory)."""
+    if setting != "auto":
+        return int(setting)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_rank = cpus // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(0, min(8, per_rank - 1))
+
+
+class Precision:
+    """Mixed precision on CUDA (``torch.autocast`` float16 + a gradient scaler); full float32 elsewhere or when
+    ``amp`` is off. Evaluation and export always run in float32: the daemon runs the float32 ONNX graph."""
+
+    def __init__(self, device: torch.device, amp: bool):
+        self.enabled = bool(amp) and device.type == "cuda"
+        self.scaler = torch.cuda.amp.GradScaler(enabled=self.enabled)
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=torch.float16) if self.enabled else contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
@@ -109,6 +138,27 @@ def warmup_cosine(optimizer, warmup_steps: int, total_steps: int, lr_min_ratio: 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class NetWithHead(torch.nn.Module):
+    """A net and its head's output layer as one module (what DistributedDataParallel wraps): input → logits."""
+
+    def __init__(self, body: torch.nn.Module, head: torch.nn.Module):
+        super().__init__()
+        self.body, self.head = body, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head.output(self.body(x))
+
+
+def save_atomic(obj, path: Path) -> None:
+    """``torch.save`` by rank 0 through a temporary file: the final model of a stage appears whole or not at all
+    (its presence is what marks the stage done); the other ranks wait until it is there."""
+    if distributed.is_main():
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    distributed.barrier()
+
+
 class Checkpoint:
     """Per-epoch checkpoint of everything needed to resume exactly (modules, optimiser, scheduler, RNG)."""
 
@@ -116,7 +166,11 @@ class Checkpoint:
         self.path = path
 
     def save(self, epoch: int, **state) -> None:
-        state = {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in state.items()}
+        """Rank 0 writes (atomically: a kill mid-write leaves the previous epoch's checkpoint)."""
+        if not distributed.is_main():
+            return
+        state = {k: (v.get_state() if isinstance(v, torch.Generator) else
+                     v.state_dict() if hasattr(v, "state_dict") else v) for k, v in state.items()}
         state["epoch"] = epoch
         state["rng"] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
         tmp = self.path.with_suffix(".tmp")
@@ -129,11 +183,19 @@ class Checkpoint:
             return 0
         state = torch.load(self.path, map_location="cpu")
         for k, obj in objects.items():
-            obj.load_state_dict(state[k])
+            if isinstance(obj, torch.Generator):
+                obj.set_state(state[k])
+            else:
+                obj.load_state_dict(state[k])
         torch.set_rng_state(state["rng"]["torch"])
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
         return int(state["epoch"]) + 1
+
+    def remove(self) -> None:
+        """Once the stage's final model is saved (never before: a kill in between would lose the whole stage)."""
+        if distributed.is_main():
+            self.path.unlink(missing_ok=True)
 
 
 def mixup(x: torch.Tensor, y: torch.Tensor, classes: int, alpha: float, gen: torch.Generator):
@@ -164,28 +226,43 @@ def balanced_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
 
 def fit_epochs(modules: dict[str, torch.nn.Module], opt, sched, ckpt: Checkpoint, epochs: int, label: str,
                batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
-               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """The training loop every net shares: resume from ``ckpt``, per epoch ``batches()`` → ``loss_fn`` → step
-    (``sched`` stepped per batch when given), checkpoint, progress; the checkpoint is removed when done."""
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+               precision: Precision | None = None, gen: torch.Generator | None = None,
+               min_batch: int = 2) -> None:
+    """The training loop every net shares: resume from ``ckpt``, per epoch ``batches()`` → ``loss_fn`` (under
+    autocast on CUDA) → scaled backward → step (``sched`` stepped per batch when given), checkpoint (modules,
+    optimiser, scheduler, gradient scaler, the data-order generator ``gen``, RNG), progress. The checkpoint stays
+    until the caller has saved the final model (``Checkpoint.remove``). Batches smaller than ``min_batch`` are
+    skipped (BatchNorm needs two examples on each rank)."""
+    precision = precision or Precision(torch.device("cpu"), False)
     extra = {"sched": sched} if sched is not None else {}
+    if precision.enabled:
+        extra["scaler"] = precision.scaler
+    if gen is not None:
+        extra["gen"] = gen
     start = ckpt.load(**modules, opt=opt, **extra)
-    bar = Progress(epochs, label)
-    bar.done = start
+    device = next(next(iter(modules.values())).parameters()).device
+    bar = Progress(epochs, label) if distributed.is_main() else None
+    if bar:
+        bar.done = start
     for epoch in range(start, epochs):
         for m in modules.values():
             m.train()
         total, seen = 0.0, 0
         for xb, yb in batches():
-            if len(yb) < 2:                        # BatchNorm needs two examples
+            if len(yb) < min_batch:
                 continue
-            loss = loss_fn(xb, yb)
+            with precision.autocast():
+                loss = loss_fn(xb, yb)
             opt.zero_grad()
-            loss.backward()
-            opt.step()
+            precision.scaler.scale(loss).backward()
+            precision.scaler.step(opt)
+            precision.scaler.update()
             if sched is not None:
                 sched.step()
             total += float(loss) * len(yb)
             seen += len(yb)
         ckpt.save(epoch, **modules, opt=opt, **extra)
-        bar.update(1, f"loss {total / max(seen, 1):.3f}")
-    ckpt.path.unlink(missing_ok=True)
+        mean = distributed.all_mean(total / max(seen, 1), seen, device)
+        if bar:
+            bar.update(1, f"loss {mean:.3f}")

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..nets import FusionHead
-from .common import Checkpoint, fit_epochs, seed_everything
+from .common import Checkpoint, fit_epochs, save_atomic, seed_everything
 
 
 def paired(audio: dict[str, np.ndarray], image: dict[str, np.ndarray], cid: str) -> tuple[np.ndarray, np.ndarray]:
@@ -46,11 +46,13 @@ def train_fusion_head(cfg: dict, audio: dict, image: dict, train_ids, labels: di
     def loss_fn(x, y):
         return torch.nn.functional.cross_entropy(head.logits(x[0].to(device), x[1].to(device)), y.to(device))
 
-    fit_epochs({"head": head}, opt, None, Checkpoint(out.with_suffix(".ckpt")), int(h["epochs"]),
-               f"train {out.stem} ({out.parent.parent.name})", batches, loss_fn)
-    torch.save({"head": head.state_dict(), "spec": {"audio_dim": d, "image_dim": e, "classes": len(cfg["classes"]),
+    ckpt = Checkpoint(out.with_suffix(".ckpt"))
+    fit_epochs({"head": head}, opt, None, ckpt, int(h["epochs"]), f"train {out.stem} ({out.parent.parent.name})",
+               batches, loss_fn, gen=gen)
+    save_atomic({"head": head.state_dict(), "spec": {"audio_dim": d, "image_dim": e, "classes": len(cfg["classes"]),
                                                     "hidden": list(h["hidden"]), "attentionDim": h["attentionDim"],
                                                     "dropout": h["dropout"]}}, out)
+    ckpt.remove()
     return out
 
 

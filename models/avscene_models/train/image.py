@@ -9,7 +9,12 @@ Two-stage fine-tuning when the user has the weights locally (config ``image.weig
 downloaded): ``imagenet`` (a torchvision ImageNet checkpoint) is loaded first; then either ``places365`` (a
 checkpoint already fine-tuned on Places365) is loaded, or ``places365Data`` (an ImageFolder tree of Places365)
 is used to fine-tune for ``places365Epochs``; then the net is fine-tuned on the task. Without weights the net
-trains from scratch.
+trains from scratch. The Places365 stage keeps its result (``WORK/places365/<arch>-places365.pt``), shared by
+every held-out stage, so neither a second stage nor a run interrupted during the task fine-tuning repeats it.
+
+Under torchrun each rank reads its share of the frames (DistributedSampler, reshuffled every epoch from the seed)
+in batches of ``batchSize / ranks``: ``batchSize`` is the global batch, as on one GPU; BatchNorm is synchronised
+across GPUs. ``workers: "auto"`` sizes the loader to the host's CPUs.
 """
 from __future__ import annotations
 
@@ -23,7 +28,10 @@ from torchvision import datasets, transforms
 from ..data.frames import clip_tensors, frame_paths
 from ..nets import ImageEmbedder, ImageHead, load_weights, preprocess_for
 from ..progress import log
-from .common import Checkpoint, fit_epochs, mixup, seed_everything, soft_cross_entropy, warmup_cosine
+from . import distributed
+from .common import (Checkpoint, NetWithHead, Precision, fit_epochs, loader_workers, mixup, save_atomic,
+                     seed_everything, soft_cross_entropy, warmup_cosine)
+
 
 
 def train_transform(pre: dict, brightness: float, contrast: float):
@@ -49,25 +57,42 @@ class FrameDataset(torch.utils.data.Dataset):
             return self.transform(im.convert("RGB")), label
 
 
-def _fit(embedder: ImageEmbedder, head: ImageHead, dataset, cfg_i: dict, epochs: int, classes: int,
+def _fit(embedder: ImageEmbedder, head: ImageHead, dataset, cfg: dict, epochs: int, classes: int,
          device, gen: torch.Generator, ckpt: Checkpoint, label: str) -> None:
-    bs = int(cfg_i["batchSize"])
-    loader = torch.utils.data.DataLoader(dataset, batch_size=bs, shuffle=True, drop_last=len(dataset) > bs,
-                                         generator=gen, num_workers=int(cfg_i["workers"]))
+    cfg_i = cfg["image"]
+    world = distributed.world_size()
+    bs = max(1, int(cfg_i["batchSize"]) // world)
+    model = distributed.wrap(NetWithHead(embedder, head), device)
+    sampler = (torch.utils.data.distributed.DistributedSampler(dataset, shuffle=True, seed=int(gen.initial_seed()),
+                                                              drop_last=len(dataset) > bs * world)
+               if distributed.enabled() else None)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=bs, shuffle=sampler is None, sampler=sampler,
+                                         drop_last=len(dataset) > bs * world, generator=gen,
+                                         num_workers=loader_workers(cfg_i["workers"]),
+                                         pin_memory=device.type == "cuda")
     params = list(embedder.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=cfg_i["lr"], momentum=cfg_i["momentum"], weight_decay=cfg_i["weightDecay"])
     steps = max(1, len(loader))
     sched = warmup_cosine(opt, int(cfg_i["warmupEpochs"] * steps), epochs * steps)
+    epoch_of = {"n": 0}
+
+    def batches():
+        if sampler is not None:
+            sampler.set_epoch(epoch_of["n"])
+            epoch_of["n"] += 1
+        return loader
 
     def loss_fn(x, y):
         x, target = mixup(x, y, classes, float(cfg_i["mixup"]), gen)
-        return soft_cross_entropy(head.logits(embedder(x.to(device))), target.to(device))
+        return soft_cross_entropy(model(x.to(device, non_blocking=True)), target.to(device))
 
-    fit_epochs({"embedder": embedder, "head": head}, opt, sched, ckpt, epochs, label, lambda: loader, loss_fn)
+    fit_epochs({"embedder": embedder, "head": head}, opt, sched, ckpt, epochs, label, batches, loss_fn,
+               precision=Precision(device, cfg["amp"]), gen=gen)
 
 
-def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg_i: dict, pre: dict, device, gen, work: Path) -> str:
+def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg: dict, pre: dict, device, gen, work: Path) -> str:
     """The ImageNet → Places365 stages; returns a description of where the weights came from."""
+    cfg_i = cfg["image"]
     origin = "scratch"
     if weights.get("imagenet"):
         load_weights(embedder, weights["imagenet"])
@@ -76,17 +101,28 @@ def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg_i: dict, pr
         load_weights(embedder, weights["places365"])
         return origin + f" → places365:{Path(weights['places365']).name}"
     if weights.get("places365Data"):
+        done = work / f"{arch}-places365.pt"
+        origin += f" → places365 fine-tuned here ({cfg_i['places365Epochs']} epochs)"
+        if done.is_file():
+            embedder.load_state_dict(torch.load(done, map_location="cpu")["embedder"])
+            log(f"{arch}: Places365 stage done earlier ({done}), reused")
+            return origin
         places = datasets.ImageFolder(weights["places365Data"],
                                       transform=train_transform(pre, cfg_i["brightness"], cfg_i["contrast"]))
         head = ImageHead(embedder.embedding_dim, len(places.classes)).to(device)
-        log(f"{arch}: fine-tuning on Places365 ({len(places)} images, {len(places.classes)} classes)")
-        _fit(embedder, head, places, cfg_i, int(cfg_i["places365Epochs"]), len(places.classes), device, gen,
-             Checkpoint(work / f"{arch}-places365.ckpt"), f"places365 {arch}")
-        return origin + f" → places365 fine-tuned here ({cfg_i['places365Epochs']} epochs)"
+        log(f"== train-image: {arch} Places365 stage ({len(places)} images, {len(places.classes)} classes)")
+        ckpt = Checkpoint(work / f"{arch}-places365.ckpt")
+        _fit(embedder, head, places, cfg, int(cfg_i["places365Epochs"]), len(places.classes), device, gen, ckpt,
+             f"places365 {arch}")
+        save_atomic({"embedder": embedder.state_dict(), "origin": origin}, done)
+        ckpt.remove()
     return origin
 
 
-def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out: Path, device, seed: int) -> Path:
+def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out: Path, device, seed: int,
+                    pretrain_dir: Path) -> Path:
+    """Trains one image net on the task (after the ImageNet → Places365 stages, whose result is kept in
+    ``pretrain_dir`` and shared by every held-out stage: it does not depend on the task's data)."""
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -99,13 +135,15 @@ def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out
                          "(and check that the dataset's videos exist)")
     classes = len(cfg["classes"])
     embedder = ImageEmbedder(arch).to(device)
-    origin = _pretrain(embedder, arch, cfg_i["weights"].get(arch, {}), cfg_i, pre, device, gen, out.parent)
+    pretrain_dir.mkdir(parents=True, exist_ok=True)
+    origin = _pretrain(embedder, arch, cfg_i["weights"].get(arch, {}), cfg, pre, device, gen, pretrain_dir)
     head = ImageHead(embedder.embedding_dim, classes).to(device)
     data = FrameDataset(items, train_transform(pre, cfg_i["brightness"], cfg_i["contrast"]))
-    _fit(embedder, head, data, cfg_i, int(cfg_i["epochs"]), classes, device, gen, Checkpoint(out.with_suffix(".ckpt")),
-         f"train {arch} ({out.parent.parent.name})")
-    torch.save({"embedder": embedder.state_dict(), "head": head.state_dict(),
-                "spec": {"architecture": arch, "preprocess": pre, "classes": classes, "origin": origin}}, out)
+    ckpt = Checkpoint(out.with_suffix(".ckpt"))
+    _fit(embedder, head, data, cfg, int(cfg_i["epochs"]), classes, device, gen, ckpt, f"train {arch} ({out.parent.parent.name})")
+    save_atomic({"embedder": embedder.state_dict(), "head": head.state_dict(),
+                 "spec": {"architecture": arch, "preprocess": pre, "classes": classes, "origin": origin}}, out)
+    ckpt.remove()
     return out
 
 
@@ -121,11 +159,11 @@ def load_image_model(path: Path) -> tuple[ImageEmbedder, ImageHead, dict]:
 
 @torch.no_grad()
 def embed_and_predict_image(embedder: ImageEmbedder, head: ImageHead, pre: dict, cache_dir: str, clip_ids,
-                            device, node: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                            device, node: str, jobs: int = 1) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per clip: embeddings ``[W, E]`` and logits ``[W, C]`` of its frames, preprocessed by the daemon's code."""
     embedder.to(device).eval(), head.to(device).eval()
     embs, logits = {}, {}
-    for cid, tensors in clip_tensors(cache_dir, clip_ids, pre, node):
+    for cid, tensors in clip_tensors(cache_dir, clip_ids, pre, node, jobs):
         e = embedder(torch.from_numpy(tensors).to(device))
         embs[cid], logits[cid] = e.cpu().numpy(), head.logits(e).cpu().numpy()
     return embs, logits

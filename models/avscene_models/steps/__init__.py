@@ -1,0 +1,102 @@
+"""The pipeline steps, one module each, run by ``python3 -m avscene_models <step> CONFIG.json`` or all together by
+``pipeline`` (this module). Every step skips what its outputs already show as done (cached features, trained
+nets, outputs) and training checkpoints every epoch, so a killed run loses at most one epoch.
+
+``pipeline CONFIG --resume`` continues a run in its ``workDir``: the config must be the one the run started with
+(``run.json``), steps recorded as finished (``steps/<step>.done``) are skipped, the interrupted one continues from
+its checkpoints. Without ``--resume`` a ``workDir`` that already holds a run is refused rather than mixed with a
+new config. Under ``torchrun`` the training steps run on every rank (data-parallel); the others run on rank 0
+while the other ranks wait.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..progress import log
+from ..train.distributed import barrier, is_main
+from .calibrate import calibrate
+from .check import check_data
+from .embed import embed
+from .evaluate import evaluate
+from .export import export
+from .features import extract_features
+from .frames import extract_frames
+from .fuse import fuse
+from .train_audio import train_audio
+from .train_heads import train_heads
+from .train_image import train_image
+
+#: (command name, function, distributed: runs on every torchrun rank), in pipeline order.
+STEPS = (
+    ("features", extract_features, False),
+    ("frames", extract_frames, False),
+    ("train-audio", train_audio, True),
+    ("train-image", train_image, True),
+    ("embed", embed, False),
+    ("train-heads", train_heads, False),
+    ("calibrate", calibrate, False),
+    ("fuse", fuse, False),
+    ("evaluate", evaluate, False),
+    ("export", export, False),
+)
+#: Config keys that do not change what a run computes (where it writes the bundle, how to reach the daemon's CLI).
+_NOT_RUN_STATE = ("configPath", "daemon", "export")
+
+
+def run_step(name: str, fn, distributed: bool, cfg: dict) -> None:
+    """One step: on every rank when it is data-parallel, else on rank 0 while the others wait."""
+    if distributed or is_main():
+        fn(cfg)
+    barrier()
+
+
+def _run_state(cfg: dict) -> dict:
+    return {k: v for k, v in cfg.items() if k not in _NOT_RUN_STATE}
+
+
+def _changed_keys(a, b, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [k for key in sorted(set(a) | set(b))
+                for k in _changed_keys(a.get(key), b.get(key), f"{prefix}{key}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def _start_or_resume(cfg: dict, resume: bool) -> Path:
+    work = Path(cfg["workDir"])
+    state_path = work / "run.json"
+    state = _run_state(json.loads(json.dumps(cfg)))
+    if state_path.is_file():
+        started = json.loads(state_path.read_text())
+        if not resume:
+            raise ValueError(f"{work} already holds a run (started {started.get('started', '?')}): continue it with "
+                             f"`pipeline {cfg['configPath']} --resume`, or remove it / choose another workDir "
+                             f"(--set workDir=…)")
+        changed = _changed_keys(started["config"], state)
+        if changed:
+            raise ValueError(f"--resume: the config differs from the one {work} was started with ({', '.join(changed[:8])}"
+                             f"); resume with the same config and --set values, or start a new workDir")
+    elif is_main():
+        work.mkdir(parents=True, exist_ok=True)
+        tmp = state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": state}, indent=1))
+        tmp.replace(state_path)
+    return work / "steps"
+
+
+def run_all(cfg: dict, resume: bool = False) -> None:
+    if is_main():
+        check_data(cfg)
+    done_dir = _start_or_resume(cfg, resume)
+    barrier()
+    for name, fn, distributed in STEPS:
+        marker = done_dir / f"{name}.done"
+        if marker.is_file():
+            log(f"== {name}: finished earlier ({marker.read_text().strip()}), skipped")
+            continue
+        log(f"== {name}")
+        run_step(name, fn, distributed, cfg)
+        if is_main():
+            done_dir.mkdir(parents=True, exist_ok=True)
+            marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z") + "\n")
