@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { FileVideoSource } = await import(path.join(repo, 'dist', 'capture', 'video-file.js'));
-const { loadOpenCV } = await import(path.join(repo, 'dist', 'capture', 'opencv.js'));
+const { loadOpenCV } = await import(path.join(repo, 'dist', 'video', 'opencv.js'));
 const { createLogger } = await import(path.join(repo, 'dist', 'log', 'logger.js'));
 
 const spec = JSON.parse(await readFile(process.argv[2], 'utf8'));

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { loadOpenCV } = await import(path.join(repo, 'dist', 'capture', 'opencv.js'));
-const { matToFrame } = await import(path.join(repo, 'dist', 'capture', 'frame.js'));
+const { loadOpenCV } = await import(path.join(repo, 'dist', 'video', 'opencv.js'));
+const { matToFrame } = await import(path.join(repo, 'dist', 'video', 'frame.js'));
 const { preprocessFrame } = await import(path.join(repo, 'dist', 'inference', 'preprocess.js'));
 const { writeNpy } = await import(path.join(repo, 'dist', 'features', 'npy.js'));
 
