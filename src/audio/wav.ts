@@ -22,6 +22,12 @@ export class AudioFormatError extends Error {
   }
 }
 
+/** What a WAV input may be, as the help of `classify` and `features` and the schema say it (test/cli/help.test.ts decodes
+ *  every encoding it names and checks that the others are refused). */
+export const WAV_INPUT =
+  'WAV, 8/16/24/32-bit integer or 32/64-bit float PCM, any sample rate (resampled to 48 kHz), any number of channels ' +
+  '(mono is used for both channels; of more than two, the first two)';
+
 export const SUPPORTED_WAV =
   'supported: RIFF/WAVE with PCM 8/16/24/32-bit integer or IEEE float 32/64-bit samples (also WAVE_FORMAT_EXTENSIBLE); ' +
   'convert other files with e.g. `ffmpeg -i INPUT -c:a pcm_s16le OUTPUT.wav`';

@@ -18,7 +18,7 @@ const loaders: Record<string, () => Promise<{ command: Command }>> = {
 
 const summaries: Record<string, string> = {
   run: 'run the daemon: capture, classify every 1-s window, publish labels over MQTT',
-  classify: 'classify a WAV (and optional video) offline: one JSON line per 1-s window, then a summary',
+  classify: 'classify a WAV (and optional video) offline: one line per 1-s window (JSON with --json), then a summary',
   features: 'compute log-mel / Bark / scalogram features of WAV files as .npy (also used by the training toolkit)',
   eval: 'evaluate a bundle on a dataset in the TAU layout: log loss, accuracy, per class, confusion matrix',
   bench: 'measure per-window latency, real-time factor and memory of a bundle on this machine',

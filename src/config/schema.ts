@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { defaultStateDir } from '../state/default-dir.js';
+import { WAV_INPUT } from '../audio/wav.js';
 
 /** Root of the installed package (…/avscene), so defaults work from any working directory. */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,7 +40,7 @@ export const configSchema = {
       env: 'AVSCENE_AUDIO_DEVICE',
     },
     file: {
-      doc: 'WAV file for audio.source=file (any rate, 16/24/32-bit integer or float, mono or more channels).',
+      doc: `WAV file for audio.source=file: ${WAV_INPUT}.`,
       format: String,
       default: DEMO_CLIP,
       env: 'AVSCENE_AUDIO_FILE',

@@ -11,7 +11,7 @@ import { CLI, REPO_ROOT } from '../helpers/paths.js';
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 
 interface Line {
-  offset: number;
+  window: { start: number; end: number };
   label: string;
   confidence: number;
   probs: Record<string, number>;
@@ -29,7 +29,8 @@ function classify(...extra: string[]): { windows: Line[]; summary: { windows: nu
 test('classify prints one JSON line per 1-s window and a summary that is their mean', () => {
   const { windows, summary } = classify();
   assert.equal(windows.length, 10);
-  assert.deepEqual(windows.map((w) => w.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // Positions in the file, in seconds (not the wall clock of the run).
+  assert.deepEqual(windows.map((w) => w.window), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((start) => ({ start, end: start + 1 })));
   assert.equal(summary.windows, 10);
   for (const [label, p] of Object.entries(summary.probs)) {
     const mean = windows.reduce((a, w) => a + w.probs[label]!, 0) / windows.length;

@@ -6,6 +6,7 @@ import { loadBundle, SceneEngine } from '../../inference/index.js';
 import { clipWindows } from '../../offline/clip-windows.js';
 import { InvalidWindowError, SceneLabeler } from '../../pipeline/scene-labeler.js';
 import { toClassDecision } from '../../publish/payload.js';
+import { WAV_INPUT } from '../../audio/wav.js';
 
 export const command: Command = {
   name: 'classify',
@@ -18,12 +19,13 @@ probabilities). A trailing part shorter than one second is not classified, unles
 completed with zeros).
 
 Arguments:
-  AUDIO.wav             WAV file: any sample rate (resampled to 48 kHz), 16/24/32-bit integer or float, mono or stereo
+  AUDIO.wav             ${WAV_INPUT}
 
 Options:
       --video CLIP      video file whose frame at the middle of each window is the image input
       --bundle DIR      model bundle directory (default: model.bundle, the demo bundle)
-      --json            one JSON object per line: the scene message of each window, then {"summary": …}
+      --json            one JSON object per line instead of text: the scene message of each window, with "window"
+                        as its position in the file in seconds ({"start": 3, "end": 4}), then {"summary": …}
 ${configOptionsHelp}`,
   options: { ...configOptions, video: { type: 'string' }, bundle: { type: 'string' }, json: { type: 'boolean' } },
   async run(values, positionals) {
@@ -62,11 +64,12 @@ ${configOptionsHelp}`,
           skipped++;
           continue;
         }
-        const { timings: _timings, device: _device, latencyMs: _latency, ...shown } = message;
+        const { timings: _timings, device: _device, latencyMs: _latency, window: _wallClock, ...shown } = message;
         classes.forEach((c: string, i: number) => (sum[i]! += message.probs[c]!));
         windows++;
+        // Where the window lies in the recording: the wall clock of an offline run says nothing about it.
         const offset = window.mediaOffset;
-        if (values.json) console.log(JSON.stringify({ offset, ...shown }));
+        if (values.json) console.log(JSON.stringify({ window: { start: offset, end: offset + 1 }, ...shown }));
         else console.log(`${fmtTime(offset)}–${fmtTime(offset + 1)}  ${shown.label.padEnd(18)} ${pct(shown.confidence)}  [${shown.modalities.join('+')}${shown.degraded ? ', degraded' : ''}]`);
       }
     } finally {

@@ -7,6 +7,7 @@ import { createLogger } from '../../log/logger.js';
 import { loadBundle, SceneEngine } from '../../inference/index.js';
 import { DEFAULT_SPLIT, evaluate, reportMarkdown } from '../../offline/evaluate.js';
 import { writeConfusionPng } from '../../offline/confusion-png.js';
+import { ProgressLine } from '../progress.js';
 
 export const command: Command = {
   name: 'eval',
@@ -38,15 +39,16 @@ Example:
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-eval', 2);
     const bundle = await loadBundle(config.model.bundle);
     const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
+    const progress = new ProgressLine();
     let report;
     try {
       report = await evaluate(engine, {
         datasetDir: positionals[0]!,
         ...(values.split ? { split: values.split as string } : {}),
         logger,
-        onClip: (done, total, item) => process.stderr.write(`\r[${done}/${total}] ${item.audio}`.padEnd(70)),
+        onClip: (done, total, item) => progress.update(`[${done}/${total}] ${item.audio}`),
       });
-      process.stderr.write('\n');
+      progress.done();
     } finally {
       await engine.close();
     }

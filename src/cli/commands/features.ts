@@ -7,14 +7,15 @@ import { FEATURE_KINDS, isFeatureKind, type FeatureKind } from '../../features/i
 import { fileFeatures } from '../../features/file-features.js';
 import { writeNpy } from '../../features/npy.js';
 import { runBatch, type BatchJob, type BatchProgress } from '../../features/batch.js';
+import { ProgressLine } from '../progress.js';
+import { WAV_INPUT } from '../../audio/wav.js';
 
 const help = `Usage:
   avscene features AUDIO.wav --kind KIND --out FILE.npy [--window 1]
   avscene features --list FILES.txt --kind KIND[,KIND…] --out-dir DIR [--window 1] [--jobs N]
 
 Computes the audio features of ../shared/spec/features.md (v1) with the daemon's own code and writes them as
-NumPy .npy files (format 1.0, dtype <f4, C order). Input: WAV (PCM 8/16/24/32-bit, float 32/64, any rate —
-resampled to 48 kHz — mono or stereo; more channels: the first two are used).
+NumPy .npy files (format 1.0, dtype <f4, C order). Input: ${WAV_INPUT}.
 
 Kinds: logmel (256 bands), bark (256), scalogram (290). Channel 0 is (L+R)/2, channel 1 is (L−R)/2.
 
@@ -108,21 +109,15 @@ function batchJobs(inputs: string[], kinds: FeatureKind[], outDir: string): Batc
 }
 
 function progressReporter(total: number): (p: BatchProgress) => void {
-  const tty = process.stderr.isTTY === true;
+  const line = new ProgressLine();
   const started = performance.now();
   return (p) => {
-    if (p.error !== undefined) {
-      if (tty) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`avscene features: skipped ${p.error}\n`);
-    }
-    if (!tty) return;
+    if (p.error !== undefined) line.message(`avscene features: skipped ${p.error}`);
     const elapsed = (performance.now() - started) / 1000;
     const eta = p.done < total ? ` eta ${Math.ceil((elapsed / p.done) * (total - p.done))} s` : '';
     const width = String(total).length;
-    process.stderr.write(
-      `\r\x1b[K[${String(p.done).padStart(width)}/${total}] ${Math.floor((100 * p.done) / total)}%${eta}  ${path.basename(p.job.input)}`,
-    );
-    if (p.done === total) process.stderr.write('\n');
+    line.update(`[${String(p.done).padStart(width)}/${total}] ${Math.floor((100 * p.done) / total)}%${eta}  ${path.basename(p.job.input)}`);
+    if (p.done === total) line.done();
   };
 }
 
