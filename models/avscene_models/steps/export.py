@@ -132,8 +132,9 @@ def export(cfg: dict) -> dict:
                             fallback=fallback or None, untrained_classes=untrained, version=ex["version"],
                             description=cfg["description"], metrics=_metrics_block(report, ex["system"], calibration, used),
                             provenance=provenance, parity=ex["parity"])
-    log(f"export: bundle {cfg['name']} written to {out}; the daemon runs it with --set inference.bundle={out} "
-        f"(or install it with `avscene bundle install {out}`)")
+    log(f"export: bundle {cfg['name']} written to {out}; try it with `avscene classify FILE.wav --bundle {out}`, "
+        f"run the daemon on it with `--set model.bundle={out}` (AVSCENE_MODEL_BUNDLE), or install it with "
+        f"`avscene bundle install {out}`")
     if ex.get("reference"):
         diffs = compare_with_reference(manifest, ex["reference"])
         m = manifest["metrics"]
