@@ -100,6 +100,20 @@ describe('demo bundle shipped in models/bundles/demo-audio', () => {
     assert.deepEqual(Object.keys(m.imageNets), []);
     assert.ok(m.metrics.accuracy > m.metrics.baseline.accuracy, `accuracy ${m.metrics.accuracy} vs baseline ${m.metrics.baseline.accuracy}`);
     assert.ok(m.metrics.logLoss < m.metrics.baseline.logLoss, `log loss ${m.metrics.logLoss} vs baseline ${m.metrics.baseline.logLoss}`);
+    assert.equal(m.metrics.calibrationMethod, 'temperature', 'a deployment bundle is calibrated');
+  });
+
+  test('the docs quote the shipped bundle\'s own numbers', { skip: existsSync(dir) ? undefined : 'not built yet' }, () => {
+    const m = JSON.parse(readFileSync(path.join(dir, 'bundle.json'), 'utf8'));
+    const readme = readFileSync(path.join(MODELS, 'README.md'), 'utf8');
+    const weights = `[${Object.values(m.decision.weights as Record<string, number>).join(', ')}]`;
+    for (const quoted of [`**${m.metrics.logLoss.toFixed(3)}**`, `**${(100 * m.metrics.accuracy).toFixed(1)}%**`, weights, `${m.metrics.n} one-second segments`]) {
+      assert.ok(readme.includes(quoted), `models/README.md does not quote ${quoted}`);
+    }
+    const bench = readFileSync(path.join(REPO_ROOT, 'BENCHMARKS.md'), 'utf8');
+    for (const quoted of [m.metrics.logLoss.toFixed(8), `${(100 * m.metrics.accuracy).toFixed(1)} % over ${m.metrics.n}`]) {
+      assert.ok(bench.includes(quoted), `BENCHMARKS.md does not quote ${quoted}`);
+    }
   });
 });
 
