@@ -38,7 +38,7 @@ def _metrics_block(report: dict, system: str, calibration: dict, used: set[str])
                          "model": "logistic regression on per-band mean and std of log-mel per window"},
             "calibrationMethod": calibration["method"],
             "calibration": {h: {"temperature": calibration["heads"][h]["temperature"],
-                                "heldout": calibration["heads"][h]["heldout"]} for h in used}}
+                                "heldout": calibration["heads"][h]["heldout"]} for h in sorted(used)}}
 
 
 def compare_with_reference(manifest: dict, reference_dir: str | Path) -> list[str]:
