@@ -1,5 +1,5 @@
 # avscene — the two Quick start commands are `make demo` and `make test`; each sets up whatever is missing first.
-.PHONY: setup setup-test demo test bench build clean
+.PHONY: setup setup-test demo test coverage bench build clean
 
 setup:
 	@bash deploy/setup.sh
@@ -16,6 +16,10 @@ demo: setup
 ## Set up, then run the whole test suite (node:test; the summary ends with `# pass N` / `# fail N`).
 test: setup-test
 	@node test/run.mjs
+
+## The whole suite with node's built-in coverage, then branch and line coverage per src/ folder (README § Development).
+coverage: setup-test
+	@node test/run.mjs --coverage
 
 ## Benchmarks (numbers go to BENCHMARKS.md by hand after review).
 bench: setup-test

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -59,7 +60,9 @@ describe('live video sources', () => {
     const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger });
     await src.start();
     try {
-      await delay(1600);
+      const first = await until(() => src.frameFor(liveWindow(0)), 20_000, 'the first frame');
+      // A window that starts after the first frame and has just ended: the camera ran all through it.
+      await until(() => Date.now() > first.timestamp + 1200, 5000, 'a whole window of frames');
       const w = liveWindow(100);
       const mid = (w.start.getTime() + w.end.getTime()) / 2;
       const f = await src.frameFor(w);
@@ -69,8 +72,26 @@ describe('live video sources', () => {
       assert.equal(f.bgr.length, 64 * 48 * 3);
       // Frames come every 100 ms and at most one per 100 ms is kept: the nearest is within about a frame interval.
       assert.ok(Math.abs(f.timestamp - mid) <= 150, `frame at ${f.timestamp - mid} ms from the midpoint`);
-      assert.equal(await src.frameFor(liveWindow(10_000)), null, 'nothing that old is kept');
+      assert.equal(await src.frameFor(liveWindow(10_000)), null, 'a window 10 s old is farther than maxSkewMs from every frame');
       assert.deepEqual(lines.filter((l) => l.level >= WARN), []);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('keeps only the last ringSeconds of frames (a months-long stream holds a few frames, not all of them)', { skip: NO_GST_PLUGINS }, async () => {
+    const { logger } = memoryLogger();
+    // A 1-s ring and no skew limit: an old window gets the oldest frame still kept, which shows how far back the ring goes.
+    const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger, ringSeconds: 1, maxSkewMs: 3_600_000 });
+    await src.start();
+    try {
+      const first = await until(() => src.frameFor(liveWindow(0)), 20_000, 'the first frame');
+      await until(() => Date.now() > first.timestamp + 2500, 5000, 'frames for longer than the ring holds');
+      const asked = Date.now();
+      const oldest = await src.frameFor(windowAt(0, 0, first.timestamp - 1500)); // midpoint before the first frame
+      assert.ok(oldest, 'some frame is kept');
+      assert.ok(oldest.timestamp > first.timestamp + 1000, 'the first frames were released');
+      assert.ok(asked - oldest.timestamp <= 1000 + 500, `the oldest kept frame is ${asked - oldest.timestamp} ms old, the ring holds 1 s`);
     } finally {
       await src.stop();
     }
@@ -89,7 +110,8 @@ describe('live video sources', () => {
       await stopServer(server);
       await until(() => lines.some((l) => l.level === WARN && /unavailable/.test(l.msg)), 10_000, 'the warning');
       assert.equal(await src.frameFor(liveWindow(0)), null, 'no image while the camera is gone');
-      await delay(1200); // several reopen attempts fail meanwhile
+      // Several reopen attempts fail meanwhile (logged at debug level only).
+      await until(() => lines.filter((l) => l.msg === 'camera still unavailable').length >= 2, 10_000, 'two failed reopen attempts');
       const warnings = lines.filter((l) => l.level === WARN);
       assert.equal(warnings.length, 1, 'one warning per outage');
       assert.match(warnings[0]!.msg, new RegExp(`camera url http://127\\.0\\.0\\.1:${port}/cam\\.ts is unavailable: .*Windows get no image`));
@@ -101,6 +123,62 @@ describe('live video sources', () => {
     } finally {
       await src.stop();
       await stopServer(server);
+    }
+  });
+
+  it('a stream that stays open but stops sending is noticed by the stall watchdog, and its frames are welcome again', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found' }, async () => {
+    const port = await freePort();
+    const server = await startServer(port);
+    const { logger, lines } = memoryLogger();
+    const src = new LiveVideoSource({ kind: 'url', target: `http://127.0.0.1:${port}/cam.ts`, logger, backoff: FAST, stallMs: 1000 });
+    await src.start();
+    try {
+      await until(() => src.frameFor(liveWindow(0)), 10_000, 'the first frame');
+      // The camera freezes with its connection open (SIGSTOP): no error, no end of stream, just no frames.
+      server.kill('SIGSTOP');
+      await until(() => lines.some((l) => l.level === WARN), 10_000, 'the stall warning');
+      assert.match(lines.find((l) => l.level === WARN)!.msg, /is unavailable: no frame for 1 s\. Windows get no image/);
+      assert.equal(await src.frameFor(liveWindow(0)), null, 'frames from before the stall are not handed out');
+      server.kill('SIGCONT');
+      await until(() => lines.some((l) => /is back/.test(l.msg)), 20_000, 'recovery');
+      await until(() => src.frameFor(liveWindow(0)), 5000, 'frames after the stall');
+    } finally {
+      server.kill('SIGCONT');
+      await src.stop();
+      await stopServer(server);
+    }
+  });
+
+  it('a V4L2 path that exists but is no camera is reported with OpenCV\'s answer, and opening is retried', async () => {
+    const { logger, lines } = memoryLogger();
+    const src = new LiveVideoSource({ kind: 'v4l2', target: '/dev/null', logger, backoff: FAST });
+    await src.start();
+    try {
+      await until(() => lines.some((l) => l.level === WARN), 10_000, 'the warning');
+      assert.match(lines.find((l) => l.level === WARN)!.msg, /camera v4l2 \/dev\/null is unavailable: (OpenCV cannot open it|the camera delivers no frames)/);
+      await until(() => lines.filter((l) => l.msg === 'camera still unavailable').length >= 2, 10_000, 'two more attempts');
+      assert.equal(lines.filter((l) => l.level === WARN).length, 1, 'one warning per outage');
+      assert.equal(await src.frameFor(liveWindow(0)), null);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('a camera device that appears after start-up is opened then (the path is checked again at every attempt)', async () => {
+    const { logger, lines } = memoryLogger();
+    const dir = mkdtempSync('/dev/shm/avscene-v4l2-'); // video.device must lie under /dev
+    const device = path.join(dir, 'video0');
+    const src = new LiveVideoSource({ kind: 'v4l2', target: device, logger, backoff: FAST });
+    await src.start();
+    try {
+      await until(() => lines.some((l) => l.level === WARN), 5000, 'the warning');
+      assert.match(lines.find((l) => l.level === WARN)!.msg, /video0 does not exist \(camera unplugged\?/);
+      // Plugged in: a device node appears at the path (here /dev/null's, which no camera driver serves).
+      symlinkSync('/dev/null', device);
+      await until(() => lines.some((l) => /OpenCV cannot open it|camera opened/.test(`${l.msg} ${String(l.reason)}`)), 10_000, 'an attempt to open the new device');
+    } finally {
+      await src.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -128,14 +128,26 @@ test('a real TAU recording with a video file gives one message per second', { sk
   await sub.close();
 });
 
-test('SIGTERM finishes the window in flight, publishes offline and exits within 5 s', async () => {
+test('SIGTERM finishes the window in flight, publishes it, discards the windows still waiting, publishes offline and exits within 5 s', async () => {
   const device = 'sigterm';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
-  const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
-  await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 2, 20_000, 'two window messages');
+  // A looped file read as fast as possible: capture always keeps the inference queue full, so at SIGTERM one window
+  // is being classified and others wait behind it.
+  const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=false', '--set', 'inference.queue=4']));
+  await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 3, 30_000, 'three window messages');
   await stopWithin5s(daemon);
   await sub.until((m) => m.at(-1)?.payload === 'offline', 3000, 'offline');
-  checkScenes(sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene), sub.on(`avscene/${device}/window`).length);
+  const logs = daemon.logs();
+  const stopping = logs.findIndex((l) => l.msg === 'stopping: finishing the window in flight');
+  assert.ok(stopping >= 0, 'the daemon logged the stop');
+  const finished = logs.slice(stopping).filter((l) => typeof l.seq === 'number').map((l) => l.seq as number);
+  assert.ok(finished.length >= 1, 'the window in flight at SIGTERM was classified after the signal');
+  const scenes = sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene);
+  checkScenes(scenes, scenes.length);
+  assert.equal(scenes.at(-1)!.seq, finished.at(-1), 'and published: it is the last window message');
+  const discarded = logs.find((l) => l.msg === 'windows captured but not yet classified at shutdown were discarded');
+  assert.ok(discarded && (discarded.discarded as number) >= 1, 'the windows waiting behind it were discarded, not classified');
+  assert.equal(finished.length, 1, 'nothing but the window in flight is classified after SIGTERM');
   await sub.close();
 });
 
@@ -157,24 +169,24 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
   const sub = await Collector.subscribe(first.url, `avscene/${device}/window`, 'late-broker-watcher');
   await first.stop();
   const daemon = startCli(['run', '--set', `mqtt.url=${first.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=true', '--set', 'mqtt.reconnectMaxS=1']);
-  // Come back once windows have been queued.
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (!daemon.logs().some((l) => l.seq === 2)) return;
-      clearInterval(poll);
-      resolve();
-    }, 50);
-  });
-  const second = await startMosquitto(first.port, first.dataDir);
+  let second: Mosquitto | undefined;
   try {
+    // Capture does not wait for the broker; it comes back once three windows have been classified (their log lines)
+    // while it was down.
+    await daemon.until((l) => l.filter((x) => typeof x.seq === 'number').length >= 3, 30_000, 'three windows classified while the broker is down');
+    const classifiedWhileDown = daemon.logs().filter((x) => typeof x.seq === 'number').map((x) => x.seq as number);
+    assert.equal(sub.messages.length, 0, 'nothing could be delivered yet');
+    second = await startMosquitto(first.port, first.dataDir);
     const { code } = await daemon.exited;
     assert.equal(code, 0, daemon.stderr());
     await sub.until((m) => m.length >= 10, 15_000, '10 window messages');
-    checkScenes(sub.messages.map((m) => JSON.parse(m.payload) as Scene), 10);
-    assert.ok(daemon.logs().some((l) => String(l.msg).includes('kept in the outbox')), 'the daemon said it queues while the broker is down');
+    const scenes = sub.messages.map((m) => JSON.parse(m.payload) as Scene);
+    checkScenes(scenes, 10);
+    // The windows classified while nothing was listening arrived: they were held and sent once the broker was back.
+    assert.deepEqual(scenes.slice(0, classifiedWhileDown.length).map((s) => s.seq), classifiedWhileDown);
   } finally {
     await sub.close();
-    await second.stop();
+    await second?.stop();
   }
 });
 
@@ -184,7 +196,10 @@ test('with mqtt.url empty the daemon starts its embedded broker and --watch show
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   const watched = daemon.stdout().split('\n').filter((line) => line.startsWith('avscene/avscene-demo/scene #'));
-  assert.ok(watched.length >= 1, `watch lines printed:\n${daemon.stdout()}`);
+  // Every window of the 10-s demo clip, in order, one line each, with the label the daemon logged for it.
+  assert.deepEqual(watched.map((line) => Number(/ #(\d+) /.exec(line)?.[1])), [...Array(10).keys()], `watch lines printed:\n${daemon.stdout()}`);
+  const logged = daemon.logs().filter((l) => typeof l.seq === 'number');
+  watched.forEach((line, i) => assert.ok(line.includes(` ${String(logged[i]!.label)} `), `${line} shows the label ${String(logged[i]!.label)}`));
   assert.ok(daemon.logs().some((l) => String(l.msg).includes('embedded MQTT broker listening')));
 });
 
@@ -214,15 +229,11 @@ test('a start-up failure after the model is loaded (embedded broker port taken) 
   }
 });
 
-test('SIGTERM while start-up waits for an unreachable broker exits within 5 s', async () => {
-  const daemon = startCli(daemonArgs('sigterm-at-start', ['--set', `mqtt.url=mqtt://127.0.0.1:${await freePort()}`, '--set', 'audio.loop=true']));
-  // Start-up has begun (the engine is being created); next the daemon would wait up to 5 s for the broker's first answer.
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (!daemon.logs().some((l) => l.msg === 'onnxruntime-node execution providers')) return;
-      clearInterval(poll);
-      resolve();
-    }, 20);
-  });
+test('SIGTERM while the broker is unreachable (windows piling up in the outbox) exits within 5 s', async () => {
+  const daemon = startCli(daemonArgs('sigterm-no-broker', ['--set', `mqtt.url=mqtt://127.0.0.1:${await freePort()}`, '--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
+  // Running, with its first connection refused and a window classified for the outbox.
+  await daemon.until((l) => l.some((x) => /MQTT broker .* unreachable: .*nothing listens there/.test(String(x.msg))), 30_000, 'the refused connection');
+  await daemon.until((l) => l.some((x) => typeof x.seq === 'number'), 30_000, 'a window classified');
   await stopWithin5s(daemon);
+  assert.ok(daemon.logs().some((l) => l.msg === 'stopping: finishing the window in flight'), 'the stop was orderly, not the 5-s forced exit');
 });

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { CLI } from '../helpers/paths.js';
 import { tempDir } from '../helpers/media.js';
 import { decodeWav, toStereo48k } from '../../src/audio/index.js';
 import { FEATURE_BANDS, FEATURE_KINDS, FeatureExtractor } from '../../src/features/index.js';
@@ -12,7 +11,6 @@ import { readNpy } from '../../src/features/npy.js';
 import { runBatch } from '../../src/features/batch.js';
 import { random, writeWav } from './support.js';
 
-const skip = existsSync(CLI) ? false : `the CLI is not built (${CLI}); run npm run build`;
 const dir = tempDir('avscene-features-cli-');
 
 function noise(seconds: number, rate: number, seed: number): Float64Array {
@@ -27,7 +25,7 @@ const notWav = path.join(dir, 'notes.wav');
 writeFileSync(notWav, 'these are my notes, not audio');
 const withNaN = writeWav(path.join(dir, 'nan.wav'), { sampleRate: 48000, format: 'float32', channels: [Float64Array.from({ length: 48000 }, (_, i) => (i === 24000 ? Number.NaN : 0))] });
 
-test('one file, one kind: [T, 2, F] .npy with T = 59 for 10 s', { skip }, () => {
+test('one file, one kind: [T, 2, F] .npy with T = 59 for 10 s', () => {
   const out = path.join(dir, 'ten.logmel.npy');
   const r = runCli(['features', tenSeconds, '--kind', 'logmel', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
@@ -37,7 +35,7 @@ test('one file, one kind: [T, 2, F] .npy with T = 59 for 10 s', { skip }, () => 
   assert.deepEqual(npy.data, new FeatureExtractor(['logmel']).clip(left, right).logmel);
 });
 
-test('batch --window 1: one [W, 6, 2, F] .npy per file and kind, exactly the daemon’s windows; bad files skipped with reasons', { skip }, () => {
+test('batch --window 1: one [W, 6, 2, F] .npy per file and kind, exactly the daemon’s windows; bad files skipped with reasons', () => {
   const list = path.join(dir, 'list.txt');
   // Relative paths resolve against the list file's folder; comments and blank lines are ignored.
   writeFileSync(list, ['# training set', path.basename(tenSeconds), mono441, '', threeSeconds, notWav, withNaN].join('\n'));
@@ -62,7 +60,7 @@ test('batch --window 1: one [W, 6, 2, F] .npy per file and kind, exactly the dae
   assert.ok(!existsSync(path.join(outDir, 'notes.logmel.npy')));
 });
 
-test('usage errors name the problem (exit 64)', { skip }, () => {
+test('usage errors name the problem (exit 64)', () => {
   const cases: Array<[string[], RegExp]> = [
     [['features', tenSeconds, '--kind', 'mfcc', '--out', 'x.npy'], /unknown feature kind "mfcc"; use logmel, bark, scalogram/],
     [['features', tenSeconds, '--kind', 'logmel'], /--out FILE\.npy is required/],
@@ -78,7 +76,7 @@ test('usage errors name the problem (exit 64)', { skip }, () => {
   }
 });
 
-test('two inputs with the same basename are refused before any work (their outputs would collide)', { skip }, () => {
+test('two inputs with the same basename are refused before any work (their outputs would collide)', () => {
   const sub = path.join(dir, 'sub');
   mkdirSync(sub, { recursive: true });
   const twin = writeWav(path.join(sub, 'ten.wav'), { sampleRate: 48000, format: 'pcm16', channels: [[0]] });
@@ -89,13 +87,13 @@ test('two inputs with the same basename are refused before any work (their outpu
   assert.match(r.stderr, /would both write ten\.<kind>\.npy/);
 });
 
-test('a bad single file exits 1 with the file and the reason', { skip }, () => {
+test('a bad single file exits 1 with the file and the reason', () => {
   const r = runCli(['features', notWav, '--kind', 'bark', '--out', path.join(dir, 'x.npy')]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /notes\.wav: not a WAV file .*supported: RIFF\/WAVE/);
 });
 
-test('runBatch from the TypeScript sources (no worker threads there) writes the same files as the built CLI', { skip }, async () => {
+test('runBatch from the TypeScript sources (no worker threads there) writes the same files as the built CLI', async () => {
   const outDir = path.join(dir, 'inline');
   mkdirSync(outDir);
   const jobs = [tenSeconds, mono441].map((input) => ({ input, outputs: { bark: path.join(outDir, `${path.basename(input, '.wav')}.bark.npy`) } }));

@@ -2,6 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI, REPO_ROOT } from './paths.js';
 import { tempDir } from './media.js';
+import { staleBuild } from '../build-state.mjs';
 
 /** Each run gets its own fresh state.dir (outbox, seq) unless the test passes AVSCENE_STATE_DIR to share one. */
 const baseEnv = (): NodeJS.ProcessEnv => ({ ...process.env, AVSCENE_LOG_FORMAT: 'json', AVSCENE_STATE_DIR: tempDir('avscene-state-') });
@@ -12,7 +13,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Refuses to test a dist/ older than src/ (a pass would say nothing about the code under review). */
+function requireFreshBuild(): void {
+  const stale = staleBuild();
+  if (stale !== null) throw new Error(`dist/ is out of date (${stale}): run npm run build, or run the tests with node test/run.mjs or make test, which build first`);
+}
+
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): CliResult {
+  requireFreshBuild();
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env }, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -25,6 +33,8 @@ export interface RunningCli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** JSON log lines printed so far. */
   logs(): Array<Record<string, unknown>>;
+  /** Waits until `predicate` holds for the log lines so far; fails after `timeoutMs`, naming `what` and the last lines. */
+  until(predicate: (logs: Array<Record<string, unknown>>) => boolean, timeoutMs: number, what: string): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -36,6 +46,7 @@ export function killAll(): void {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  requireFreshBuild();
   const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -48,15 +59,22 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
       resolve({ code, signal });
     }),
   );
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    logs: () =>
-      out
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.endsWith('}'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  let ended = false; // 'close': the output is complete
+  child.once('close', () => (ended = true));
+  const until = async (predicate: (l: Array<Record<string, unknown>>) => boolean, timeoutMs: number, what: string) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(logs())) {
+      if ((ended && !predicate(logs())) || Date.now() > deadline) {
+        const why = ended ? 'the process exited' : `${timeoutMs} ms passed`;
+        throw new Error(`${why} before ${what}; last log lines:\n${logs().slice(-5).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${err.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   };
+  return { child, stdout: () => out, stderr: () => err, exited, logs, until };
 }

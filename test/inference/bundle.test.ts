@@ -4,19 +4,23 @@ import { readFileSync, writeFileSync, rmSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { BundleError, loadBundle, SceneEngine } from '../../src/inference/index.js';
+import { checkSessionIO } from '../../src/inference/bundle.js';
 import { copyBundle, fixtureBundle, NO_TOOLKIT } from './fixture-bundles.js';
 
 const skip = NO_TOOLKIT ?? false;
 const quiet = pino({ level: 'silent' });
 let base = '';
+let av = '';
 before(() => {
-  if (!skip) base = fixtureBundle('audio');
+  if (skip) return;
+  base = fixtureBundle('audio');
+  av = fixtureBundle('av');
 });
 
 type Manifest = Record<string, any>;
 /** Copies the fixture, lets `mutate` change its manifest and files, returns the copy's directory. */
-function corrupt(mutate: (m: Manifest, dir: string) => void): string {
-  const dir = copyBundle(base);
+function corrupt(mutate: (m: Manifest, dir: string) => void, from = base): string {
+  const dir = copyBundle(from);
   const file = path.join(dir, 'bundle.json');
   const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
   mutate(m, dir);
@@ -116,7 +120,12 @@ test('a failed load leaves a running engine untouched (hot reload)', { skip }, a
   const engine = await SceneEngine.create(await loadBundle(base), { providers: 'cpu', threads: 1, logger: quiet });
   try {
     const bad = corrupt((m) => (m.audioNets['bark-dcnn'].output.name = 'emb'));
-    await assert.rejects(async () => SceneEngine.create(await loadBundle(bad), { providers: 'cpu', threads: 1, logger: quiet }), BundleError);
+    await assert.rejects(async () => SceneEngine.create(await loadBundle(bad), { providers: 'cpu', threads: 1, logger: quiet }), (err: unknown) => {
+      assert.ok(err instanceof BundleError, String(err));
+      assert.equal(path.basename(err.file), 'audio-bark-dcnn.onnx');
+      assert.match(err.message, /the ONNX graph has no output "emb" \(its outputs: embedding\)/);
+      return true;
+    });
     const left = new Float32Array(48000).map((_, i) => Math.sin(i / 7) * 0.2);
     const result = await engine.classify({ audio: { left, right: left }, frame: null });
     assert.equal(result.degraded, false);
@@ -124,4 +133,47 @@ test('a failed load leaves a running engine untouched (hot reload)', { skip }, a
   } finally {
     await engine.close();
   }
+});
+
+test('image net shapes that do not fit its preprocessing or the heads', { skip }, async () => {
+  const net = (m: Manifest) => m.imageNets['mobilenet-v3-small'];
+  await rejects(corrupt((m) => (net(m).input.shape = [-1, 3, 96, 128]), av), 'bundle.json', /image net mobilenet-v3-small declares input shape \[-1,3,96,128\], expected \[-1, 3, 96, 96\] from its preprocess\.crop/);
+  await rejects(corrupt((m) => (net(m).input.shape = [-1, 1, 96, 96]), av), 'bundle.json', /image net mobilenet-v3-small declares input shape \[-1,1,96,96\]/);
+  await rejects(corrupt((m) => (net(m).preprocess.resize = 64), av), 'bundle.json', /image net mobilenet-v3-small: preprocess\.crop \[96,96\] is larger than the resized shorter side 64/);
+  await rejects(corrupt((m) => (net(m).output.shape = [-1, 576, 1]), av), 'bundle.json', /image net mobilenet-v3-small declares output shape \[-1,576,1\], expected \[-1, E\]/);
+});
+
+test('fallback heads must work without the missing modality', { skip }, async () => {
+  await rejects(corrupt((m) => (m.decision.fallback.audio['mobilenet-v3-small-logmel'] = 0.2), av), 'bundle.json',
+    /decision\.fallback\.audio is used when there is no video frame, but head "mobilenet-v3-small-logmel" needs image net mobilenet-v3-small/);
+  await rejects(corrupt((m) => (m.decision.fallback.image['logmel-audio'] = 0.5), av), 'bundle.json',
+    /decision\.fallback\.image is used when there is no audio, but head "logmel-audio" needs audio net logmel-resnet1d/);
+  await rejects(corrupt((m) => (m.decision.fallback.audio.nonsense = 0.5), av), 'bundle.json', /decision\.fallback\.audio names head "nonsense", which is not in heads/);
+  await rejects(corrupt((m) => { for (const k of Object.keys(m.decision.fallback.image)) m.decision.fallback.image[k] = 0; }, av), 'bundle.json', /decision\.fallback\.image has no positive weight/);
+});
+
+test('head structure: which nets a head uses and the inputs it declares must agree', { skip }, async () => {
+  const head = (m: Manifest, key: string) => m.heads[key];
+  await rejects(corrupt((m) => Object.assign(head(m, 'logmel-audio'), { audioNet: null, inputs: {} }), av), 'bundle.json', /head logmel-audio names neither an audio net nor an image net/);
+  await rejects(corrupt((m) => (head(m, 'mobilenet-v3-small-image').inputs.audio = { name: 'audio', shape: [-1, 6, 32] }), av), 'bundle.json', /head mobilenet-v3-small-image has inputs\.audio but no audioNet/);
+  await rejects(corrupt((m) => (head(m, 'logmel-audio').inputs.image = { name: 'image', shape: [-1, 576] }), av), 'bundle.json', /head logmel-audio has inputs\.image but no imageNet/);
+  await rejects(corrupt((m) => delete head(m, 'logmel-audio').inputs.audio, av), 'bundle.json', /head logmel-audio uses audio net logmel-resnet1d but has no inputs\.audio/);
+  await rejects(corrupt((m) => delete head(m, 'mobilenet-v3-small-image').inputs.image, av), 'bundle.json', /head mobilenet-v3-small-image uses image net mobilenet-v3-small but has no inputs\.image/);
+  await rejects(corrupt((m) => (head(m, 'mobilenet-v3-small-image').imageNet = 'resnet'), av), 'bundle.json', /head mobilenet-v3-small-image names image net "resnet", which is not in imageNets/);
+  await rejects(corrupt((m) => (head(m, 'mobilenet-v3-small-image').inputs.image.shape = [-1, 512]), av), 'bundle.json',
+    /head mobilenet-v3-small-image declares inputs\.image shape \[-1,512\], expected \[-1, 576\] \(the output width of image net mobilenet-v3-small\)/);
+  await rejects(corrupt((m) => (head(m, 'logmel-audio').output.shape = [10]), av), 'bundle.json', /head logmel-audio declares output shape \[10\], expected \[-1, 10\] \(one probability per class\)/);
+});
+
+test('the ONNX graph takes other inputs than bundle.json declares (count), or a type other than float32', { skip }, async () => {
+  // A fusion head's graph takes audio and image; declared as an audio-only head it gets one input too few.
+  await rejects(corrupt((m) => {
+    Object.assign(m.heads['mobilenet-v3-small-logmel'], { imageNet: null, inputs: { audio: m.heads['mobilenet-v3-small-logmel'].inputs.audio } });
+    m.decision.fallback.audio['mobilenet-v3-small-logmel'] = 0.2;
+  }, av), 'head-mobilenet-v3-small-logmel.onnx', /the ONNX graph has inputs \[audio, image\] but bundle\.json declares \[audio\]/, 'engine');
+  // ONNX Runtime's own metadata for a graph that takes int64: what checkSessionIO gets from a real session.
+  assert.throws(
+    () => checkSessionIO('net.onnx', { inputs: [{ name: 'x', shape: [-1, 2] }], outputs: [] }, { inputs: [{ name: 'x', type: 'int64', shape: ['batch', 2] }], outputs: [] }, 6),
+    (err: unknown) => err instanceof BundleError && /input "x" is int64, expected float32/.test(err.message) && /Re-export/.test(err.message),
+  );
 });

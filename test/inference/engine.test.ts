@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -42,20 +42,24 @@ before(() => {
   if (!skip) av = fixtureBundle('av');
 });
 
-test('asking for CUDA or TensorRT where they are not installed falls back to CPU and says so', { skip }, async () => {
+test('asking for TensorRT then CUDA: each session runs on the first that loads here (CPU when neither does), and the log says why the others did not', { skip }, async () => {
   const { logger, lines } = recordingLogger();
   const engine = await SceneEngine.create(await loadBundle(fixtureBundle('audio')), { providers: 'tensorrt,cuda', threads: 1, logger });
   await engine.close();
-  assert.ok(engine.sessions.length > 0);
-  for (const s of engine.sessions) assert.equal(s.provider, 'cpu', `${s.key} runs on ${s.provider}`);
+  const order = ['tensorrt', 'cuda', 'cpu'];
   const installed = lines.find((l) => l.msg === 'onnxruntime-node execution providers');
   assert.ok(installed, 'the log lists the providers the installed onnxruntime-node offers');
-  assert.deepEqual(installed.order, ['tensorrt', 'cuda', 'cpu']);
+  assert.deepEqual(installed.order, order);
   assert.ok(installed.installed.includes('cpu'));
+  // On a CPU-only machine both GPU providers fail and everything runs on CPU; on a GPU host the first that loads wins.
+  assert.ok(engine.sessions.length > 0);
+  const got = engine.sessions[0]!.provider;
+  for (const s of engine.sessions) assert.equal(s.provider, got, `${s.key} runs on ${s.provider}, ${engine.sessions[0]!.key} on ${got}`);
+  if (!existsSync('/dev/nvidia0') && !existsSync('/dev/nvhost-ctrl-gpu')) assert.equal(got, 'cpu', 'no GPU here (no NVIDIA or Jetson GPU device)');
   const warnings = lines.filter((l) => l.level === 40 && /is not usable here/.test(l.msg));
-  assert.deepEqual(warnings.map((w) => w.provider).sort(), ['cuda', 'tensorrt'], 'one warning per unusable provider, with the reason');
-  assert.ok(warnings.every((w) => /Failed to load|not/.test(w.reason)));
-  assert.ok(lines.some((l) => /runs on cpu/.test(l.msg ?? '')), 'each session logs the provider it got');
+  assert.deepEqual(warnings.map((w) => w.provider).sort(), order.slice(0, order.indexOf(got)).sort(), 'one warning per provider before it, none after');
+  assert.ok(warnings.every((w) => typeof w.reason === 'string' && w.reason.length > 0), 'each warning gives the reason');
+  for (const s of engine.sessions) assert.ok(lines.some((l) => l.msg === `session ${s.key} runs on ${got}`), `${s.key} logs the provider it got`);
 });
 
 test('audio + video: shared nets, fused heads, then audio-only fallback when the video ends early', { skip }, async () => {

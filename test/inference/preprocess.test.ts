@@ -44,8 +44,28 @@ test('a frame too small for the crop or with a wrong buffer is refused clearly',
   const cv = await loadOpenCV();
   assert.throws(() => preprocessFrame(cv, { timestamp: 0, width: 4, height: 4, bgr: Buffer.alloc(5) }, { resize: 4, crop: [4, 4], mean: [0, 0, 0], std: [1, 1, 1] }), /has 5 bytes, expected 48/);
   assert.throws(() => preprocessFrame(cv, frame(4, 4, () => [0, 0, 0]), { resize: 4, crop: [5, 4], mean: [0, 0, 0], std: [1, 1, 1] }), /smaller than the crop 4x5/);
-  assert.equal(preprocessKey({ resize: 256, crop: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
-    preprocessKey({ resize: 256, crop: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }));
+});
+
+test('image nets share one preprocessing exactly when their blocks are equal: every field is part of the key', () => {
+  type Block = Parameters<typeof preprocessKey>[0];
+  const block = (): Block => ({ resize: 256, crop: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  assert.equal(preprocessKey(block()), preprocessKey(block()), 'equal blocks (different objects) share');
+  const variants: Array<[string, (b: Block) => void]> = [
+    ['resize', (b) => (b.resize = 232)],
+    ['crop height', (b) => (b.crop = [192, 224])],
+    ['crop width', (b) => (b.crop = [224, 192])],
+    ...[0, 1, 2].map((c): [string, (b: Block) => void] => [`mean[${c}]`, (b) => (b.mean[c] = 0.5)]),
+    ...[0, 1, 2].map((c): [string, (b: Block) => void] => [`std[${c}]`, (b) => (b.std[c] = 0.5)]),
+  ];
+  const keys = new Set([preprocessKey(block())]);
+  for (const [field, change] of variants) {
+    const b = block();
+    change(b);
+    const key = preprocessKey(b);
+    assert.notEqual(key, preprocessKey(block()), `a different ${field} needs its own preprocessing`);
+    keys.add(key);
+  }
+  assert.equal(keys.size, variants.length + 1, 'no two different blocks share a key');
 });
 
 test('provider order: auto keeps what the build offers, explicit lists end with cpu, typos are refused', () => {

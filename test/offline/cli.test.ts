@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { CLI, HAS_SHARED_DATA, NO_SHARED_DATA, SHARED_DATA } from '../helpers/paths.js';
+import { HAS_SHARED_DATA, NO_SHARED_DATA, SHARED_DATA } from '../helpers/paths.js';
 import { fixtureBundle, NO_TOOLKIT, scratchDir } from '../inference/fixture-bundles.js';
 
-const noCli = existsSync(CLI) ? null : `${CLI} is not built (npm run build)`;
-
-test('avscene bench reports every stage, the real-time factor, memory and the naive baseline', { skip: NO_TOOLKIT ?? noCli ?? false }, () => {
+test('avscene bench reports every stage, the real-time factor, memory and the naive baseline', { skip: NO_TOOLKIT ?? false }, () => {
   const r = runCli(['bench', '--bundle', fixtureBundle('av'), '--windows', '3', '--warmup', '1', '--json', '--set', 'inference.threads=1']);
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
@@ -22,7 +20,7 @@ test('avscene bench reports every stage, the real-time factor, memory and the na
   assert.ok(report.sessions.every((s: { provider: string }) => s.provider === 'cpu'));
 });
 
-test('avscene eval writes metrics.json, metrics.md and confusion.png for a TAU-layout dataset', { skip: NO_TOOLKIT ?? noCli ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA) }, () => {
+test('avscene eval writes metrics.json, metrics.md and confusion.png for a TAU-layout dataset', { skip: NO_TOOLKIT ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA) }, () => {
   const ds = scratchDir('avscene-eval-cli-');
   mkdirSync(path.join(ds, 'audio'));
   mkdirSync(path.join(ds, 'evaluation_setup'));

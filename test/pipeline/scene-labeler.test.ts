@@ -24,6 +24,7 @@ test('a window no head can classify is published as unknown, not as the first cl
   try {
     const labeler = new SceneLabeler(engine, bundle, 'test', 3);
     const source = new FileAudioSource({ file: DEMO_CLIP, loop: false, realtime: false, logger: quiet });
+    let labelled = 0;
     for await (const window of source.windows(new AbortController().signal)) {
       const message = await labeler.label(window, null);
       assert.equal(message.label, 'unknown');
@@ -33,8 +34,10 @@ test('a window no head can classify is published as unknown, not as the first cl
       const sum = Object.values(message.probs).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum - 1) < 1e-4);
       assert.equal(message.raw?.label, 'unknown');
+      assert.equal(message.seq, labelled++);
       if (window.index === 1) break;
     }
+    assert.equal(labelled, 2, 'two windows were labelled and checked');
   } finally {
     await engine.close();
   }
