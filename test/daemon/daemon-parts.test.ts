@@ -11,6 +11,7 @@ import { Daemon, type DaemonParts } from '../../src/daemon/daemon.js';
 import { SceneLabeler } from '../../src/pipeline/scene-labeler.js';
 import { loadBundle, SceneEngine, type BundleManifest } from '../../src/inference/index.js';
 import type { HealthSnapshot, SceneSink, WindowResult } from '../../src/publish/sink.js';
+import { memoryLogger } from '../capture/support.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -81,4 +82,36 @@ test('a sink that cannot start fails the run, and what was opened is closed', as
   assert.ok(parts.closed(), 'the engine is closed');
   assert.ok(sinks.every((s) => s.closedWith !== null), 'every sink is closed');
   assert.equal(sinks[0]!.windows.length, 0);
+});
+
+test('an inference engine that stops working ends the run with exit code 1 (systemd restarts it), capture included', async () => {
+  const bundle = await loadBundle(DEMO_BUNDLE);
+  const engine = await SceneEngine.create(bundle, { providers: 'cpu', threads: 1, logger: quiet });
+  // Its worker thread goes away after window 2 has been published (as when it crashes).
+  class EngineDiesAfterWindow2 extends RecordingSink {
+    override publishWindow(result: WindowResult): void {
+      super.publishWindow(result);
+      if (result.payload.seq === 2) void engine.close();
+    }
+  }
+  const sink = new EngineDiesAfterWindow2();
+  const { logger, lines } = memoryLogger();
+  const parts: DaemonParts = {
+    // A looped file never ends by itself: only the failure can end this run.
+    audio: new FileAudioSource({ file: DEMO_CLIP, loop: true, realtime: false, logger: quiet }),
+    video: null,
+    labeler: new SceneLabeler(engine, bundle, 'parts', 0),
+    engine,
+    model: 'demo-audio',
+    sinks: [sink],
+  };
+  const code = await new Daemon(parts, { deviceId: 'parts', queueDepth: 2, logger }).run();
+  assert.equal(code, 1);
+  const seqs = sink.windows.map((w) => w.payload.seq);
+  assert.deepEqual(seqs, [...Array(seqs.length).keys()], 'the windows classified before the failure were published, in order');
+  assert.ok(seqs.length >= 3 && seqs.length <= 4, `published ${seqs.length} windows: up to the one in flight when the worker went`);
+  const failure = lines.find((l) => l.msg === 'inference failed');
+  assert.ok(failure, `the failure is logged: ${lines.map((l) => l.msg).join(' | ')}`);
+  assert.match(String(failure.err), /inference (engine stopped working|worker)/);
+  assert.equal(sink.health.length, 1, 'the shutdown still reports health');
 });

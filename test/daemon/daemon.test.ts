@@ -2,7 +2,7 @@
  * The daemon end to end: real WAV/MP4 files through the real capture code, the real demo bundle in onnxruntime, and a
  * real mosquitto broker, checked by a real MQTT subscriber.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
@@ -11,7 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { startMosquitto, freePort, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, startCli, type RunningCli } from '../helpers/cli.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
+import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { makeVideo, tempDir } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 
@@ -19,15 +20,7 @@ const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 const DEMO_BUNDLE = path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio');
 const CLASSES: string[] = (JSON.parse(readFileSync(path.join(DEMO_BUNDLE, 'bundle.json'), 'utf8')) as { classes: string[] }).classes;
 
-let broker: Mosquitto;
-before(async () => {
-  broker = await startMosquitto();
-});
-after(async () => {
-  killAll();
-  await Collector.closeAll();
-  await broker.stop();
-});
+const broker = mosquittoForThisFile();
 
 interface Scene {
   seq: number;

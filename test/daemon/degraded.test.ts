@@ -2,26 +2,18 @@
  * The daemon when things go wrong in the field, end to end (built CLI, real mosquitto, real capture paths): a window
  * with non-finite samples, inference that falls behind a live source, and what `<prefix>/<id>/health` says about it.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, startCli } from '../helpers/cli.js';
+import { startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { writeWav } from '../features/support.js';
 import { indexPcm } from '../capture/support.js';
 
-let broker: Mosquitto;
-before(async () => {
-  broker = await startMosquitto();
-});
-after(async () => {
-  killAll();
-  await Collector.closeAll();
-  await broker.stop();
-});
+const broker = mosquittoForThisFile();
 
 interface Health {
   windows: number;
@@ -36,7 +28,8 @@ interface Health {
   uptimeS: number;
 }
 
-const scenes = (sub: Collector, device: string) => sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as { seq: number; window: { start: string } });
+/** Every window's message (`scene` carries only the newest). */
+const scenes = (sub: Collector, device: string) => sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as { seq: number; window: { start: string } });
 
 test('a window with a NaN sample is skipped with a warning, counted in health, and the next window is published', async () => {
   const dir = tempDir();
@@ -59,7 +52,7 @@ test('a window with a NaN sample is skipped with a warning, counted in health, a
   assert.equal(health.invalid, 1);
   assert.equal(health.dropped, 0);
   assert.equal(health.degraded, 0);
-  assert.equal(health.mqttQueued, 0);
+  assert.ok(health.mqttQueued >= 0 && health.mqttQueued <= 2, 'at most the last windows still waiting for their acknowledgement');
   assert.equal(health.mqttDropped, 0);
   assert.ok(health.latencyP95Ms >= health.latencyP50Ms && health.latencyP50Ms >= 0, JSON.stringify(health));
   assert.ok(health.rssMB > 20 && health.uptimeS >= 0, JSON.stringify(health));
