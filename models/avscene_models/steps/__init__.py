@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from ..progress import log
-from ..train.distributed import barrier, is_main
+from ..train.common import pick_device
+from ..train.distributed import barrier, init as join, is_main
 from .calibrate import calibrate
 from .check import check_data
 from .embed import embed
@@ -47,6 +48,7 @@ _NOT_RUN_STATE = ("configPath", "daemon", "export")
 
 def run_step(name: str, fn, distributed: bool, cfg: dict) -> None:
     """One step: on every rank when it is data-parallel, else on rank 0 while the others wait."""
+    join(pick_device(cfg["device"]))
     if distributed or is_main():
         fn(cfg)
     barrier()
@@ -63,7 +65,7 @@ def _changed_keys(a, b, prefix: str = "") -> list[str]:
     return [] if a == b else [prefix.rstrip(".")]
 
 
-def _start_or_resume(cfg: dict, resume: bool) -> Path:
+def _start_or_resume(cfg: dict, resume: bool) -> None:
     work = Path(cfg["workDir"])
     state_path = work / "run.json"
     state = _run_state(json.loads(json.dumps(cfg)))
@@ -77,25 +79,28 @@ def _start_or_resume(cfg: dict, resume: bool) -> Path:
         if changed:
             raise ValueError(f"--resume: the config differs from the one {work} was started with ({', '.join(changed[:8])}"
                              f"); resume with the same config and --set values, or start a new workDir")
-    elif is_main():
+    else:
         work.mkdir(parents=True, exist_ok=True)
         tmp = state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": state}, indent=1))
         tmp.replace(state_path)
-    return work / "steps"
 
 
 def run_all(cfg: dict, resume: bool = False) -> None:
+    join(pick_device(cfg["device"]))          # under torchrun: every rank waits for rank 0's bookkeeping below
     if is_main():
         check_data(cfg)
-    done_dir = _start_or_resume(cfg, resume)
+        _start_or_resume(cfg, resume)
     barrier()
+    done_dir = Path(cfg["workDir"]) / "steps"
     for name, fn, distributed in STEPS:
         marker = done_dir / f"{name}.done"
         if marker.is_file():
-            log(f"== {name}: finished earlier ({marker.read_text().strip()}), skipped")
+            if is_main():
+                log(f"== {name}: finished earlier ({marker.read_text().strip()}), skipped")
             continue
-        log(f"== {name}")
+        if is_main():
+            log(f"== {name}")
         run_step(name, fn, distributed, cfg)
         if is_main():
             done_dir.mkdir(parents=True, exist_ok=True)
