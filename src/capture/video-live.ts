@@ -9,6 +9,7 @@
  */
 import { access } from 'node:fs/promises';
 import net from 'node:net';
+import { maskSecrets } from '../config/secrets.js';
 import type { Logger } from '../log/logger.js';
 import { matToFrame } from '../video/frame.js';
 import { loadOpenCV, type CV, type Mat, type VideoCapture } from '../video/opencv.js';
@@ -61,7 +62,7 @@ export class LiveVideoSource implements VideoSource {
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: LiveVideoSourceOptions) {
-    this.description = `${opts.kind} ${redact(opts.target)}`;
+    this.description = `${opts.kind} ${maskSecrets(opts.target)}`;
     this.log = opts.logger.child({ camera: this.description });
     this.ringMs = (opts.ringSeconds ?? 3) * 1000;
     this.minSpacingMs = opts.minSpacingMs ?? 100;
@@ -246,18 +247,6 @@ export class LiveVideoSource implements VideoSource {
 /** GStreamer pipelines (`… ! appsink`) go to OpenCV's GStreamer backend instead of FFmpeg. */
 function isPipeline(target: string): boolean {
   return /\bappsink\b/.test(target);
-}
-
-/** The target as logs may show it: a stream URL's password is masked. */
-function redact(target: string): string {
-  try {
-    const url = new URL(target);
-    if (!url.password) return target;
-    url.password = '***';
-    return url.toString();
-  } catch {
-    return target;
-  }
 }
 
 /** A TCP connect to the stream's host and port: undefined when it answers, else why not. */

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { ConfigError } from '../config/load.js';
+import { maskSecrets } from '../config/secrets.js';
 import { packageVersion as version } from '../config/schema.js';
 
 const loaders: Record<string, () => Promise<{ command: Command }>> = {
@@ -84,8 +85,9 @@ main(process.argv.slice(2)).then(
     }
     const e = err as Error & { exitCode?: number };
     // Errors written for users (bundle, audio format, device) carry their explanation in the message; the stack is for bugs.
-    console.error(`avscene: ${e.message ?? String(err)}`);
-    if (process.env.AVSCENE_DEBUG) console.error(e.stack);
+    // Errors from libraries (mqtt.js, OpenCV) may quote a URL with its password.
+    console.error(maskSecrets(`avscene: ${e.message ?? String(err)}`));
+    if (process.env.AVSCENE_DEBUG) console.error(maskSecrets(e.stack ?? ''));
     process.exitCode = e.exitCode ?? 1;
   },
 );

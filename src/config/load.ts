@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import convict from 'convict';
 import { configSchema } from './schema.js';
 import { registerStrictFormats } from './formats.js';
+import { maskSecrets, maskSecretsDeep, rememberSecret } from './secrets.js';
 
 registerStrictFormats();
 
@@ -16,7 +17,7 @@ export type AvsceneConfig = ReturnType<ReturnType<typeof buildConfig>['getProper
 export class ConfigError extends Error {
   readonly exitCode = EX_CONFIG;
   constructor(message: string) {
-    super(message);
+    super(maskSecrets(message)); // messages quote the values they reject, stream URLs with passwords included
     this.name = 'ConfigError';
   }
 }
@@ -34,7 +35,8 @@ export interface LoadOptions {
 
 export interface LoadedConfig {
   config: AvsceneConfig;
-  /** The effective configuration as JSON with secrets masked, for `avscene config --print` and the start-up log. */
+  /** The effective configuration as JSON with secrets (sensitive keys, URL and pipeline passwords) masked, for
+   *  `avscene config --print` and the start-up log. */
   printable(): Record<string, unknown>;
 }
 
@@ -45,6 +47,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     for (const [key, value] of Object.entries(options.overrides ?? {})) {
       if (value !== undefined) conf.set(key as never, value as never);
     }
+    for (const key of sensitiveKeys(configSchema)) rememberSecret(String(conf.get(key as never) ?? ''));
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -52,7 +55,18 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   }
   const config = conf.getProperties();
   checkSemantics(config);
-  return { config, printable: () => JSON.parse(conf.toString()) as Record<string, unknown> };
+  // convict masks the keys marked sensitive; passwords inside URLs and pipelines can be in any key.
+  return { config, printable: () => maskSecretsDeep(JSON.parse(conf.toString()) as Record<string, unknown>) };
+}
+
+/** Dotted names of the schema keys marked `sensitive` (their values are masked in every printout, not only in theirs). */
+function sensitiveKeys(node: object, prefix = ''): string[] {
+  return Object.entries(node).flatMap(([key, child]: [string, unknown]) => {
+    if (child === null || typeof child !== 'object') return [];
+    const name = prefix ? `${prefix}.${key}` : key;
+    if ('doc' in child) return (child as { sensitive?: boolean }).sensitive ? [name] : [];
+    return sensitiveKeys(child, name);
+  });
 }
 
 function readConfigFile(file: string): unknown {

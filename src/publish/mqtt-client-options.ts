@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import type { Topics } from './topics.js';
+import { rememberSecret } from '../config/secrets.js';
 
 export interface ConnectionSettings {
   deviceId: string;
@@ -45,6 +46,10 @@ export function clientOptions(settings: ConnectionSettings, topics: Topics): ICl
 }
 
 export function currentPassword(settings: ConnectionSettings): string | undefined {
-  if (settings.passwordFile) return readFileSync(settings.passwordFile, 'utf8').split(/\r?\n/)[0];
+  if (settings.passwordFile) {
+    const password = readFileSync(settings.passwordFile, 'utf8').split(/\r?\n/)[0];
+    rememberSecret(password); // masked wherever it might show up in a log or an error
+    return password;
+  }
   return settings.password || undefined;
 }

@@ -50,8 +50,3 @@ function shortReason(message: string): string {
   const openssl = /SSL routines:[^:]*:([^:]+)/.exec(message);
   return (openssl ? openssl[1]! : message.split('\n')[0]!).trim();
 }
-
-/** mqtt://user:secret@host → mqtt://user:***@host, for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
-}

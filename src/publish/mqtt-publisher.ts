@@ -13,7 +13,8 @@ import mqtt, { type IClientPublishOptions, type IConnackPacket, type MqttClient 
 import type { Logger } from '../log/logger.js';
 import { Backoff } from './backoff.js';
 import { clientOptions, currentPassword, type ConnectionSettings } from './mqtt-client-options.js';
-import { explainConnectError, redactUrl, type ConnectFailure, type FailureKind } from './mqtt-errors.js';
+import { explainConnectError, type ConnectFailure, type FailureKind } from './mqtt-errors.js';
+import { maskSecrets } from '../config/secrets.js';
 import type { Outbox, OutboxIo } from './outbox.js';
 import { MESSAGE_SCHEMA_VERSION, windowJson, type ScenePayload } from './payload.js';
 import { topicsFor, type Topics } from './topics.js';
@@ -86,7 +87,7 @@ export class MqttPublisher {
     this.topics = topicsFor(options.topicPrefix, options.deviceId);
     this.outbox = options.outbox;
     this.logger = options.logger;
-    this.url = redactUrl(options.url);
+    this.url = maskSecrets(options.url);
     this.backoff = new Backoff(1000, options.reconnectMaxMs ?? 30_000);
     if (options.insecure) {
       this.logger.warn({ url: this.url }, 'mqtt.insecure: the broker certificate is not verified; anyone on the network path can read and forge messages');

@@ -1,6 +1,8 @@
 /** A subscriber that prints scene messages as one line each: `avscene watch` and `avscene run --watch`. */
 import mqtt from 'mqtt';
+import { maskSecrets } from '../config/secrets.js';
 import type { ScenePayload } from './payload.js';
+import { explainConnectError } from './mqtt-errors.js';
 
 export interface WatchOptions {
   url: string;
@@ -14,12 +16,19 @@ export interface WatchOptions {
 }
 
 export async function watchLabels(options: WatchOptions): Promise<() => Promise<void>> {
-  const client = await mqtt.connectAsync(options.url, {
-    clientId: `avscene-watch-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-    username: options.username || undefined,
-    password: options.password || undefined,
-    reconnectPeriod: 2000,
-  });
+  let client;
+  try {
+    client = await mqtt.connectAsync(options.url, {
+      clientId: `avscene-watch-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      username: options.username || undefined,
+      password: options.password || undefined,
+      reconnectPeriod: 2000,
+    });
+  } catch (err) {
+    // The daemon's explanation of the same failure (cause and fix), e.g. "nothing listens there: is the broker running…".
+    const { explanation } = explainConnectError(err as Error & { code?: string | number });
+    throw new Error(`cannot connect to the broker at ${maskSecrets(options.url)}: ${explanation}`, { cause: err });
+  }
   client.on('message', (topic, payload) => options.print(options.json ? payload.toString() : formatScene(topic, payload.toString())));
   await client.subscribeAsync(options.topic, { qos: 1 });
   return async () => {

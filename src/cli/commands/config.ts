@@ -10,7 +10,8 @@ export const command: Command = {
        avscene config --schema
 
 Prints the configuration the daemon would run with: defaults, then the --config file, then AVSCENE_* environment
-variables, then --set flags. Secrets (mqtt.password) are masked. Exits 78 with the reason when the configuration is invalid.
+variables, then --set flags. Secrets are masked: mqtt.password, and the passwords inside URLs and GStreamer pipelines
+(mqtt.url, video.file). Exits 78 with the reason when the configuration is invalid.
 
 Options:
       --print           print the effective configuration as JSON

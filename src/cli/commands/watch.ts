@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { watchLabels } from '../../publish/watch.js';
+import { maskSecrets } from '../../config/secrets.js';
 
 export const command: Command = {
   name: 'watch',
@@ -20,7 +21,7 @@ ${configOptionsHelp}`,
     const { config } = loadConfigFromFlags(values);
     const url = (values.url as string | undefined) ?? (config.mqtt.url || `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`);
     const topic = `${config.mqtt.topicPrefix}/${(values.device as string | undefined) ?? '+'}/scene`;
-    console.error(`watching ${topic} on ${url} (Ctrl-C to stop)`);
+    console.error(`watching ${topic} on ${maskSecrets(url)} (Ctrl-C to stop)`);
     const close = await watchLabels({
       url,
       topic,
