@@ -52,6 +52,16 @@ node_plan() {
   fi
 }
 
+# onnxruntime_install_choice REQUESTED STAMP — onnxruntime-node's ONNXRUNTIME_NODE_INSTALL for this setup run: what was
+# requested (cuda12 on an x86_64 GPU host, skip), else what the last setup of this node_modules chose (its stamp ends with
+# " onnxruntime-<choice>"), so that a later `make test` or `make demo` keeps the CUDA provider libraries; else skip (the
+# CPU binaries inside the npm package; the install script would fetch the CUDA libraries from NuGet).
+onnxruntime_install_choice() {
+  local remembered
+  remembered=$(sed -n 's/.* onnxruntime-\([^ ]*\)$/\1/p' <<<"$2")
+  echo "${1:-${remembered:-skip}}"
+}
+
 # plan_value KEY PLAN — one value of platform_plan's output.
 plan_value() {
   sed -n "s/^$1=//p" <<<"$2"

@@ -87,13 +87,16 @@ fi
 [ -f "$node_prefix/include/node/node.h" ] || die "Node.js headers not found under $node_prefix/include/node (needed to compile the OpenCV binding); install the headers of your Node.js build"
 
 # --- npm packages -----------------------------------------------------------------------------------------------------
-# onnxruntime-node: use the CPU binaries inside the npm package (its postinstall would fetch CUDA libraries from NuGet).
+# onnxruntime-node: use the CPU binaries inside the npm package (its postinstall would fetch CUDA libraries from NuGet);
+# a GPU host asks for those (README, "Execution providers"): ONNXRUNTIME_NODE_INSTALL=cuda12 make setup.
 # opencv4nodejs: compile against the system OpenCV (its default is to download and build OpenCV itself).
-export ONNXRUNTIME_NODE_INSTALL=skip OPENCV4NODEJS_DISABLE_AUTOBUILD=1 JOBS="${JOBS:-$(nproc)}"
+stamp=node_modules/.avscene-setup
+ONNXRUNTIME_NODE_INSTALL=$(onnxruntime_install_choice "${ONNXRUNTIME_NODE_INSTALL:-}" "$(cat "$stamp" 2>/dev/null || true)")
+export ONNXRUNTIME_NODE_INSTALL OPENCV4NODEJS_DISABLE_AUTOBUILD=1 JOBS="${JOBS:-$(nproc)}"
 export npm_config_nodedir="${npm_config_nodedir:-$node_prefix}"
 
-stamp=node_modules/.avscene-setup
 want_stamp="$(sha256sum package-lock.json | cut -c1-16) node-$(node -p process.versions.modules) $(uname -m)"
+[ "$ONNXRUNTIME_NODE_INSTALL" = skip ] || want_stamp+=" onnxruntime-$ONNXRUNTIME_NODE_INSTALL"   # read back above
 binding=node_modules/@u4/opencv4nodejs/build/Release/opencv4nodejs.node
 # The OpenCV binding takes minutes to compile and depends only on Node's ABI, the CPU and the system OpenCV: keep a copy
 # so that a fresh `npm ci` (new lockfile, clean clone) does not compile it again.
@@ -107,6 +110,8 @@ else
     say "installing npm packages (reusing the compiled OpenCV binding from $binding_cache)"
     npm ci --no-audit --no-fund --ignore-scripts
     mkdir -p "$(dirname "$binding")" && cp "$binding_cache" "$binding"
+    # Only onnxruntime-node's own script (the CUDA libraries) when they are asked for; the binding stays the cached one.
+    [ "$ONNXRUNTIME_NODE_INSTALL" = skip ] || npm rebuild --no-audit --no-fund onnxruntime-node
   else
     say "installing npm packages and compiling the OpenCV binding (about 5 minutes on 2 cores, once)"
     npm ci --no-audit --no-fund

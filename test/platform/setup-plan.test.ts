@@ -92,3 +92,15 @@ test('every native dependency has a route to arm64 (a new one must be added here
   const withScripts = entries.filter(([, meta]) => meta.hasInstallScript).map(([name]) => name).sort();
   assert.deepEqual(withScripts, Object.keys(arm64Routes).sort(), 'native dependencies and their arm64 routes');
 });
+
+test('onnxruntime-node\'s CUDA libraries: fetched only when asked for, and the choice sticks to node_modules until changed', () => {
+  const stamp = 'd1e2f3a4b5c6d7e8 node-115 x86_64';
+  assert.equal(call('onnxruntime_install_choice', '', '').stdout, 'skip', 'a fresh clone: CPU binaries only, nothing from NuGet');
+  assert.equal(call('onnxruntime_install_choice', '', stamp).stdout, 'skip');
+  assert.equal(call('onnxruntime_install_choice', 'cuda12', stamp).stdout, 'cuda12', 'ONNXRUNTIME_NODE_INSTALL=cuda12 make setup');
+  assert.equal(call('onnxruntime_install_choice', '', `${stamp} onnxruntime-cuda12`).stdout, 'cuda12', 'a later make test keeps them');
+  assert.equal(call('onnxruntime_install_choice', 'skip', `${stamp} onnxruntime-cuda12`).stdout, 'skip', 'back to CPU only');
+  const setup = readFileSync(path.join(REPO_ROOT, 'deploy', 'setup.sh'), 'utf8');
+  assert.match(setup, /onnxruntime_install_choice "\$\{ONNXRUNTIME_NODE_INSTALL:-\}" "\$\(cat "\$stamp"/, 'setup.sh asks it');
+  assert.match(setup, /want_stamp\+=" onnxruntime-\$ONNXRUNTIME_NODE_INSTALL"/, 'and records the choice where it reads it back');
+});
