@@ -299,6 +299,10 @@ export class MqttPublisher {
   }
 
   private onError(err: Error & { code?: string | number }): void {
+    if (this.closing) {
+      this.logger.debug({ err: err.message }, 'MQTT error while disconnecting'); // e.g. a write racing the DISCONNECT
+      return;
+    }
     const failure = explainConnectError(err);
     this.lastFailure = failure;
     // Once per kind of failure and outage: a broker that stays away is a reminder every few minutes, not a line per attempt.
