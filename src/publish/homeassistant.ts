@@ -66,7 +66,9 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
       value_template: "{{ value_json.label if value_json.label != 'unknown' else None }}",
       json_attributes_topic: topics.scene,
       // Two decimals: attributes that change every second would make the recorder write a row every second.
-      json_attributes_template: "{{ dict(zip(value_json.probs.keys() | list, value_json.probs.values() | map('round', 2) | list)) | tojson }}",
+      // (Plain Jinja, no Home Assistant extension: renders a JSON object such as {"bus": 0.12, "park": 0.81}.)
+      json_attributes_template:
+        "{{ '{' }}{% for k, v in value_json.probs.items() %}{{ k | tojson }}: {{ v | round(2) }}{{ ', ' if not loop.last }}{% endfor %}{{ '}' }}",
       device_class: 'enum',
       options: [...model.classes],
       expire_after: SCENE_EXPIRE_AFTER_S,
