@@ -2,8 +2,10 @@
  * Feature benchmark (not a test): time per 1-s stereo window for each kind and for all three together (one shared
  * STFT), against the float64 NumPy reference (test/reference/features_ref.py) on the same window, same machine,
  * same run; then RSS over 10,000 windows. Single-threaded on both sides (OPENBLAS_NUM_THREADS=1 for NumPy).
+ * The window is a real TAU recording from the shared data; without it the benchmark stops (its figures would not be
+ * those of BENCHMARKS.md) unless --synthetic asks for noise and tones, which the output then says in capitals.
  *
- *   node --import tsx test/bench/features.bench.ts [--windows 10000]
+ *   node --import tsx test/bench/features.bench.ts [--windows 10000] [--synthetic]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -15,13 +17,22 @@ import { FEATURE_KINDS, FeatureExtractor, type FeatureKind } from '../../src/fea
 import { writeNpy } from '../../src/features/npy.js';
 import { HAS_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 
-const { values } = parseArgs({ options: { windows: { type: 'string', default: '10000' }, reps: { type: 'string', default: '300' } } });
+const { values } = parseArgs({
+  options: { windows: { type: 'string', default: '10000' }, reps: { type: 'string', default: '300' }, synthetic: { type: 'boolean', default: false } },
+});
 const RSS_WINDOWS = Number(values.windows);
 const REPS = Number(values.reps);
 
-/** A real 1-s window (second 3 of a TAU clip) when the shared data is there, else deterministic noise and tones. */
+/** A real 1-s window (second 3 of a TAU clip); deterministic noise and tones only when --synthetic asks for them. */
 function benchWindow(): { left: Float32Array; right: Float32Array; source: string } {
-  if (HAS_SHARED_DATA) {
+  if (!values.synthetic) {
+    if (!HAS_SHARED_DATA) {
+      console.error(
+        `features benchmark: the real TAU recordings are not at ${SHARED_DATA}; BENCHMARKS.md's figures are for a real window. ` +
+          'Set AVSCENE_SHARED_DATA to the shared data folder, or pass --synthetic to time noise and tones (not comparable).',
+      );
+      process.exit(1);
+    }
     const dir = path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio');
     const file = path.join(dir, readdirSync(dir).filter((f) => f.endsWith('.wav')).sort()[0]!);
     const audio = decodeWav(readFileSync(file), file);
@@ -30,7 +41,15 @@ function benchWindow(): { left: Float32Array; right: Float32Array; source: strin
   let seed = 1;
   const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
   const make = (): Float32Array => Float32Array.from({ length: 48000 }, (_, i) => 0.1 * rnd() + 0.2 * Math.sin(i / 9));
-  return { left: make(), right: make(), source: 'synthetic noise + tone' };
+  return { left: make(), right: make(), source: 'SYNTHETIC noise + tone (--synthetic): not comparable with BENCHMARKS.md' };
+}
+
+/** The commit measured, for BENCHMARKS.md ("+ uncommitted changes" when the tree differs from it). */
+function commit(): string {
+  const head = spawnSync('git', ['log', '-1', '--format=%h %cd', '--date=short'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return 'unknown (not a git checkout)';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? ' + uncommitted changes' : ''}`;
 }
 
 interface Timing {
@@ -71,7 +90,7 @@ function numpyTimings(left: Float32Array, right: Float32Array): Record<string, n
 const { left, right, source } = benchWindow();
 const sets: Array<[string, readonly FeatureKind[]]> = [...FEATURE_KINDS.map((k) => [k, [k]] as [string, FeatureKind[]]), ['all', FEATURE_KINDS]];
 
-console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`commit ${commit()}; node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`window: ${source}; ${REPS} windows per measurement (median wall ms; mean CPU ms)`);
 // Node, NumPy, Node again: the machine is shared, so each side is measured between runs of the other.
 const nodeFirst = Object.fromEntries(sets.map(([name, kinds]) => [name, timeWindows(kinds, left, right)]));

@@ -127,6 +127,7 @@ test('avscene run on the embedded broker publishes every window of a file (sourc
     '--set', 'device.id=arm64-check',
     '--set', `audio.file=${clip48k}`,
     '--set', 'sources.realtime=false',
+    '--set', `state.dir=${tempDir('avscene-arm64-state-')}`, // a fresh window counter: seq starts at 0
   ]);
   assertArm64Run(run, 'avscene run');
   // --watch subscribes before the first window is captured and prints each scene message the broker delivers.
