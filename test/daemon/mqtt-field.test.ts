@@ -154,14 +154,15 @@ test('capture starts at once: windows are classified while the broker has not an
   try {
     const daemon = startCli(['run', '--set', `mqtt.url=mqtt://127.0.0.1:${port}`, '--set', 'device.id=no-answer', '--set', 'sources.realtime=false']);
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
-    const windows = daemon.logs().filter(windowLogged(0)).map((l) => l.time as number);
-    assert.equal(windows.length, 10);
+    assert.equal(daemon.logs().filter(windowLogged(0)).length, 10);
     assert.ok(acceptedAt > 0, 'the daemon had opened its broker connection');
-    // The previous daemon waited 5 s for a CONNACK before capturing; now the first window follows at processing speed
-    // (allowing for a slow machine: a couple of windows' worth of processing on top of 2 s).
-    const perWindow = (windows[9]! - windows[0]!) / 9;
-    const firstAfter = windows[0]! - acceptedAt;
-    assert.ok(firstAfter < 2000 + 2 * perWindow && firstAfter < 5000, `first window ${firstAfter} ms after connecting (${perWindow} ms per window)`);
+    // The previous daemon waited up to 5 s for a CONNACK before it said it was running and began to capture; now only
+    // synchronous set-up lies between opening the connection and capturing (no model loading, no inference).
+    const running = daemon.logs().find((l) => l.msg === 'avscene running')!;
+    const waited = (running.time as number) - acceptedAt;
+    assert.ok(waited < 2500, `running ${waited} ms after the broker connection was opened`);
+    const firstWindow = daemon.logs().findIndex(windowLogged(0));
+    assert.ok(daemon.logs().findIndex((l) => l.msg === 'avscene running') < firstWindow);
     assert.ok(daemon.logs().some((l) => /kept in the outbox and sent after the next start/.test(String(l.msg))));
   } finally {
     silent.close();
