@@ -39,7 +39,6 @@ export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Log
     case 'v4l2':
       return new LiveVideoSource({ kind: 'v4l2', target: video.device, logger });
     case 'url':
-      if (!video.file) throw new Error('video.source is "url" but video.file is empty: set video.file to the stream URL (rtsp://…, http://…).');
       return new LiveVideoSource({ kind: 'url', target: video.file, logger });
     default:
       throw new Error(`video.source "${video.source}" is not supported: use "v4l2", "file", "url" or "none".`);

@@ -8,15 +8,13 @@
  * reported once, windows get null meanwhile, and it is reopened with backoff; its return is logged.
  */
 import { access } from 'node:fs/promises';
-import net from 'node:net';
 import { maskSecrets } from '../config/secrets.js';
 import type { Logger } from '../log/logger.js';
 import { matToFrame } from '../video/frame.js';
 import { loadOpenCV, type CV, type Mat, type VideoCapture } from '../video/opencv.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
+import { isPipeline, probe, streamTargetProblem, type LiveKind } from './stream-target.js';
 import type { AudioWindow, VideoFrame, VideoSource } from './types.js';
-
-export type LiveKind = 'v4l2' | 'url';
 
 export interface LiveVideoSourceOptions {
   kind: LiveKind;
@@ -40,10 +38,8 @@ interface Stamped {
   ts: number;
 }
 
-const PROBE_TIMEOUT_MS = 3000;
 const EMPTY_READS_BEFORE_REOPEN = 3;
 const STOP_WAIT_MS = 1000;
-const DEFAULT_PORTS: Record<string, number> = { 'rtsp:': 554, 'rtsps:': 322, 'http:': 80, 'https:': 443, 'rtmp:': 1935 };
 
 export class LiveVideoSource implements VideoSource {
   readonly description: string;
@@ -104,21 +100,8 @@ export class LiveVideoSource implements VideoSource {
   }
 
   private validate(): void {
-    const { kind, target } = this.opts;
-    if (kind === 'v4l2' && !/^\d+$/.test(target) && !target.startsWith('/dev/')) {
-      throw new Error(`video.device "${target}" is not a V4L2 device: use a path such as /dev/video0 (list them with \`v4l2-ctl --list-devices\` or \`ls /dev/video*\`).`);
-    }
-    if (kind === 'url' && !isPipeline(target)) {
-      let url: URL;
-      try {
-        url = new URL(target);
-      } catch {
-        throw new Error(`video.file "${target}" is not a stream URL: for video.source=url give e.g. rtsp://user:pass@camera/stream or http://host/video.mjpg.`);
-      }
-      if (url.protocol === 'file:') {
-        throw new Error(`video.file "${target}" is a file: use video.source=file for video files (video.source=url is for live streams).`);
-      }
-    }
+    const problem = streamTargetProblem(this.opts.kind, this.opts.target);
+    if (problem !== null) throw new Error(problem);
   }
 
   private async readLoop(): Promise<void> {
@@ -242,27 +225,4 @@ export class LiveVideoSource implements VideoSource {
     for (const f of this.ring) f.mat.release();
     this.ring = [];
   }
-}
-
-/** GStreamer pipelines (`… ! appsink`) go to OpenCV's GStreamer backend instead of FFmpeg. */
-function isPipeline(target: string): boolean {
-  return /\bappsink\b/.test(target);
-}
-
-/** A TCP connect to the stream's host and port: undefined when it answers, else why not. */
-function probe(target: string): Promise<string | undefined> {
-  const url = new URL(target);
-  const port = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
-  if (port === undefined || !url.hostname) return Promise.resolve(undefined);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: PROBE_TIMEOUT_MS });
-    const done = (problem: string | undefined): void => {
-      socket.destroy();
-      resolve(problem);
-    };
-    socket.once('connect', () => done(undefined));
-    socket.once('timeout', () => done(`${host}:${port} does not answer`));
-    socket.once('error', (err: NodeJS.ErrnoException) => done(`cannot connect to ${host}:${port} (${err.code ?? err.message})`));
-  });
 }

@@ -1,5 +1,6 @@
 /** The shape every `avscene <command>` module exports; main.ts dispatches to them. */
 import type { ParseArgsConfig } from 'node:util';
+import { EX_USAGE } from '../util/exit-codes.js';
 
 export interface Command {
   name: string;
@@ -14,7 +15,7 @@ export interface Command {
 
 /** An error whose message is meant for the user as is (no stack), with the exit code to use. */
 export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = 64 /* EX_USAGE */) {
+  constructor(message: string, readonly exitCode = EX_USAGE) {
     super(message);
     this.name = 'UsageError';
   }

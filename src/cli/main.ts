@@ -5,7 +5,8 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { ConfigError } from '../config/load.js';
 import { maskSecrets } from '../config/secrets.js';
-import { packageVersion as version } from '../config/schema.js';
+import { EX_USAGE, EXIT_FAILURE, EXIT_OK } from '../util/exit-codes.js';
+import { packageVersion as version } from '../util/package-info.js';
 
 const loaders: Record<string, () => Promise<{ command: Command }>> = {
   run: () => import('./commands/run.js'),
@@ -45,18 +46,18 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());
-    return name === undefined ? 64 : 0;
+    return name === undefined ? EX_USAGE : EXIT_OK;
   }
   if (name === '--version' || name === '-v') {
     console.log(version());
-    return 0;
+    return EXIT_OK;
   }
   const load = loaders[name];
   if (!load) throw new UsageError(`unknown command "${name}"\n\n${mainHelp()}`);
   const { command } = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
-    return 0;
+    return EXIT_OK;
   }
   let parsed;
   try {
@@ -69,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
 
 // `avscene classify … | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
+  if (err.code === 'EPIPE') process.exit(EXIT_OK);
   throw err;
 });
 
@@ -88,6 +89,6 @@ main(process.argv.slice(2)).then(
     // Errors from libraries (mqtt.js, OpenCV) may quote a URL with its password.
     console.error(maskSecrets(`avscene: ${e.message ?? String(err)}`));
     if (process.env.AVSCENE_DEBUG) console.error(maskSecrets(e.stack ?? ''));
-    process.exitCode = e.exitCode ?? 1;
+    process.exitCode = e.exitCode ?? EXIT_FAILURE;
   },
 );

@@ -7,10 +7,10 @@ import convict from 'convict';
 import { configSchema } from './schema.js';
 import { registerStrictFormats } from './formats.js';
 import { maskSecrets, maskSecretsDeep, rememberSecret } from './secrets.js';
+import { streamTargetProblem } from '../capture/stream-target.js';
+import { EX_CONFIG } from '../util/exit-codes.js';
 
 registerStrictFormats();
-
-export const EX_CONFIG = 78;
 
 export type AvsceneConfig = ReturnType<ReturnType<typeof buildConfig>['getProperties']>;
 
@@ -99,11 +99,9 @@ function checkSemantics(config: AvsceneConfig): void {
   const problems: string[] = [];
   if (config.audio.source === 'file') requireFile(problems, 'audio.file', config.audio.file, 'a WAV file');
   if (config.video.source === 'file') requireFile(problems, 'video.file', config.video.file, 'a video file');
-  // video.source=url also takes a GStreamer pipeline ending in appsink (README § Video, e.g. a Jetson CSI camera).
-  if (config.video.source === 'url' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(config.video.file) && !/\bappsink\b/.test(config.video.file)) {
-    problems.push(
-      `video.file: "${config.video.file}" is not a stream URL; with video.source=url give e.g. rtsp://camera.local:554/stream, or a GStreamer pipeline ending in appsink`,
-    );
+  if (config.video.source === 'url' || config.video.source === 'v4l2') {
+    const problem = streamTargetProblem(config.video.source, config.video.source === 'url' ? config.video.file : config.video.device);
+    if (problem !== null) problems.push(problem);
   }
   if (config.mqtt.url && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(config.mqtt.url)) {
     problems.push(`mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`);

@@ -2,20 +2,9 @@
  * The one configuration schema of avscene (convict). Every key is documented here; `avscene config --print`
  * shows the effective values. Sources, later ones winning: defaults < `--config FILE` (JSON) < AVSCENE_* env < CLI flags.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { defaultStateDir } from '../state/default-dir.js';
 import { WAV_INPUT } from '../audio/wav.js';
-
-/** Root of the installed package (…/avscene), so defaults work from any working directory. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEMO_CLIP = path.join(PACKAGE_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
-export const DEMO_BUNDLE = path.join(PACKAGE_ROOT, 'models', 'bundles', 'demo-audio');
-
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
+import { DEMO_BUNDLE, DEMO_CLIP } from '../util/package-info.js';
 
 export const configSchema = {
   device: {

@@ -9,6 +9,7 @@ import type { SceneSink } from '../publish/sink.js';
 import { HealthCounters } from './health.js';
 import { InvalidWindowError, type SceneLabeler } from '../pipeline/scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
+import { EXIT_FAILURE, EXIT_OK } from '../util/exit-codes.js';
 
 /** What the daemon runs; built from the configuration by createDaemonParts() (factory.ts), or by a test. */
 export interface DaemonParts {
@@ -112,11 +113,11 @@ export class Daemon {
       throw err;
     });
     const results = await Promise.allSettled([capture, inference]);
-    let exitCode = 0;
+    let exitCode = EXIT_OK;
     for (const [stage, result] of [['audio capture', results[0]], ['inference', results[1]]] as const) {
       if (result.status === 'rejected') {
         this.logger.error({ err: (result.reason as Error).message }, `${stage} failed`);
-        exitCode = 1;
+        exitCode = EXIT_FAILURE;
       }
     }
     await this.shutdown();

@@ -1,4 +1,6 @@
 /** Counters behind `<prefix>/<id>/health`: what a field engineer checks first on a misbehaving device. */
+import { percentile } from '../util/percentile.js';
+
 export class HealthCounters {
   windows = 0;
   degraded = 0;
@@ -18,14 +20,14 @@ export class HealthCounters {
   snapshot(): Record<string, number> {
     const sorted = this.latencies.sort((a, b) => a - b);
     this.latencies = [];
-    const pick = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!) : 0);
+    const pick = (p: number) => (sorted.length ? Math.round(percentile(sorted, p)) : 0);
     return {
       windows: this.windows,
       degraded: this.degraded,
       dropped: this.dropped,
       invalid: this.invalid,
-      latencyP50Ms: pick(0.5),
-      latencyP95Ms: pick(0.95),
+      latencyP50Ms: pick(50),
+      latencyP95Ms: pick(95),
     };
   }
 }

@@ -7,6 +7,9 @@
 export type HeadProbs = Readonly<Record<string, ArrayLike<number>>>;
 export type HeadWeights = Readonly<Record<string, number>>;
 
+/** The label of a window no head could classify (e.g. an image-only bundle while the camera is down). */
+export const UNKNOWN_LABEL = 'unknown';
+
 export class FusionError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,2 +1,2 @@
-export { fuseDecisions, argmax, FusionError, type HeadProbs, type HeadWeights } from './decision.js';
+export { fuseDecisions, argmax, FusionError, UNKNOWN_LABEL, type HeadProbs, type HeadWeights } from './decision.js';
 export { Smoother } from './smoother.js';

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import schema from './bundle.schema.json' with { type: 'json' };
 import { FEATURE_BANDS, FEATURE_SPEC_VERSION, type FeatureKind } from '../features/index.js';
+import { EX_CONFIG } from '../util/exit-codes.js';
 
 export const MANIFEST_FILE = 'bundle.json';
 
@@ -77,7 +78,7 @@ export interface Bundle {
 /** A bundle the daemon must refuse. `file` is the offending file; the message says what is wrong and how to fix it. */
 export class BundleError extends Error {
   /** EX_CONFIG, like a bad configuration: restarting will not mend the bundle (systemd: RestartPreventExitStatus=78). */
-  readonly exitCode = 78;
+  readonly exitCode = EX_CONFIG;
   constructor(readonly file: string, readonly problem: string, readonly fix: string) {
     super(`model bundle: ${file}: ${problem}. ${fix}`);
     this.name = 'BundleError';

@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import type { VideoFrame } from '../video/frame.js';
 import { loadOpenCV, type CV } from '../video/opencv.js';
 import { FeatureExtractor, type FeatureKind, type Features } from '../features/index.js';
-import { argmax, fuseDecisions } from '../fusion/index.js';
+import { argmax, fuseDecisions, UNKNOWN_LABEL } from '../fusion/index.js';
 import { activeHeads, bundleFile, checkSessionIO, type Bundle, type BundleManifest, type TensorSpec, type Weights } from './bundle.js';
 import { installedBackends, providerOrder, type Provider } from './providers.js';
 import { preprocessFrame, preprocessKey } from './preprocess.js';
@@ -278,7 +278,7 @@ export class SceneEngine {
     return {
       classes: m.classes,
       probs,
-      label: ran.length > 0 ? m.classes[best]! : 'unknown',
+      label: ran.length > 0 ? m.classes[best]! : UNKNOWN_LABEL,
       confidence: ran.length > 0 ? probs[best]! : 0,
       modalities: (['audio', 'image'] as const).filter((mod) => ran.some((h) => (mod === 'audio' ? m.heads[h]!.audioNet : m.heads[h]!.imageNet) !== null)),
       degraded: degradedReason !== undefined,

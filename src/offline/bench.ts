@@ -4,6 +4,7 @@
  * per head, run one after another, as a per-model pipeline would).
  */
 import os from 'node:os';
+import { percentile } from '../util/percentile.js';
 import type { VideoFrame } from '../video/frame.js';
 import type { Logger } from '../log/logger.js';
 import { SceneEngine, type Bundle, type BundleManifest, type EngineOptions, type SessionInfo } from '../inference/index.js';
@@ -50,9 +51,7 @@ export interface BenchReport {
 
 export function stats(values: readonly number[]): Stats {
   const s = [...values].sort((a, b) => a - b);
-  // nearest-rank percentile
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-  return { p50: q(50), p95: q(95), p99: q(99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
 }
 
 /** Runs `warmup` + `count` windows; returns each measured window's timings and the process CPU time they took. */

@@ -8,6 +8,7 @@
  * entities with an empty retained config instead of leaving them "unavailable" forever.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { UNKNOWN_LABEL } from '../fusion/index.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
 import type { Topics } from './topics.js';
 
@@ -62,8 +63,8 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
       name: 'Scene',
       icon: 'mdi:map-marker-question',
       state_topic: topics.scene,
-      // "unknown" (no head could run) becomes Home Assistant's own unknown state, which an enum sensor accepts.
-      value_template: "{{ value_json.label if value_json.label != 'unknown' else None }}",
+      // UNKNOWN_LABEL (no head could run) becomes Home Assistant's own unknown state, which an enum sensor accepts.
+      value_template: `{{ value_json.label if value_json.label != '${UNKNOWN_LABEL}' else None }}`,
       json_attributes_topic: topics.scene,
       // Two decimals: attributes that change every second would make the recorder write a row every second.
       // (Plain Jinja, no Home Assistant extension: renders a JSON object such as {"bus": 0.12, "park": 0.81}.)

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT, packageVersion } from '../config/schema.js';
+import { PACKAGE_ROOT, packageVersion } from '../util/package-info.js';
 import type { BundleManifest } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { RuntimeFile, runtimeDirFor } from '../state/runtime-file.js';

@@ -1,5 +1,5 @@
 /** The JSON payload of `<prefix>/<id>/scene` and `…/window`: one per window (schemas/mqtt/window.schema.json). */
-import { argmax } from '../fusion/index.js';
+import { argmax, UNKNOWN_LABEL } from '../fusion/index.js';
 
 /**
  * `schemaVersion` of every JSON message (window, scene, health): raised when a field changes meaning or goes away,
@@ -41,9 +41,6 @@ export function toClassDecision(classes: readonly string[], probs: ArrayLike<num
   const byClass = Object.fromEntries(classes.map((c, i) => [c, round(probs[i]!)]));
   return { label: classes[best]!, confidence: round(probs[best]!), probs: byClass };
 }
-
-/** The label of a window no head could classify (e.g. an image-only bundle while the camera is down). */
-export const UNKNOWN_LABEL = 'unknown';
 
 export function unknownDecision(classes: readonly string[]): ClassDecision {
   return { label: UNKNOWN_LABEL, confidence: 0, probs: Object.fromEntries(classes.map((c) => [c, round(1 / classes.length)])) };

@@ -201,7 +201,7 @@ describe('live video sources', () => {
     await assert.rejects(createVideoSource({ video: { ...video, source: 'v4l2', device: 'video0' } }, logger)!.start(), /video\.device "video0" is not a V4L2 device/);
     await assert.rejects(createVideoSource({ video: { ...video, source: 'url', file: 'camera.local/stream' } }, logger)!.start(), /video\.file "camera\.local\/stream" is not a stream URL/);
     await assert.rejects(createVideoSource({ video: { ...video, source: 'url', file: 'file:///tmp/a.mp4' } }, logger)!.start(), /use video\.source=file/);
-    assert.throws(() => createVideoSource({ video: { ...video, source: 'url' } }, logger), /video\.file is empty/);
+    await assert.rejects(createVideoSource({ video: { ...video, source: 'url' } }, logger)!.start(), /video\.file is empty/);
     assert.match(createVideoSource({ video: { ...video, source: 'url', file: 'rtsp://admin:secret@10.0.0.5/live' } }, logger)!.description, /rtsp:\/\/admin:\*\*\*@10\.0\.0\.5\/live/);
   });
 });

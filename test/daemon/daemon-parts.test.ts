@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { FileAudioSource } from '../../src/capture/audio-file.js';
-import { DEMO_BUNDLE, DEMO_CLIP } from '../../src/config/schema.js';
+import { DEMO_BUNDLE, DEMO_CLIP } from '../../src/util/package-info.js';
 import { Daemon, type DaemonParts } from '../../src/daemon/daemon.js';
 import { SceneLabeler } from '../../src/pipeline/scene-labeler.js';
 import { loadBundle, SceneEngine, type BundleManifest } from '../../src/inference/index.js';

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { FileAudioSource } from '../../src/capture/audio-file.js';
 import { FileVideoSource } from '../../src/capture/video-file.js';
 import type { AudioWindow } from '../../src/capture/types.js';
-import { DEMO_CLIP } from '../../src/config/schema.js';
+import { DEMO_CLIP } from '../../src/util/package-info.js';
 import { EngineFailure, loadBundle, SceneEngine, type SceneResult } from '../../src/inference/index.js';
 import { makeVideo } from '../helpers/media.js';
 import { copyBundle, fixtureBundle, NO_TOOLKIT, scratchDir } from './fixture-bundles.js';

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { FileAudioSource } from '../../src/capture/audio-file.js';
 import { FileVideoSource } from '../../src/capture/video-file.js';
 import { loadOpenCV } from '../../src/video/opencv.js';
-import { DEMO_CLIP } from '../../src/config/schema.js';
+import { DEMO_CLIP } from '../../src/util/package-info.js';
 import { FeatureExtractor, FEATURE_KINDS } from '../../src/features/index.js';
 import { loadBundle, SceneEngine } from '../../src/inference/index.js';
 import { preprocessFrame } from '../../src/inference/preprocess.js';

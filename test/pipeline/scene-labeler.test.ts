@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { FileAudioSource } from '../../src/capture/audio-file.js';
-import { DEMO_CLIP } from '../../src/config/schema.js';
+import { DEMO_CLIP } from '../../src/util/package-info.js';
 import { SceneLabeler } from '../../src/pipeline/scene-labeler.js';
 import { loadBundle, SceneEngine } from '../../src/inference/index.js';
 import { copyBundle, fixtureBundle, NO_TOOLKIT } from '../inference/fixture-bundles.js';

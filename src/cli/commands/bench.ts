@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
-import { DEMO_CLIP } from '../../config/schema.js';
+import { DEMO_CLIP } from '../../util/package-info.js';
 import { createLogger } from '../../log/logger.js';
 import type { VideoFrame } from '../../video/frame.js';
 import { loadBundle } from '../../inference/index.js';

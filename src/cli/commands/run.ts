@@ -4,6 +4,7 @@ import { createLogger } from '../../log/logger.js';
 import { Daemon, SHUTDOWN_BUDGET_MS } from '../../daemon/daemon.js';
 import { createDaemonParts } from '../../daemon/factory.js';
 import { watchLabels } from '../../publish/watch.js';
+import { EXIT_FAILURE } from '../../util/exit-codes.js';
 
 export const command: Command = {
   name: 'run',
@@ -40,7 +41,7 @@ Examples:
         // is gone within the budget; the broker then publishes `offline` through the last will.
         forceExit ??= setTimeout(() => {
           logger.error(`shutdown did not finish within ${SHUTDOWN_BUDGET_MS / 1000} s of ${signal}: exiting now`);
-          process.exit(1);
+          process.exit(EXIT_FAILURE);
         }, SHUTDOWN_BUDGET_MS - 200).unref();
       });
     }

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
+import { topicsFor } from '../../publish/topics.js';
 import { watchLabels } from '../../publish/watch.js';
 import { maskSecrets } from '../../config/secrets.js';
 
@@ -20,7 +21,7 @@ ${configOptionsHelp}`,
   async run(values) {
     const { config } = loadConfigFromFlags(values);
     const url = (values.url as string | undefined) ?? (config.mqtt.url || `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`);
-    const topic = `${config.mqtt.topicPrefix}/${(values.device as string | undefined) ?? '+'}/scene`;
+    const topic = topicsFor(config.mqtt.topicPrefix, (values.device as string | undefined) ?? '+').scene;
     console.error(`watching ${topic} on ${maskSecrets(url)} (Ctrl-C to stop)`);
     const close = await watchLabels({
       url,
