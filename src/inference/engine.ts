@@ -17,13 +17,15 @@ import type { Logger } from '../log/logger.js';
 import type { VideoFrame } from '../video/frame.js';
 import { loadOpenCV, type CV } from '../video/opencv.js';
 import { FeatureExtractor, type FeatureKind, type Features } from '../features/index.js';
-import { argmax, fuseDecisions, UNKNOWN_LABEL } from '../fusion/index.js';
-import { activeHeads, bundleFile, checkSessionIO, type Bundle, type BundleManifest, type TensorSpec, type Weights } from './bundle.js';
+import { argmax, chooseWeights, fuseDecisions, UNKNOWN_LABEL, type Modality } from '../fusion/index.js';
+import { bundleFile } from './bundle.js';
+import { checkSessionIO } from './bundle-checks.js';
+import { activeHeads, type Bundle, type BundleManifest, type TensorSpec } from './bundle-manifest.js';
 import { installedBackends, providerOrder, type Provider } from './providers.js';
 import { preprocessFrame, preprocessKey } from './preprocess.js';
 import { SessionLane, type Optimization, type WireTensor } from './session-lane.js';
 
-export type Modality = 'audio' | 'image';
+export type { Modality } from '../fusion/index.js';
 
 export interface SceneResult {
   classes: readonly string[];
@@ -184,7 +186,7 @@ export class SceneEngine {
     const t0 = performance.now();
     const timings: Record<string, number> = {};
     const m = this.bundle.manifest;
-    const choice = this.chooseWeights(input.audio !== null, input.frame !== null);
+    const choice = chooseWeights(this.manifest, input.audio !== null, input.frame !== null);
     const problems: string[] = choice.reason ? [choice.reason] : [];
     const heads = Object.keys(choice.weights).filter((h) => choice.weights[h]! > 0);
     const audioNets = new Set(heads.map((h) => m.heads[h]!.audioNet).filter((n): n is string => n !== null));
@@ -301,28 +303,6 @@ export class SceneEngine {
       problems.push(`${kind} net ${key} failed: ${(err as Error).message}`);
       return null;
     }
-  }
-
-  /** The weight set for the modalities at hand (BUNDLE.md §5), and how the result must be labelled. */
-  private chooseWeights(hasAudio: boolean, hasImage: boolean): { weights: Weights; fallback?: Modality; reason?: string } {
-    const d = this.manifest.decision;
-    const full = Object.fromEntries(Object.entries(d.weights).filter(([, w]) => w > 0).map(([h, w]) => [h, d.method === 'unweighted' ? 1 : w]));
-    const usable = Object.fromEntries(Object.entries(full).filter(([h]) => {
-      const head = this.manifest.heads[h]!;
-      return (!head.audioNet || hasAudio) && (!head.imageNet || hasImage);
-    }));
-    const nUsable = Object.keys(usable).length;
-    if (nUsable === Object.keys(full).length) return { weights: usable }; // nothing the bundle uses is missing
-    const present: Modality | null = hasAudio ? 'audio' : hasImage ? 'image' : null;
-    const fallback = present ? d.fallback?.[present] : undefined;
-    if (present && fallback) return { weights: fallback, fallback: present };
-    const what = present === 'audio' ? 'no video frame' : 'no audio';
-    const reason = present === null
-      ? 'neither audio nor a video frame'
-      : nUsable > 0
-        ? `${what}: fused from the ${nUsable} of ${Object.keys(full).length} heads that need only ${present} (the bundle has no ${present}-only fallback)`
-        : `${what}, and the bundle has no heads that work on ${present} alone`;
-    return { weights: usable, reason };
   }
 
   private logDegradation(reason: string | undefined): void {

@@ -7,7 +7,7 @@
  */
 import type { CV } from '../video/opencv.js';
 import type { VideoFrame } from '../video/frame.js';
-import type { PreprocessSpec } from './bundle.js';
+import type { PreprocessSpec } from './bundle-manifest.js';
 
 /** Output size of "resize shorter side to `resize`", rounded like torchvision (int() of the scaled long side). */
 export function resizedSize(width: number, height: number, resize: number): { width: number; height: number } {

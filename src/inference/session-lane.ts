@@ -3,7 +3,7 @@
  * Runs on one lane are sequential; runs on different lanes overlap.
  */
 import { Worker } from 'node:worker_threads';
-import type { GraphValue } from './bundle.js';
+import type { GraphValue } from './bundle-checks.js';
 import type { Provider } from './providers.js';
 
 export interface WireTensor { data: Float32Array; dims: number[] }

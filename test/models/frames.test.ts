@@ -13,7 +13,7 @@ import { FileVideoSource } from '../../src/capture/video-file.js';
 import { loadOpenCV } from '../../src/video/opencv.js';
 import { readNpy } from '../../src/features/npy.js';
 import { preprocessFrame } from '../../src/inference/preprocess.js';
-import type { PreprocessSpec } from '../../src/inference/bundle.js';
+import type { PreprocessSpec } from '../../src/inference/bundle-manifest.js';
 import { createLogger } from '../../src/log/logger.js';
 import { tempDir } from '../helpers/media.js';
 import { REPO_ROOT } from '../helpers/paths.js';
