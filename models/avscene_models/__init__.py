@@ -12,7 +12,7 @@ TAU_CLASSES = (
     "shopping_mall", "street_pedestrian", "street_traffic", "tram",
 )
 
-#: Filters per feature kind (../shared/spec/features.md), frames per 1-s window, channels (average, difference).
+#: Filters per feature kind (docs/spec/features.md), frames per 1-s window, channels (average, difference).
 FEATURE_BANDS = {"logmel": 256, "bark": 256, "scalogram": 290}
 FRAMES_PER_WINDOW = 6
 FEATURE_CHANNELS = 2

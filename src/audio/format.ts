@@ -1,4 +1,4 @@
-/** The audio every stage after decoding works on: 48 kHz stereo float, cut into 1-s windows (spec/features.md §1). */
+/** The audio every stage after decoding works on: 48 kHz stereo float, cut into 1-s windows (docs/spec/features.md § Input). */
 
 /** Samples per second of every window the pipeline sees (sources and file readers convert to it). */
 export const SAMPLE_RATE = 48000;

@@ -4,8 +4,6 @@ import { EX_USAGE } from '../util/exit-codes.js';
 
 export interface Command {
   name: string;
-  /** One line for `avscene --help`. */
-  summary: string;
   /** Full `avscene <name> --help` text: usage line, arguments, options, examples. */
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;

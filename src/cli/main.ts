@@ -18,6 +18,7 @@ const loaders: Record<string, () => Promise<{ command: Command }>> = {
   config: () => import('./commands/config.js'),
 };
 
+/** One line per command for `avscene --help` (here, so the help loads no command module). */
 const summaries: Record<string, string> = {
   run: 'run the daemon: capture, classify every 1-s window, publish labels over MQTT',
   classify: 'classify a WAV (and optional video) offline: one line per 1-s window (JSON with --json), then a summary',

@@ -1,4 +1,4 @@
-/** Log-mel, Bark and scalogram features of 1-s windows or whole clips, per ../shared/spec/features.md (v1). */
+/** Log-mel, Bark and scalogram features of 1-s windows or whole clips, per docs/spec/features.md (v1). */
 import {
   BLOCK_FRAMES,
   applyFilterbankDb,
@@ -13,7 +13,7 @@ import { FramePowerSpectrum, N_BINS, N_FFT, frameCount, FRAMES_PER_WINDOW } from
 
 export type FeatureKind = 'logmel' | 'bark' | 'scalogram';
 export const FEATURE_KINDS: readonly FeatureKind[] = ['logmel', 'bark', 'scalogram'];
-/** The version of ../shared/spec/features.md this code implements; bundles name the version they were trained on. */
+/** The version of docs/spec/features.md this code implements; bundles name the version they were trained on. */
 export const FEATURE_SPEC_VERSION = 1;
 export const FEATURE_BANDS: Readonly<Record<FeatureKind, number>> = { logmel: 256, bark: 256, scalogram: 290 };
 /** Channels of every feature: 0 average, 1 difference. */

@@ -8,7 +8,7 @@
  * here and runs all three features in well under half the NumPy reference's time. The two real channels of a
  * frame (average a, difference d) go through ONE complex transform as a + i·d, separated in pairPower(), so a
  * frame costs one 24576-point complex FFT. Measured on this project's 2-core EPYC (CPU ms per transform, see
- * test/bench/features.md): split re/im arrays, radix 4: 0.49; interleaved, radix 4: 0.39; interleaved, radix 8
+ * BENCHMARKS.md § Audio features): split re/im arrays, radix 4: 0.49; interleaved, radix 4: 0.39; interleaved, radix 8
  * first (8·8·8·8·2·3): 0.36; 8·8·8·4·4·3 (no 4 KiB-aliasing output stride): 0.32.
  */
 

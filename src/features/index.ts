@@ -1,5 +1,5 @@
 /**
- * The one implementation of the audio features (../shared/spec/features.md, v1) used by the daemon,
+ * The one implementation of the audio features (docs/spec/features.md, v1) used by the daemon,
  * `avscene classify`, `avscene features` and, through the latter, the training toolkit.
  */
 export {

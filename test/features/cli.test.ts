@@ -7,7 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { decodeWav, toStereo48k } from '../../src/audio/index.js';
 import { FEATURE_BANDS, FEATURE_KINDS, FeatureExtractor } from '../../src/features/index.js';
-import { readNpy } from '../../src/features/npy.js';
+import { readNpy } from '../helpers/npy.js';
 import { runBatch } from '../../src/features/batch.js';
 import { random, writeWav } from './support.js';
 

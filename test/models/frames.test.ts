@@ -11,7 +11,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FileVideoSource } from '../../src/capture/video-file.js';
 import { loadOpenCV } from '../../src/video/opencv.js';
-import { readNpy } from '../../src/features/npy.js';
+import { readNpy } from '../helpers/npy.js';
 import { preprocessFrame } from '../../src/inference/preprocess.js';
 import type { PreprocessSpec } from '../../src/inference/bundle-manifest.js';
 import { createLogger } from '../../src/log/logger.js';

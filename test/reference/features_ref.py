@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Float64 NumPy reference of ../shared/spec/features.md (v1), written straight from the spec text.
+"""Float64 NumPy reference of docs/spec/features.md (v1), written straight from the spec text.
 
 Dense filterbank matrices, np.fft.rfft, no truncation, no shortcuts: this is what the TypeScript features
 (src/features/) are checked against, and what the feature benchmark compares with.

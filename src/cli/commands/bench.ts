@@ -13,7 +13,6 @@ import type { Optimization } from '../../inference/session-lane.js';
 
 export const command: Command = {
   name: 'bench',
-  summary: 'measure per-window latency, real-time factor and memory of a model bundle',
   help: `Usage: avscene bench [--bundle DIR] [--windows N] [--naive DIR | --no-naive] [options]
 
 Runs the inference engine on N one-second windows and reports the latency per window (p50/p95/p99) split into

@@ -10,7 +10,6 @@ import { WAV_INPUT } from '../../audio/wav.js';
 
 export const command: Command = {
   name: 'classify',
-  summary: 'classify a recording offline',
   help: `Usage: avscene classify AUDIO.wav [--video CLIP] [--bundle DIR] [--json] [--config FILE]
 
 Classifies a recording with exactly the daemon's pipeline (same windows, features, model and fusion), as fast as the

@@ -5,7 +5,6 @@ import { configSchema } from '../../config/schema.js';
 
 export const command: Command = {
   name: 'config',
-  summary: 'print the effective configuration (secrets masked)',
   help: `Usage: avscene config --print [--config FILE] [--set KEY=VALUE …]
        avscene config --schema
 

@@ -11,7 +11,6 @@ import { ProgressLine } from '../progress.js';
 
 export const command: Command = {
   name: 'eval',
-  summary: 'score a model bundle on a dataset in the TAU layout (log loss, accuracy, confusion matrix)',
   help: `Usage: avscene eval DATASET [--bundle DIR] [--split FILE] [--out DIR] [--config FILE]
 
 Runs every clip of a split through exactly the daemon's pipeline (1-s windows, features, the bundle's engine,

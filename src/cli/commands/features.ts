@@ -14,7 +14,7 @@ const help = `Usage:
   avscene features AUDIO.wav --kind KIND --out FILE.npy [--window 1]
   avscene features --list FILES.txt --kind KIND[,KIND…] --out-dir DIR [--window 1] [--jobs N]
 
-Computes the audio features of ../shared/spec/features.md (v1) with the daemon's own code and writes them as
+Computes the audio features of docs/spec/features.md (v1) with the daemon's own code and writes them as
 NumPy .npy files (format 1.0, dtype <f4, C order). Input: ${WAV_INPUT}.
 
 Kinds: logmel (256 bands), bark (256), scalogram (290). Channel 0 is (L+R)/2, channel 1 is (L−R)/2.
@@ -145,7 +145,6 @@ async function batch(values: Record<string, unknown>): Promise<number> {
 
 export const command: Command = {
   name: 'features',
-  summary: 'compute log-mel / Bark / scalogram features of WAV files as .npy (also used by the training toolkit)',
   help,
   options: {
     kind: { type: 'string', short: 'k' },

@@ -8,7 +8,6 @@ import { EXIT_FAILURE } from '../../util/exit-codes.js';
 
 export const command: Command = {
   name: 'run',
-  summary: 'run the daemon',
   help: `Usage: avscene run [--config FILE] [--set KEY=VALUE …] [--watch]
 
 Runs the daemon: captures 1-second audio windows (and the center video frame of each), classifies them with the model

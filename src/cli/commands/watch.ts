@@ -6,7 +6,6 @@ import { maskSecrets } from '../../config/secrets.js';
 
 export const command: Command = {
   name: 'watch',
-  summary: 'print the labels devices publish',
   help: `Usage: avscene watch [--url mqtt://HOST:PORT] [--device ID|+] [--json] [--config FILE]
 
 Subscribes to <prefix>/<device>/scene and prints one line per window: label, confidence, runner-up, modalities.
