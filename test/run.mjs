@@ -63,7 +63,8 @@ const reporters = [
 const result = spawnSync(
   process.execPath,
   // A hung test fails after 5 minutes instead of stalling CI, and a leftover handle cannot keep a file's process alive.
-  ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', ...files],
+  // (Coverage is collected after the run, which --test-force-exit would cut short.)
+  ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=1', '--test-timeout=300000', ...(coverage ? [] : ['--test-force-exit']), ...files],
   { cwd: root, env, stdio: 'inherit' },
 );
 
