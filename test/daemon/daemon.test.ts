@@ -127,7 +127,7 @@ test('SIGTERM finishes the window in flight, publishes it, discards the windows 
   // A looped file read as fast as possible: capture always keeps the inference queue full, so at SIGTERM one window
   // is being classified and others wait behind it.
   const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=false', '--set', 'inference.queue=4']));
-  await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 3, 30_000, 'three window messages');
+  await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 3, 120_000, 'three window messages');
   await stopWithin5s(daemon);
   await sub.until((m) => m.at(-1)?.payload === 'offline', 3000, 'offline');
   const logs = daemon.logs();
@@ -148,7 +148,7 @@ test('kill -9: the broker publishes offline through the last will', async () => 
   const device = 'killed';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/status`);
   const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true']));
-  await sub.until((m) => m.some((x) => x.payload === 'online'), 20_000, 'online');
+  await sub.until((m) => m.some((x) => x.payload === 'online'), 120_000, 'online');
   daemon.child.kill('SIGKILL');
   await daemon.exited;
   await sub.until((m) => m.at(-1)?.payload === 'offline', 10_000, 'offline from the last will');
@@ -166,7 +166,7 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
   try {
     // Capture does not wait for the broker; it comes back once three windows have been classified (their log lines)
     // while it was down.
-    await daemon.until((l) => l.filter((x) => typeof x.seq === 'number').length >= 3, 30_000, 'three windows classified while the broker is down');
+    await daemon.until((l) => l.filter((x) => typeof x.seq === 'number').length >= 3, 120_000, 'three windows classified while the broker is down');
     const classifiedWhileDown = daemon.logs().filter((x) => typeof x.seq === 'number').map((x) => x.seq as number);
     assert.equal(sub.messages.length, 0, 'nothing could be delivered yet');
     second = await startMosquitto(first.port, first.dataDir);
@@ -225,8 +225,8 @@ test('a start-up failure after the model is loaded (embedded broker port taken) 
 test('SIGTERM while the broker is unreachable (windows piling up in the outbox) exits within 5 s', async () => {
   const daemon = startCli(daemonArgs('sigterm-no-broker', ['--set', `mqtt.url=mqtt://127.0.0.1:${await freePort()}`, '--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
   // Running, with its first connection refused and a window classified for the outbox.
-  await daemon.until((l) => l.some((x) => /MQTT broker .* unreachable: .*nothing listens there/.test(String(x.msg))), 30_000, 'the refused connection');
-  await daemon.until((l) => l.some((x) => typeof x.seq === 'number'), 30_000, 'a window classified');
+  await daemon.until((l) => l.some((x) => /MQTT broker .* unreachable: .*nothing listens there/.test(String(x.msg))), 120_000, 'the refused connection');
+  await daemon.until((l) => l.some((x) => typeof x.seq === 'number'), 120_000, 'a window classified');
   await stopWithin5s(daemon);
   assert.ok(daemon.logs().some((l) => l.msg === 'stopping: finishing the window in flight'), 'the stop was orderly, not the 5-s forced exit');
 });
