@@ -56,6 +56,13 @@ function children(): string {
   return out.split('\n').filter((l) => l.trim() && !l.includes('esbuild')).join('\n');
 }
 
+/** `next` starts where `prev` ends (within 5 ms), or later after a clock restart; never inside it. */
+function assertFollows(prev: AudioWindow, next: AudioWindow): void {
+  const step = next.start.getTime() - prev.start.getTime();
+  assert.ok(step > 995, `window ${next.index} starts ${step} ms after window ${prev.index}: windows must not overlap`);
+  if (step >= 1005) assert.ok(step > 2000, `window ${next.index} starts ${step} ms after window ${prev.index}: off by less than a lost second`);
+}
+
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms;
   while (!cond()) {
@@ -82,9 +89,9 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
       assert.equal(w.mediaOffset, w.index);
       assert.equal(w.end.getTime() - w.start.getTime(), 1000);
     }
-    for (let k = 1; k < windows.length; k++) {
-      assert.ok(Math.abs(windows[k]!.start.getTime() - windows[k - 1]!.start.getTime() - 1000) < 5, 'windows are contiguous in time');
-    }
+    // Contiguous in time; a process starved of CPU for over a second (a loaded test machine) takes that as samples the
+    // sound card lost and starts its clock again later: a gap is allowed then, an overlap never.
+    for (let k = 1; k < windows.length; k++) assertFollows(windows[k - 1]!, windows[k]!);
     assert.equal(children(), '', 'arecord is gone once the consumer stops');
   });
 
@@ -209,9 +216,11 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
       }
     });
     windows.forEach((w, k) => {
+      // Stamped with the wall clock when its samples were recorded: shortly before it arrives, never after (the bound is
+      // loose so that a CPU-starved test machine still passes; media-time stamps would be decades off).
       const lag = arrivals[k]! - w.end.getTime();
-      assert.ok(lag >= -20 && lag < 700, `window ${k} ended ${lag} ms before it arrived`);
-      if (k > 0) assert.ok(Math.abs(w.start.getTime() - windows[k - 1]!.start.getTime() - 1000) < 5);
+      assert.ok(lag >= -20 && lag < 10_000, `window ${k} ended ${lag} ms before it arrived`);
+      if (k > 0) assertFollows(windows[k - 1]!, w);
     });
     assert.equal(children(), '');
   });

@@ -9,7 +9,7 @@ const EX_USAGE = 64;
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 
 function expectUsageError(args: string[], message: RegExp): void {
-  const r = runCli(args, {}, 30_000);
+  const r = runCli(args);
   assert.equal(r.status, EX_USAGE, `exit code of avscene ${args.join(' ')}: ${r.stderr}`);
   assert.match(r.stderr, message, `avscene ${args.join(' ')}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace for a user error');
