@@ -62,9 +62,10 @@ const reporters = [
 ];
 const result = spawnSync(
   process.execPath,
-  // A hung test fails after 5 minutes instead of stalling CI, and a leftover handle cannot keep a file's process alive.
-  // (Coverage is collected after the run, which --test-force-exit would cut short.)
-  ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=1', '--test-timeout=300000', ...(coverage ? [] : ['--test-force-exit']), ...files],
+  // A hung test file fails after 20 minutes instead of stalling CI (node applies --test-timeout to each file's process
+  // as a whole: 5 minutes cut off daemon.test.ts beside 8 CPU-bound processes), and a leftover handle cannot keep a
+  // file's process alive. (Coverage is collected after the run, which --test-force-exit would cut short.)
+  ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=1', '--test-timeout=1200000', ...(coverage ? [] : ['--test-force-exit']), ...files],
   { cwd: root, env, stdio: 'inherit' },
 );
 
