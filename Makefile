@@ -1,5 +1,5 @@
 # avscene — the two Quick start commands are `make demo` and `make test`; each sets up whatever is missing first.
-.PHONY: setup setup-test demo test coverage bench build clean
+.PHONY: setup setup-test demo test coverage bench build package clean
 
 setup:
 	@bash deploy/setup.sh
@@ -25,5 +25,9 @@ coverage: setup-test
 bench: setup-test
 	@npm run --silent bench
 
+## Debian package for this machine's architecture: build/avscene_<version>_<arch>.deb (README § Deploying to a fleet).
+package: setup
+	@bash deploy/package.sh
+
 clean:
-	rm -rf dist node_modules/.avscene-setup
+	rm -rf dist build node_modules/.avscene-setup

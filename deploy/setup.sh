@@ -38,7 +38,7 @@ packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-f
 [ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps)
 # The arm64 checks of `make test` (test/platform/arm64.test.ts) run the daemon's audio path under qemu on x86_64.
 [ "$want_test" = 1 ] && read -ra arm64_packages <<<"$(plan_value test_packages "$plan")" && packages+=("${arm64_packages[@]}")
-[ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile)
+[ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile python3-cryptography)
 
 command -v apt-get >/dev/null || die "apt-get not found: avscene's setup supports Debian, Ubuntu and JetPack (install the packages listed in deploy/setup.sh by hand elsewhere)"
 missing=()

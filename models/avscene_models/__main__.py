@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-
-import torch
 
 
 def _config_step(name: str):
@@ -55,8 +54,25 @@ def _fixture(args) -> int:
     return 0
 
 
+def _keygen(args) -> int:
+    from .signing import keygen
+    key, pub = keygen(args.out)
+    print(json.dumps({"private": str(key), "public": str(pub)}))
+    print(f"keep {key} secret (it signs bundles); give devices {pub} as model.publicKey", file=sys.stderr)
+    return 0
+
+
+def _sign(args) -> int:
+    from .signing import sign_bundle
+    print(json.dumps({"signature": str(sign_bundle(args.bundle, args.key))}))
+    return 0
+
+
+#: Commands that do not need PyTorch (a release machine can sign without the training stack).
+NO_TORCH = {"keygen", "sign"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    torch.set_num_threads(int(__import__("os").environ.get("AVSCENE_TORCH_THREADS", "1")))
     parser = argparse.ArgumentParser(prog="python3 -m avscene_models", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -70,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                            help="continue the run in the config's workDir (same config): finished steps are "
                                 "skipped, the interrupted one continues from its checkpoints")
         p.set_defaults(run=_config_step(cmd))
-    from .fixtures import SYSTEMS as FIXTURE_SYSTEMS
+    from .systems import FIXTURE_SYSTEMS
     p = sub.add_parser("fixture", help="write an UNTRAINED bundle with random weights (tests, benchmarks)",
                        description="write an UNTRAINED bundle with random weights (tests, benchmarks): audio = the "
                                    "three audio nets; av = those + a small image net and fusion heads; report-III = "
@@ -86,10 +102,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-parity", action="store_true", help="skip the onnxruntime-node parity check")
     p.add_argument("--parity-dir", help="keep the parity inputs/outputs (parity.json + .bin) in this folder")
     p.set_defaults(run=_fixture)
+    p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing bundles (NAME.key private, NAME.pub public)",
+                       description="make an Ed25519 key pair for signing bundles: NAME.key (private, mode 0600: keep it "
+                                   "where bundles are released) and NAME.pub (copy to devices, set model.publicKey)")
+    p.add_argument("--out", required=True, metavar="NAME", help="path prefix of the two files")
+    p.set_defaults(run=_keygen)
+    p = sub.add_parser("sign", help="sign a bundle (writes bundle.sig; the daemon checks it against model.publicKey)",
+                       description="check a bundle's files against bundle.json, then sign bundle.json with an Ed25519 "
+                                   "private key; the raw signature goes to bundle.sig in the bundle directory")
+    p.add_argument("bundle", help="bundle directory (bundle.json + ONNX files)")
+    p.add_argument("--key", required=True, help="Ed25519 private key, PEM (from `keygen` or `openssl genpkey -algorithm ed25519`)")
+    p.set_defaults(run=_sign)
     args = parser.parse_args(argv)
+    if args.command not in NO_TORCH:
+        import torch
+        torch.set_num_threads(int(os.environ.get("AVSCENE_TORCH_THREADS", "1")))
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
 

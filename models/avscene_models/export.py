@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import hashlib
 import json
 import re
 import shutil
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 
 from . import FEATURE_BANDS, FEATURE_SPEC_VERSION, FRAMES_PER_WINDOW, SAMPLE_RATE, __version__
+from .hashing import sha256_file
 from .progress import log
 
 OPSET = 17
@@ -71,14 +71,6 @@ class HeadSpec:
 
 class BundleError(ValueError):
     pass
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _out_dim(module: nn.Module, *example: torch.Tensor) -> int:

@@ -24,10 +24,8 @@ import torch
 from . import FEATURE_BANDS, TAU_CLASSES
 from .export import AudioNetSpec, HeadSpec, ImageNetSpec, prune, write_bundle
 from .nets import AudioHead, FusionHead, ImageEmbedder, ImageHead, build_audio_net, preprocess_for
-from .systems import (FEATURE_NET, FEATURES, REPORT_IMAGE_NETS, REPORT_PAIRS, REPORT_SYSTEMS, audio_head_key,
-                      audio_net_key, fusion_head_key, image_head_key, image_net_key)
-
-SYSTEMS = ("audio", "av", "report-III", "report-12")
+from .systems import (FEATURE_NET, FEATURES, FIXTURE_SYSTEMS as SYSTEMS, REPORT_IMAGE_NETS, REPORT_PAIRS, REPORT_SYSTEMS,
+                      audio_head_key, audio_net_key, fusion_head_key, image_head_key, image_net_key)
 
 #: The report's nets at full size: Table 1's 1D-ResNet read literally, FC 2048 → 1024 → 1024, fusion FC 512, 256.
 FULL_SIZE = {"width": 1.0, "fc": (2048, 1024, 1024), "image_size": None, "fusion_hidden": (512, 256)}

@@ -45,3 +45,6 @@ REPORT_SYSTEMS = {
     "III": ((4, 5, 6, 7, 8, 9, 10, 11, 12), "weighted", (0.4, 0, 0.15, 0.2, 0.15, 0, 0.1, 0, 0)),
     "IV": ((4, 5, 6, 7, 8, 9, 10, 11, 12), "unweighted", None),
 }
+
+#: Untrained bundles `python3 -m avscene_models fixture --system …` writes (here, so the CLI lists them without PyTorch).
+FIXTURE_SYSTEMS = ("audio", "av", "report-III", "report-12")

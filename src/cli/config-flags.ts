@@ -1,6 +1,6 @@
 /** The options shared by commands that load the daemon configuration. */
 import type { ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
 
 export const configOptions = {
   config: { type: 'string', short: 'c' },
@@ -14,6 +14,7 @@ export const configOptionsHelp = `  -c, --config FILE     JSON configuration fil
 export function loadConfigFromFlags(
   values: Record<string, unknown>,
   extra: Record<string, unknown> = {},
+  options: Pick<LoadOptions, 'requireBundle'> = {},
 ): LoadedConfig {
   const overrides: Record<string, unknown> = {};
   for (const assignment of (values.set as string[] | undefined) ?? []) {
@@ -23,5 +24,5 @@ export function loadConfigFromFlags(
     // Values stay text: the schema's formats coerce and check them, so errors quote what was typed.
     overrides[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   }
-  return loadConfig({ file: values.config as string | undefined, overrides: { ...overrides, ...extra } });
+  return loadConfig({ file: values.config as string | undefined, overrides: { ...overrides, ...extra }, ...options });
 }

@@ -16,6 +16,8 @@ const loaders: Record<string, () => Promise<{ command: Command }>> = {
   bench: () => import('./commands/bench.js'),
   watch: () => import('./commands/watch.js'),
   config: () => import('./commands/config.js'),
+  bundle: () => import('./commands/bundle.js'),
+  reload: () => import('./commands/reload.js'),
 };
 
 /** One line per command for `avscene --help` (here, so the help loads no command module). */
@@ -27,6 +29,8 @@ const summaries: Record<string, string> = {
   bench: 'measure per-window latency, real-time factor and memory of a bundle on this machine',
   watch: 'subscribe to a broker and print the labels devices publish',
   config: 'print the effective configuration (secrets masked)',
+  bundle: 'install, roll back and list model bundles on a device (signed, atomic, the daemon swaps without a restart)',
+  reload: 'make the running daemon swap to the bundle model.bundle now names, between two windows',
 };
 
 function mainHelp(): string {

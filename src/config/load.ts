@@ -31,6 +31,8 @@ export interface LoadOptions {
   file?: string;
   /** Dotted keys set by CLI flags, e.g. { 'audio.file': 'x.wav' }; they beat the environment. */
   overrides?: Record<string, unknown>;
+  /** False for commands that manage bundles: model.bundle (e.g. …/bundles/current) may not exist yet. */
+  requireBundle?: boolean;
 }
 
 export interface LoadedConfig {
@@ -54,7 +56,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     throw new ConfigError(explainConvictError((err as Error).message, options.file));
   }
   const config = conf.getProperties();
-  checkSemantics(config);
+  checkSemantics(config, options.requireBundle ?? true);
   // convict masks the keys marked sensitive; passwords inside URLs and pipelines can be in any key.
   return { config, printable: () => maskSecretsDeep(JSON.parse(conf.toString()) as Record<string, unknown>) };
 }
@@ -95,7 +97,7 @@ function explainConvictError(message: string, file?: string): string {
 }
 
 /** Checks that need more than one key or the file system. */
-function checkSemantics(config: AvsceneConfig): void {
+function checkSemantics(config: AvsceneConfig, requireBundle: boolean): void {
   const problems: string[] = [];
   if (config.audio.source === 'file') requireFile(problems, 'audio.file', config.audio.file, 'a WAV file');
   if (config.video.source === 'file') requireFile(problems, 'video.file', config.video.file, 'a video file');
@@ -107,9 +109,10 @@ function checkSemantics(config: AvsceneConfig): void {
     problems.push(`mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`);
   }
   checkMqttSecurity(problems, config);
-  if (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory()) {
+  if (requireBundle && (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory())) {
     problems.push(`model.bundle: "${config.model.bundle}" is not a directory; point it at a bundle exported by the toolkit (bundle.json + ONNX files)`);
   }
+  if (config.model.publicKey) requireFile(problems, 'model.publicKey', config.model.publicKey, 'the Ed25519 public key (PEM) bundles are signed with');
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
 }
 

@@ -82,6 +82,12 @@ export const configSchema = {
       default: DEMO_BUNDLE,
       env: 'AVSCENE_MODEL_BUNDLE',
     },
+    publicKey: {
+      doc: 'Ed25519 public key (PEM file) that bundles must be signed with (bundle.sig, see models/README.md § Signing); empty = accept unsigned bundles.',
+      format: String,
+      default: '',
+      env: 'AVSCENE_MODEL_PUBLIC_KEY',
+    },
   },
   inference: {
     providers: {

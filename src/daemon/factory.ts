@@ -23,7 +23,7 @@ export interface AssembledDaemon extends DaemonParts {
  */
 export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
   const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
-  const bundle = await loadBundle(config.model.bundle);
+  const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
   const engine = await SceneEngine.create(bundle, {
     providers: config.inference.providers,
     threads: config.inference.threads,

@@ -58,9 +58,13 @@ export interface BundleManifest {
 }
 
 export interface Bundle {
-  /** Absolute bundle directory. */
+  /** Absolute bundle directory, symbolic links resolved (a `current` link may move on while this bundle runs). */
   dir: string;
   manifest: BundleManifest;
+  /** SHA-256 of bundle.json, which pins every ONNX file: identifies this exact bundle (published on `…/info`). */
+  sha256: string;
+  /** True when bundle.sig was verified against model.publicKey. */
+  signed: boolean;
   /** Things that work but deserve a log line (e.g. a head nobody uses). */
   warnings: string[];
 }

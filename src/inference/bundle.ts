@@ -8,33 +8,46 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkSchema, checkSemantics } from './bundle-checks.js';
 import { BundleError, MANIFEST_FILE, REEXPORT, type Bundle, type BundleManifest, type OnnxFileSpec } from './bundle-manifest.js';
+import { readPublicKey, verifyManifestSignature } from './bundle-signature.js';
 
-/** Reads, validates and returns the bundle in `dir`. Throws BundleError on the first problem found. */
-export async function loadBundle(dir: string): Promise<Bundle> {
-  const root = path.resolve(dir);
-  const manifestPath = path.join(root, MANIFEST_FILE);
-  const manifest = await readManifest(manifestPath);
-  const warnings = checkSemantics(manifest, manifestPath);
-  for (const [, spec] of onnxFiles(manifest)) await checkFile(root, spec);
-  return { dir: root, manifest, warnings };
+export interface LoadOptions {
+  /** PEM file of the Ed25519 public key bundles must be signed with (model.publicKey); unset or empty = no signature check. */
+  publicKey?: string;
 }
 
-async function readManifest(manifestPath: string): Promise<BundleManifest> {
-  let text: string;
+/** Reads, validates and returns the bundle in `dir`. Throws BundleError on the first problem found. */
+export async function loadBundle(dir: string, options: LoadOptions = {}): Promise<Bundle> {
+  // Resolved once, so every file comes from the same bundle even if a `current` link is flipped meanwhile.
+  const root = await realpath(path.resolve(dir)).catch(() => path.resolve(dir));
+  const manifestPath = path.join(root, MANIFEST_FILE);
+  const bytes = await readManifestBytes(manifestPath);
+  // The signature first: nothing else of an unvouched-for manifest is worth reading.
+  if (options.publicKey) await verifyManifestSignature(root, bytes, await readPublicKey(options.publicKey), options.publicKey);
+  const manifest = parseManifest(manifestPath, bytes);
+  const warnings = checkSemantics(manifest, manifestPath);
+  for (const [, spec] of onnxFiles(manifest)) await checkFile(root, spec);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { dir: root, manifest, sha256, signed: Boolean(options.publicKey), warnings };
+}
+
+async function readManifestBytes(manifestPath: string): Promise<Buffer> {
   try {
-    text = await readFile(manifestPath, 'utf8');
+    return await readFile(manifestPath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(err)})`;
     throw new BundleError(manifestPath, problem, 'model.bundle must name a directory exported by the toolkit (it contains bundle.json and the ONNX files).');
   }
+}
+
+function parseManifest(manifestPath: string, bytes: Buffer): BundleManifest {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new BundleError(manifestPath, `is not valid JSON (${(err as Error).message})`, REEXPORT);
   }

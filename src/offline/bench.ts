@@ -80,7 +80,7 @@ export function singleHeadBundle(bundle: Bundle, head: string): Bundle {
     heads: { [head]: h },
     decision: { method: 'weighted', weights: { [head]: 1 } },
   };
-  return { dir: bundle.dir, manifest, warnings: [] };
+  return { ...bundle, manifest, warnings: [] };
 }
 
 export interface BenchOptions extends EngineOptions {

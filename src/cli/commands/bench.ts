@@ -56,7 +56,7 @@ Example:
     if (!['disabled', 'basic', 'extended', 'all'].includes(optimization)) throw new UsageError('--optimization must be disabled, basic, extended or all');
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-bench', 2);
 
-    const bundle = await loadBundle(config.model.bundle);
+    const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
     const naive = values['no-naive'] ? null : values.naive ? await loadBundle(values.naive as string) : bundle;
     const input = await benchInput((values.audio as string | undefined) ?? DEMO_CLIP, values.video as string | undefined, logger);
     const threads = config.inference.threads > 0 ? config.inference.threads : os.availableParallelism();

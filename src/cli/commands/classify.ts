@@ -43,7 +43,7 @@ ${configOptionsHelp}`,
     });
     // Logs go to stderr so stdout stays machine-readable.
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-classify', 2);
-    const bundle = await loadBundle(config.model.bundle);
+    const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
     const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
     const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
     const classes = bundle.manifest.classes;

@@ -5,7 +5,7 @@ import { configSchema } from '../../config/schema.js';
 
 export const command: Command = {
   name: 'config',
-  help: `Usage: avscene config --print [--config FILE] [--set KEY=VALUE …]
+  help: `Usage: avscene config --print [--config FILE] [--set KEY=VALUE …] [--allow-missing-bundle]
        avscene config --schema
 
 Prints the configuration the daemon would run with: defaults, then the --config file, then AVSCENE_* environment
@@ -15,15 +15,18 @@ variables, then --set flags. Secrets are masked: mqtt.password, and the password
 Options:
       --print           print the effective configuration as JSON
       --schema          print every key with its documentation, default and environment variable
+      --allow-missing-bundle
+                        accept a model.bundle that does not exist yet (installers: …/bundles/current before the
+                        first \`avscene bundle install\`)
 ${configOptionsHelp}`,
-  options: { ...configOptions, print: { type: 'boolean' }, schema: { type: 'boolean' } },
+  options: { ...configOptions, print: { type: 'boolean' }, schema: { type: 'boolean' }, 'allow-missing-bundle': { type: 'boolean' } },
   async run(values) {
     if (values.schema) {
       console.log(JSON.stringify(describeSchema(configSchema), null, 2));
       return 0;
     }
     if (!values.print) throw new UsageError('say what to print: avscene config --print (or --schema)');
-    console.log(JSON.stringify(loadConfigFromFlags(values).printable(), null, 2));
+    console.log(JSON.stringify(loadConfigFromFlags(values, {}, { requireBundle: !values['allow-missing-bundle'] }).printable(), null, 2));
     return 0;
   },
 };

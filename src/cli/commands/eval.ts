@@ -36,7 +36,7 @@ Example:
     if (positionals.length !== 1) throw new UsageError(`give exactly one dataset folder\n\n${this.help}`);
     const { config } = loadConfigFromFlags(values, values.bundle ? { 'model.bundle': values.bundle } : {});
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-eval', 2);
-    const bundle = await loadBundle(config.model.bundle);
+    const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
     const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
     const progress = new ProgressLine();
     let report;

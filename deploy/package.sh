@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# `make package`: builds avscene_<version>_<arch>.deb for the machine it runs on (amd64 here, arm64 on a Jetson), so
+# that no device compiles anything: the app under /opt/avscene with production node_modules (the OpenCV binding
+# compiled by `make setup`, onnxruntime's binaries), the demo bundle, /usr/bin/avscene, the systemd unit,
+# /etc/avscene/config.json as a conffile, and maintainer scripts that create the `avscene` user and /var/lib/avscene.
+#
+#   deploy/package.sh [--out DIR]      (default DIR: build/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="${2:?--out needs a directory}"; shift 2 ;;
+    *) echo "package: unknown argument $1 (usage: deploy/package.sh [--out DIR])" >&2; exit 64 ;;
+  esac
+done
+command -v dpkg-deb >/dev/null || { echo "package: dpkg-deb not found: build the package on Debian, Ubuntu or JetPack" >&2; exit 1; }
+
+version=$(node -p 'require("./package.json").version')
+arch=$(dpkg --print-architecture)
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+app="$root/opt/avscene"
+
+bash deploy/stage-app.sh "$app"
+install -D -m 644 systemd/avscene.service "$root/lib/systemd/system/avscene.service"
+install -D -m 644 deploy/config.example.json "$root/etc/avscene/config.json"
+mkdir -p "$root/usr/bin"
+ln -s ../../opt/avscene/dist/cli/main.js "$root/usr/bin/avscene"   # relative: the tree works wherever it is unpacked
+
+# Depends: the packages of the shared libraries the native modules link directly (their NEEDED entries, as
+# dpkg-shlibdeps reads them; libraries shipped inside node_modules belong to no package and are skipped), Node.js of the
+# major version the OpenCV binding was compiled for (its ABI changes with every major), and arecord for the microphone.
+shlib_packages() {
+  local module name so
+  for module in "$@"; do
+    for name in $(readelf -d "$module" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+      so=$(ldd "$module" 2>/dev/null | awk -v n="$name" '$1 == n && $3 ~ /^\// {print $3}')
+      [ -n "$so" ] && { dpkg -S "$(readlink -f "$so")" 2>/dev/null || dpkg -S "$so" 2>/dev/null || true; }
+    done
+  done | cut -d: -f1 | sort -u
+}
+native=("$app/node_modules/@u4/opencv4nodejs/build/Release/opencv4nodejs.node")
+while IFS= read -r f; do native+=("$f"); done < <(find "$app/node_modules/onnxruntime-node/bin" -name '*.node' -o -name '*.so*')
+depends=()
+for p in $(shlib_packages "${native[@]}"); do
+  upstream=$(dpkg-query -W -f='${Version}' "$p" | sed 's/-[^-]*$//')
+  depends+=("$p (>= $upstream)")
+done
+depends+=("nodejs (>= $node_major)" "nodejs (<< $((node_major + 1)))" "alsa-utils")
+join() { local IFS=','; echo "$*" | sed 's/,/, /g'; }
+
+mkdir -p "$root/DEBIAN"
+cat > "$root/DEBIAN/control" <<CONTROL
+Package: avscene
+Version: $version
+Architecture: $arch
+Maintainer: avscene maintainers <avscene@localhost>
+Section: misc
+Priority: optional
+Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
+Depends: $(join "${depends[@]}")
+Recommends: gstreamer1.0-plugins-base, mosquitto-clients
+Description: audio-visual scene classification published over MQTT
+ An edge daemon that tells what kind of place a device is in (airport, bus,
+ metro, park, street...) from its microphone and camera, and publishes it over
+ MQTT for Home Assistant, Node-RED and Grafana. Built for this machine's
+ architecture with Node.js $node_major: the OpenCV binding and ONNX Runtime are
+ included, nothing is compiled on the device.
+CONTROL
+echo /etc/avscene/config.json > "$root/DEBIAN/conffiles"
+
+cat > "$root/DEBIAN/postinst" <<'POSTINST'
+#!/bin/sh
+# configure: the avscene user (audio, video), /var/lib/avscene, the demo bundle when none is installed; enable the
+# service. It starts once /etc/avscene/config.json is edited (first install) or restarts (upgrade).
+set -e
+if [ "$1" = configure ]; then
+  /opt/avscene/deploy/configure-service.sh
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl enable avscene.service >/dev/null 2>&1 || true
+    if [ -n "$2" ]; then
+      systemctl try-restart avscene.service || true
+    else
+      echo "avscene: edit /etc/avscene/config.json (device.id, audio.device, mqtt.url), then: systemctl start avscene"
+    fi
+  fi
+fi
+exit 0
+POSTINST
+cat > "$root/DEBIAN/prerm" <<'PRERM'
+#!/bin/sh
+# remove: stop the service (an upgrade restarts it from postinst instead).
+set -e
+if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+  systemctl stop avscene.service || true
+  systemctl disable avscene.service >/dev/null 2>&1 || true
+fi
+exit 0
+PRERM
+cat > "$root/DEBIAN/postrm" <<'POSTRM'
+#!/bin/sh
+# purge: the configuration (dpkg removes the conffile itself; this takes what was added beside it, e.g. avscene.env)
+# and the state directory with its bundles. An upgrade or a plain remove keeps both.
+set -e
+if [ "$1" = purge ]; then
+  rm -rf /etc/avscene /var/lib/avscene
+fi
+if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+exit 0
+POSTRM
+chmod 755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
+
+mkdir -p "$out"
+deb="$out/avscene_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+echo "$deb"

@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { configOptions, loadConfigFromFlags } from '../config-flags.js';
+import { createLogger } from '../../log/logger.js';
+import { BundleStore, bundlesDirFor } from '../../bundles/store.js';
+import { reloadDaemons } from '../../bundles/reload.js';
+import { openWarm } from '../../inference/warm-up.js';
+import type { Bundle } from '../../inference/index.js';
+
+/** The configuration a packaged or service install uses; bundle commands read it unless --config names another. */
+export const SERVICE_CONFIG = '/etc/avscene/config.json';
+const DEFAULT_KEEP = 3;
+
+export const command: Command = {
+  name: 'bundle',
+  help: `Usage: avscene bundle install DIR|FILE.tar.gz [options]
+       avscene bundle rollback [options]
+       avscene bundle list [options]
+
+Manages the bundles directory of a device: one folder per bundle (<name>-<version>) and a \`current\` link that
+model.bundle points at (e.g. /var/lib/avscene/bundles/current).
+
+  install   verifies the bundle (files and SHA-256, signature when model.publicKey is set, its ONNX sessions on one
+            test window), copies it in, flips \`current\` atomically, tells the running daemon (it swaps bundles
+            between two windows without losing one) and keeps the newest --keep bundles
+  rollback  points \`current\` back at the bundle active before this one (skipping bundles rolled back from) and
+            tells the daemon
+  list      shows the installed bundles, oldest first; * marks the active one
+
+Options:
+      --dir DIR          bundles directory (default: the folder of model.bundle when it ends in /current,
+                         else /var/lib/avscene/bundles)
+      --keep N           bundles kept after an install, the active one included (default ${DEFAULT_KEEP})
+      --public-key FILE  Ed25519 public key the bundle must be signed with (default: model.publicKey)
+      --no-reload        do not signal the daemon (it loads the bundle when it next starts)
+      --pid PID          signal this daemon process (default: the avscene service, else every \`avscene run\`)
+      --json             list: one JSON array instead of a table
+  -c, --config FILE      configuration to read model.bundle and model.publicKey from (default ${SERVICE_CONFIG}
+                         when it exists)
+      --set KEY=VALUE    set one configuration key (repeatable)
+
+Examples:
+  sudo avscene bundle install street-av-2.1.0.tar.gz
+  sudo avscene bundle rollback
+  avscene bundle list --dir /var/lib/avscene/bundles`,
+  options: {
+    ...configOptions,
+    dir: { type: 'string' },
+    keep: { type: 'string' },
+    'public-key': { type: 'string' },
+    'no-reload': { type: 'boolean' },
+    pid: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values, positionals) {
+    const [action, source, ...extra] = positionals;
+    if (!action || !['install', 'rollback', 'list'].includes(action)) {
+      throw new UsageError(`say what to do: avscene bundle install DIR|FILE.tar.gz, bundle rollback or bundle list (got ${action ?? 'nothing'})`);
+    }
+    if (action === 'install' && !source) throw new UsageError('bundle install needs the bundle: a directory with bundle.json, or a .tar.gz of one');
+    if ((action !== 'install' && source) || extra.length > 0) throw new UsageError(`unexpected argument ${action === 'install' ? extra[0] : source}`);
+    const withConfig = values.config || !existsSync(SERVICE_CONFIG) ? values : { ...values, config: SERVICE_CONFIG };
+    const { config } = loadConfigFromFlags(withConfig, {}, { requireBundle: false });
+    const store = new BundleStore(path.resolve((values.dir as string | undefined) ?? bundlesDirFor(config.model.bundle)));
+    const publicKey = (values['public-key'] as string | undefined) ?? (config.model.publicKey || undefined);
+
+    if (action === 'list') return list(store, Boolean(values.json));
+
+    const keep = values.keep === undefined ? DEFAULT_KEEP : Number(values.keep);
+    if (!Number.isInteger(keep) || keep < 2) throw new UsageError(`--keep must be a whole number of at least 2 (the active bundle and one to roll back to), got ${values.keep}`);
+    const pids = values.pid === undefined ? [] : [parsePid(values.pid as string)];
+    const logger = createLogger('warn', 'avscene-bundle', 2);
+
+    if (action === 'install') {
+      const check = async (bundle: Bundle): Promise<void> => {
+        // On the CPU: what can go wrong with the graphs shows there, without building TensorRT engines on the device.
+        const { engine } = await openWarm(bundle, { providers: 'cpu', threads: config.inference.threads, logger });
+        await engine.close();
+      };
+      const r = await store.install(source!, { keep, publicKey, check });
+      const m = r.bundle.manifest;
+      console.log(`${r.reused ? 'activated already installed' : 'installed'} ${m.name} ${m.version} (sha256 ${r.bundle.sha256.slice(0, 12)}, ${r.bundle.signed ? 'signature verified' : 'unsigned'}) in ${path.join(store.root, r.dir)}`);
+      console.log(`${store.currentLink} -> ${r.dir}${r.previous && r.previous !== r.dir ? ` (was ${r.previous}; \`avscene bundle rollback\` returns to it)` : ''}`);
+      if (r.removed.length > 0) console.log(`removed older bundles (--keep ${keep}): ${r.removed.join(', ')}`);
+    } else {
+      const r = await store.rollback(publicKey);
+      console.log(`${store.currentLink} -> ${r.to} (was ${r.from})`);
+    }
+    if (!values['no-reload']) console.log((await reloadDaemons(pids)).message);
+    return 0;
+  },
+};
+
+async function list(store: BundleStore, json: boolean): Promise<number> {
+  const bundles = await store.list();
+  if (json) {
+    console.log(JSON.stringify(bundles, null, 2));
+    return 0;
+  }
+  if (bundles.length === 0) {
+    console.log(`no bundles in ${store.root} (install one with avscene bundle install DIR|FILE.tar.gz)`);
+    return 0;
+  }
+  const width = Math.max(...bundles.map((b) => b.dir.length));
+  for (const b of bundles) {
+    const what = b.manifest ? `${b.manifest.name} ${b.manifest.version}` : b.problem;
+    const when = b.installedAt ? `installed ${b.installedAt}${b.rolledBack ? ', rolled back' : ''}` : 'not installed by bundle install';
+    console.log(`${b.active ? '*' : ' '} ${b.dir.padEnd(width)}  ${what}  ${b.signed ? 'signed' : 'unsigned'}  ${when}`);
+  }
+  return 0;
+}
+
+function parsePid(text: string): number {
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 1) throw new UsageError(`--pid must be a process id, got ${text}`);
+  return pid;
+}
