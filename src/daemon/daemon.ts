@@ -5,7 +5,8 @@
 import type { AudioSource, AudioWindow, VideoFrame, VideoSource } from '../capture/types.js';
 import type { SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
-import type { SceneSink } from '../publish/sink.js';
+import type { RunningModel, SceneSink } from '../publish/sink.js';
+import { BundleSwapper, type SwapSettings } from './bundle-swap.js';
 import { HealthCounters } from './health.js';
 import { InvalidWindowError, type SceneLabeler } from '../pipeline/scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
@@ -17,7 +18,7 @@ export interface DaemonParts {
   /** null: audio only. Started by the daemon. */
   video: VideoSource | null;
   /** Turns a window (+ frame) into its message; throws InvalidWindowError for a window that must be skipped. */
-  labeler: Pick<SceneLabeler, 'label'>;
+  labeler: Pick<SceneLabeler, 'label' | 'swap' | 'bundle'>;
   /** The inference engine behind the labeler, closed at shutdown. */
   engine: Pick<SceneEngine, 'close'>;
   /** Model bundle name and version, for the start-up log. */
@@ -33,6 +34,8 @@ export interface DaemonOptions {
   /** Windows waiting for inference at most (inference.queue). */
   queueDepth: number;
   logger: Logger;
+  /** Where reload() finds the next bundle (model.bundle and how to open it); absent: reload() only says it cannot. */
+  swap?: SwapSettings;
 }
 
 interface Captured {
@@ -53,12 +56,38 @@ export class Daemon {
   private healthTimer: NodeJS.Timeout | null = null;
   private readonly health = new HealthCounters();
   private stopping = false;
+  /** The engine labelling now: the parts' one until a bundle swap replaces it. */
+  private engine: Pick<SceneEngine, 'close'>;
+  private model: RunningModel;
+  private readonly swapper: BundleSwapper | null;
+  /** Engines swapped out, closing once their last window is done. */
+  private readonly retired: Array<Promise<void>> = [];
 
   constructor(
     private readonly parts: DaemonParts,
     private readonly options: DaemonOptions,
   ) {
     this.logger = options.logger;
+    this.engine = parts.engine;
+    const { manifest, sha256, signed } = parts.labeler.bundle;
+    this.model = { manifest, sha256, signed, since: new Date().toISOString() };
+    this.swapper = options.swap
+      ? new BundleSwapper(options.swap, () => parts.labeler.bundle, this.logger, (err) => this.reloadRefused(err))
+      : null;
+  }
+
+  /**
+   * Re-reads model.bundle and prepares it beside the running bundle, off the hot path; the inference loop swaps to it
+   * between two windows. A bundle that fails anything keeps the running one (logged, counted, on `…/info`). SIGHUP.
+   */
+  reload(): void {
+    if (this.stopping) return;
+    if (!this.swapper) {
+      this.logger.warn('reload requested, but this daemon was started without hot swap: restart it to load another bundle');
+      return;
+    }
+    this.logger.info({ bundle: this.options.swap!.bundle }, 'reload: preparing the bundle model.bundle names, beside the running one');
+    this.swapper.request();
   }
 
   /** Opens the video source and the outputs. Throws (with a clear message) when it cannot start. */
@@ -67,6 +96,7 @@ export class Daemon {
     const { logger } = this;
     if (video) await video.start();
     for (const sink of sinks) await sink.start(this.abort.signal);
+    for (const sink of sinks) sink.modelChanged(this.model);
     this.healthTimer = setInterval(() => this.publishHealth(), HEALTH_INTERVAL_MS).unref();
 
     // A live source does not wait for us: past the queue the oldest window goes. A file waits for room instead.
@@ -142,6 +172,7 @@ export class Daemon {
 
   private async inferenceLoop(labeler: DaemonParts['labeler'], queue: WindowQueue<Captured>): Promise<void> {
     for (let item = await queue.take(); item !== undefined; item = await queue.take()) {
+      this.takeOverIfReady(labeler, item.window.index);
       try {
         const message = await labeler.label(item.window, item.frame, item.receivedAt);
         const { timings, ...payload } = message;
@@ -170,6 +201,41 @@ export class Daemon {
     }
   }
 
+  /** Between two windows: a prepared bundle becomes the running one, so the window about to be labelled is its first. */
+  private takeOverIfReady(labeler: DaemonParts['labeler'], nextWindow: number): void {
+    const next = this.swapper?.take();
+    if (!next) return;
+    const from = labeler.bundle.manifest;
+    const old = labeler.swap(next.engine, next.bundle);
+    this.engine = next.engine;
+    this.retired.push(old.close().catch((err: Error) => this.logger.warn({ err: err.message }, 'closing the previous bundle\'s sessions failed')));
+    this.health.bundleSwaps++;
+    const { manifest, sha256, signed } = next.bundle;
+    const now = new Date().toISOString();
+    this.model = { manifest, sha256, signed, since: now, lastReload: { at: now, ok: true } };
+    for (const sink of this.parts.sinks) sink.modelChanged(this.model);
+    this.logger.info(
+      {
+        from: `${from.name} ${from.version}`,
+        to: `${manifest.name} ${manifest.version}`,
+        sha256,
+        window: nextWindow,
+        validateMs: Math.round(next.validateMs),
+        sessionsMs: Math.round(next.sessionsMs),
+        warmUpMs: Math.round(next.warmUpMs),
+      },
+      `model bundle swapped: ${manifest.name} ${manifest.version} labels from window ${nextWindow} on`,
+    );
+  }
+
+  private reloadRefused(err: Error): void {
+    this.health.bundleSwapFailures++;
+    this.model = { ...this.model, lastReload: { at: new Date().toISOString(), ok: false, error: err.message } };
+    for (const sink of this.parts.sinks) sink.modelChanged(this.model);
+    const running = `${this.model.manifest.name} ${this.model.manifest.version}`;
+    this.logger.error({ err: err.message, running }, `reload refused, ${running} keeps labelling: ${err.message}`);
+  }
+
   private publishHealth(): void {
     const snapshot = {
       ...this.health.snapshot(),
@@ -188,7 +254,8 @@ export class Daemon {
     const sinkBudget = Math.min(SINK_CLOSE_BUDGET_MS, left());
     await Promise.allSettled(this.parts.sinks.map((sink) => sink.close(sinkBudget)));
     this.parts.windowCounter?.close();
-    await Promise.allSettled([this.parts.video?.stop(), this.parts.engine.close()]);
+    await this.swapper?.close();
+    await Promise.allSettled([this.parts.video?.stop(), this.engine.close(), ...this.retired]);
     this.logger.info({ windows: this.health.windows, dropped: this.health.dropped }, 'avscene stopped');
   }
 }

@@ -8,6 +8,9 @@ export class HealthCounters {
   dropped = 0;
   /** Windows skipped because their samples were not finite. */
   invalid = 0;
+  /** Model bundles swapped in without a restart, and reloads refused (the running bundle stayed). */
+  bundleSwaps = 0;
+  bundleSwapFailures = 0;
   private latencies: number[] = [];
 
   recordWindow(latencyMs: number, degraded: boolean): void {
@@ -26,6 +29,8 @@ export class HealthCounters {
       degraded: this.degraded,
       dropped: this.dropped,
       invalid: this.invalid,
+      bundleSwaps: this.bundleSwaps,
+      bundleSwapFailures: this.bundleSwapFailures,
       latencyP50Ms: pick(50),
       latencyP95Ms: pick(95),
     };

@@ -11,17 +11,34 @@ import { toClassDecision, unknownDecision, type ScenePayload } from '../publish/
 export class InvalidWindowError extends Error {}
 
 export class SceneLabeler {
-  private readonly smoother: Smoother | null;
+  private smoother: Smoother | null;
 
   constructor(
-    private readonly engine: SceneEngine,
-    private readonly bundle: Bundle,
+    private engine: SceneEngine,
+    private currentBundle: Bundle,
     private readonly deviceId: string,
-    smoothingWindows: number,
+    private readonly smoothingWindows: number,
     /** The daemon continues the device's count across restarts (SeqStore); `classify` counts from 0. */
     private readonly nextSeq: () => number = counter(),
   ) {
     this.smoother = smoothingWindows > 1 ? new Smoother(smoothingWindows) : null;
+  }
+
+  /** The bundle the next window is labelled with. */
+  get bundle(): Bundle {
+    return this.currentBundle;
+  }
+
+  /**
+   * Labels the next window with another engine and bundle (a hot swap; call it between two windows). `seq` carries on;
+   * the smoothing history starts again, since it was the old model's opinion. Returns the old engine, for the caller to close.
+   */
+  swap(engine: SceneEngine, bundle: Bundle): SceneEngine {
+    const old = this.engine;
+    this.engine = engine;
+    this.currentBundle = bundle;
+    this.smoother = this.smoothingWindows > 1 ? new Smoother(this.smoothingWindows) : null;
+    return old;
   }
 
   /** Throws InvalidWindowError for a window that must be skipped (NaN/Inf samples); the caller logs and goes on. */
@@ -39,7 +56,7 @@ export class SceneLabeler {
     const classified = Object.keys(result.heads).length > 0;
     const raw = classified ? toClassDecision(result.classes, result.probs) : unknownDecision(result.classes);
     const decision = this.smoother && classified ? toClassDecision(result.classes, this.smoother.push(result.probs)) : raw;
-    const manifest = this.bundle.manifest;
+    const manifest = this.currentBundle.manifest;
     return {
       ...decision,
       seq: this.nextSeq(),

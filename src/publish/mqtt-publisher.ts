@@ -141,6 +141,11 @@ export class MqttPublisher {
     this.setState(this.topics.health, JSON.stringify({ schemaVersion: MESSAGE_SCHEMA_VERSION, ...health }));
   }
 
+  /** `…/info` (schemas/mqtt/info.schema.json): kept and sent again on every connection, like health. */
+  publishInfo(info: Record<string, unknown>): void {
+    this.setState(this.topics.info, JSON.stringify({ schemaVersion: MESSAGE_SCHEMA_VERSION, ...info }));
+  }
+
   /**
    * Retained messages kept for this run and sent again on every connection (Home Assistant discovery; an empty payload
    * removes a retained config). `reannounceOn`: a topic whose `online` asks for them again (homeassistant/status).

@@ -16,7 +16,7 @@ import type { ConnectionSettings } from './mqtt-client-options.js';
 import { MqttPublisher } from './mqtt-publisher.js';
 import { windowJson } from './payload.js';
 import { Outbox } from './outbox.js';
-import type { HealthSnapshot, SceneSink, WindowResult } from './sink.js';
+import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
 import { topicsFor, type Topics } from './topics.js';
 
 /** The `mqtt` config section, the device id and `state.dir` (the daemon's config object fits it). */
@@ -53,6 +53,7 @@ export class MqttSink implements SceneSink {
   private broker: EmbeddedBroker | null = null;
   private publisher: MqttPublisher | null = null;
   private brokerUrl = '';
+  private info: RunningModel | null = null;
 
   constructor(
     private readonly config: MqttSinkConfig,
@@ -91,6 +92,7 @@ export class MqttSink implements SceneSink {
       windowExpiryS: config.windowExpiryS,
     });
     this.announce();
+    this.publishInfo();
   }
 
   publishWindow(result: WindowResult): void {
@@ -102,9 +104,12 @@ export class MqttSink implements SceneSink {
     this.publisher?.publishHealth(snapshot);
   }
 
-  bundleChanged(manifest: BundleManifest): void {
-    this.manifest = manifest;
-    this.announce();
+  modelChanged(model: RunningModel): void {
+    this.info = model;
+    const changed = model.manifest !== this.manifest;
+    this.manifest = model.manifest;
+    if (changed) this.announce();
+    this.publishInfo();
   }
 
   stats(): Record<string, number> {
@@ -122,6 +127,20 @@ export class MqttSink implements SceneSink {
     if (this.publisher) await this.publisher.close(budgetMs);
     else this.outbox.close();
     await this.broker?.close();
+  }
+
+  /** `…/info`, retained and sent again on every connection: what this device runs, for fleet dashboards. */
+  private publishInfo(): void {
+    const model = this.info;
+    if (!this.publisher || !model) return;
+    const { manifest: m, sha256, signed, since, lastReload } = model;
+    this.publisher.publishInfo({
+      device: this.config.deviceId,
+      software: packageVersion(),
+      model: { name: m.name, version: m.version, sha256, signed },
+      since,
+      ...(lastReload ? { lastReload } : {}),
+    });
   }
 
   /**

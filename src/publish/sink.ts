@@ -8,13 +8,26 @@
  *  3. test it on its real transport (a real broker, a real HTTP client), not through the daemon.
  *
  * Contract, so that one slow or broken output never stalls the pipeline or loses another output's labels:
- *  - `publishWindow`, `publishHealth` and `bundleChanged` return at once and never throw: a sink that cannot deliver
+ *  - `publishWindow`, `publishHealth` and `modelChanged` return at once and never throw: a sink that cannot deliver
  *    now queues (bounded) or drops, and counts what it dropped in `stats()`.
  *  - They may be called before `start()` has resolved or after it failed (the daemon then shuts down): ignore or queue.
  *  - `close(budgetMs)` resolves within the budget whatever the transport does, and reports what it could not deliver.
  */
 import type { BundleManifest } from '../inference/index.js';
 import type { ScenePayload } from './payload.js';
+
+/** What the device runs (`<prefix>/<id>/info`): given at start, after every bundle swap and after a refused reload. */
+export interface RunningModel {
+  manifest: BundleManifest;
+  /** SHA-256 of bundle.json (which pins every ONNX file): the exact bundle. */
+  sha256: string;
+  /** Its signature was verified against model.publicKey. */
+  signed: boolean;
+  /** When this bundle began labelling (ISO 8601). */
+  since: string;
+  /** The last reload (SIGHUP, `avscene reload`, `bundle install`): when, and why it was refused. */
+  lastReload?: { at: string; ok: boolean; error?: string };
+}
 
 /** One classified window: the message every subscriber sees, and how long each stage took (for metrics, not published). */
 export interface WindowResult {
@@ -39,8 +52,8 @@ export interface SceneSink {
   publishWindow(result: WindowResult): void;
   /** Once a minute and at shutdown. */
   publishHealth(snapshot: HealthSnapshot): void;
-  /** The model bundle changed (hot swap): re-announce whatever describes the model (discovery, info). */
-  bundleChanged(manifest: BundleManifest): void;
+  /** At start and whenever the running model or the last reload's outcome changes: re-announce what describes the model (discovery, info). */
+  modelChanged(model: RunningModel): void;
   /** The sink's own counters, merged into the health snapshot; keys are prefixed with the sink's name (`mqttQueued`). */
   stats(): Record<string, number>;
   /** Delivers what it can within `budgetMs`, then releases everything it holds (sockets, servers, timers). */

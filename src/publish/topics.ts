@@ -10,6 +10,8 @@ export interface Topics {
   status: string;
   /** Retained, QoS 1: JSON counters every minute (windows, dropped, latency, MQTT queue). */
   health: string;
+  /** Retained, QoS 1: what the device runs (software version, bundle name/version/SHA-256, last reload); at start and on every swap. */
+  info: string;
 }
 
 export function topicsFor(prefix: string, deviceId: string): Topics {
@@ -20,5 +22,6 @@ export function topicsFor(prefix: string, deviceId: string): Topics {
     label: `${base}/label`,
     status: `${base}/status`,
     health: `${base}/health`,
+    info: `${base}/info`,
   };
 }

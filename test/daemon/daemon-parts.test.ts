@@ -9,8 +9,8 @@ import { FileAudioSource } from '../../src/capture/audio-file.js';
 import { DEMO_BUNDLE, DEMO_CLIP } from '../../src/util/package-info.js';
 import { Daemon, type DaemonParts } from '../../src/daemon/daemon.js';
 import { SceneLabeler } from '../../src/pipeline/scene-labeler.js';
-import { loadBundle, SceneEngine, type BundleManifest } from '../../src/inference/index.js';
-import type { HealthSnapshot, SceneSink, WindowResult } from '../../src/publish/sink.js';
+import { loadBundle, SceneEngine } from '../../src/inference/index.js';
+import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from '../../src/publish/sink.js';
 import { memoryLogger } from '../capture/support.js';
 
 const quiet = pino({ level: 'silent' });
@@ -30,7 +30,7 @@ class RecordingSink implements SceneSink {
   publishHealth(snapshot: HealthSnapshot): void {
     this.health.push(snapshot);
   }
-  bundleChanged(_manifest: BundleManifest): void {}
+  modelChanged(_model: RunningModel): void {}
   stats(): Record<string, number> {
     return { recordedWindows: this.windows.length };
   }

@@ -13,6 +13,7 @@ const load = (name: string): ValidateFunction =>
 const windowSchema = load('window');
 const healthSchema = load('health');
 const discoverySchema = load('homeassistant-config');
+const infoSchema = load('info');
 
 /** Why `payload` breaks the contract of `topic`, or null when it keeps it (or the topic is not ours). */
 export function contractViolation(topic: string, payload: string): string | null {
@@ -27,6 +28,7 @@ export function contractViolation(topic: string, payload: string): string | null
   };
   if (/\/(scene|window)$/.test(topic)) return json(windowSchema);
   if (/\/health$/.test(topic)) return json(healthSchema);
+  if (/\/info$/.test(topic)) return json(infoSchema);
   if (/\/config$/.test(topic)) return payload === '' ? null : json(discoverySchema);
   if (/\/status$/.test(topic) && !topic.startsWith('homeassistant/')) return payload === 'online' || payload === 'offline' ? null : `status "${payload}"`;
   if (/\/label$/.test(topic)) return payload.length > 0 && !payload.startsWith('{') ? null : `label "${payload}"`;

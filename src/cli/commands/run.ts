@@ -44,8 +44,14 @@ Examples:
         }, SHUTDOWN_BUDGET_MS - 200).unref();
       });
     }
+    // SIGHUP (systemctl reload, avscene reload, bundle install): swap to the bundle model.bundle names now. Handled from
+    // the start, since Node.js would exit on it; one during start-up is applied once the daemon exists.
+    let reloadRequested = false;
+    process.on('SIGHUP', () => (daemon ? daemon.reload() : (reloadRequested = true)));
     const parts = await createDaemonParts(config, logger);
-    daemon = new Daemon(parts, { deviceId: config.device.id, queueDepth: config.inference.queue, logger });
+    const swap = { bundle: config.model.bundle, publicKey: config.model.publicKey, providers: config.inference.providers, threads: config.inference.threads };
+    daemon = new Daemon(parts, { deviceId: config.device.id, queueDepth: config.inference.queue, logger, swap });
+    if (reloadRequested) daemon.reload();
     // A signal while the parts were built (the engine takes a while): start nothing that waits, stop at once.
     if (stopSignal) daemon.stop(stopSignal);
     let stopWatching: (() => Promise<void>) | undefined;

@@ -1,0 +1,105 @@
+/**
+ * Hot swap of the model bundle (SIGHUP, `avscene reload`, `avscene bundle install`): the daemon keeps labelling with
+ * the running bundle while the new one is prepared beside it, off the hot path — model.bundle re-read (following a
+ * `current` link), validated (schema, SHA-256 of every file, signature when model.publicKey is set), its sessions
+ * opened and one warm-up window classified. The inference loop then `take()`s it between two windows, so no window is
+ * lost and `seq` has no gap. Any failure leaves the running bundle in place; `onFailure` reports why.
+ */
+import type { Bundle } from '../inference/bundle.js';
+import { loadBundle } from '../inference/bundle.js';
+import type { SceneEngine } from '../inference/engine.js';
+import { openWarm } from '../inference/warm-up.js';
+import type { Logger } from '../log/logger.js';
+
+export interface SwapSettings {
+  /** model.bundle: read again on every request. */
+  bundle: string;
+  /** model.publicKey ('' = none). */
+  publicKey: string;
+  providers: string;
+  threads: number;
+}
+
+/** A bundle ready to take over, and what preparing it took. */
+export interface PreparedBundle {
+  bundle: Bundle;
+  engine: SceneEngine;
+  /** Milliseconds: reading and checking the files (+ signature), opening the sessions, the warm-up window. */
+  validateMs: number;
+  sessionsMs: number;
+  warmUpMs: number;
+}
+
+export class BundleSwapper {
+  private preparing: Promise<void> | null = null;
+  private again = false;
+  private ready: PreparedBundle | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly settings: SwapSettings,
+    /** The bundle labelling now (to recognise a request that changes nothing). */
+    private readonly running: () => Bundle,
+    private readonly logger: Logger,
+    private readonly onFailure: (err: Error) => void,
+  ) {}
+
+  /** Starts preparing model.bundle; a request while one is being prepared runs once more afterwards (the link may have moved again). */
+  request(): void {
+    if (this.closed) return;
+    if (this.preparing) {
+      this.again = true;
+      return;
+    }
+    this.preparing = this.prepare().finally(() => {
+      this.preparing = null;
+      if (this.again) {
+        this.again = false;
+        this.request();
+      }
+    });
+  }
+
+  /** The prepared bundle, once: the caller makes it the running one now, between two windows. */
+  take(): PreparedBundle | null {
+    const ready = this.ready;
+    this.ready = null;
+    return ready;
+  }
+
+  /** Waits for a preparation in progress and closes a prepared engine nobody took (shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.preparing;
+    await this.take()?.engine.close();
+  }
+
+  /** Resolves when no preparation is in progress (tests, and a clean shutdown). */
+  async settled(): Promise<void> {
+    while (this.preparing) await this.preparing;
+  }
+
+  private async prepare(): Promise<void> {
+    const { settings, logger } = this;
+    const t0 = performance.now();
+    try {
+      const bundle = await loadBundle(settings.bundle, { publicKey: settings.publicKey });
+      const current = this.ready?.bundle ?? this.running();
+      if (bundle.sha256 === current.sha256) {
+        logger.info({ bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, sha256: bundle.sha256 }, `reload: ${settings.bundle} still holds the running bundle; nothing to swap`);
+        return;
+      }
+      const validateMs = performance.now() - t0;
+      logger.info({ bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, dir: bundle.dir }, 'reload: new bundle verified; opening its sessions beside the running ones');
+      const warm = await openWarm(bundle, { providers: settings.providers, threads: settings.threads, logger });
+      if (this.closed) {
+        await warm.engine.close();
+        return;
+      }
+      await this.take()?.engine.close(); // superseded before it took over
+      this.ready = { bundle, engine: warm.engine, validateMs, sessionsMs: warm.sessionsMs, warmUpMs: warm.warmUpMs };
+    } catch (err) {
+      this.onFailure(err as Error);
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Hot swap end to end: the daemon labels a looping real-time file with a signed bundle installed by `avscene bundle
+ * install`; installing a newer one swaps it in between two windows (no seq gap, no window lost, the model version in
+ * the messages changes exactly there, `…/info` follows); a corrupt and a wrongly signed bundle are refused while the
+ * running one keeps labelling. Real bundles, real signatures, a real mosquitto broker, real SIGHUPs.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { Collector } from '../helpers/mqtt-collector.js';
+import { killAll, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/media.js';
+import { demoVersion, keyPair, signBundle } from '../helpers/bundles.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+let broker: Mosquitto;
+before(async () => {
+  broker = await startMosquitto();
+});
+after(async () => {
+  killAll();
+  await Collector.closeAll();
+  await broker.stop();
+});
+
+interface Window { seq: number; window: { start: string; end: string }; model: { name: string; version: string } }
+interface Info { software: string; model: { name: string; version: string; sha256: string; signed: boolean }; since: string; lastReload?: { ok: boolean; error?: string } }
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** Points `current` at `dir` by hand (as a broken deploy script might), bypassing bundle install's checks. */
+function pointCurrentAt(store: string, dir: string): void {
+  const tmp = path.join(store, '.current-test');
+  symlinkSync(dir, tmp);
+  renameSync(tmp, path.join(store, 'current'));
+}
+
+function logsWith(daemon: RunningCli, msg: RegExp): Array<Record<string, unknown>> {
+  return daemon.logs().filter((l) => typeof l.msg === 'string' && msg.test(l.msg));
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('a new bundle takes over between two windows; corrupt and wrongly signed ones are refused while the old one keeps labelling', async () => {
+  const dir = tempDir('avscene-swap-');
+  const store = path.join(dir, 'bundles');
+  const release = keyPair(dir, 'release');
+  const other = keyPair(dir, 'other');
+  const v1 = demoVersion(dir, '1.0.0');
+  const v2 = demoVersion(dir, '2.0.0');
+  signBundle(v1, release.key);
+  signBundle(v2, release.key);
+  const install = (bundle: string, extra: string[]) => runCli(['bundle', 'install', bundle, '--dir', store, '--public-key', release.pub, ...extra]);
+  assert.equal(install(v1, ['--no-reload']).status, 0);
+
+  const device = 'swap';
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
+  const windows = () => sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Window);
+  const infos = () => sub.on(`avscene/${device}/info`).map((m) => JSON.parse(m.payload) as Info);
+  const daemon = startCli([
+    'run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'audio.loop=true', '--set', 'sources.realtime=true',
+    '--set', `model.bundle=${path.join(store, 'current')}`, '--set', `model.publicKey=${release.pub}`,
+  ]);
+  const pid = String(daemon.child.pid);
+  await until('two windows of 1.0.0', () => windows().length >= 2);
+  const first = infos().at(-1)!;
+  assert.deepEqual(first.model, { name: 'demo-audio', version: '1.0.0', sha256: sha256(path.join(v1, 'bundle.json')), signed: true });
+  assert.equal(first.software, (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+
+  // install verifies, flips current and signals the daemon, which swaps between two windows.
+  const installed = install(v2, ['--pid', pid]);
+  assert.equal(installed.status, 0, installed.stderr);
+  assert.match(installed.stdout, new RegExp(`sent SIGHUP to ${pid}`));
+  await until('windows of 2.0.0', () => windows().filter((w) => w.model.version === '2.0.0').length >= 2);
+  const swapped = logsWith(daemon, /^model bundle swapped/);
+  assert.equal(swapped.length, 1, daemon.stdout().slice(-3000));
+  for (const key of ['validateMs', 'sessionsMs', 'warmUpMs']) assert.equal(typeof swapped[0]![key], 'number', `the swap log gives ${key}`);
+  assert.deepEqual(infos().at(-1)!.model, { name: 'demo-audio', version: '2.0.0', sha256: sha256(path.join(v2, 'bundle.json')), signed: true });
+  assert.equal(infos().at(-1)!.lastReload?.ok, true);
+
+  // A corrupt bundle (signed, but an ONNX file changed since) and a bundle signed with another key: both refused.
+  const corrupt = demoVersion(dir, '3.0.0');
+  signBundle(corrupt, release.key);
+  writeFileSync(path.join(corrupt, 'head-logmel-audio.onnx'), 'truncated');
+  pointCurrentAt(store, corrupt);
+  assert.equal(runCli(['reload', '--pid', pid]).status, 0);
+  await until('the corrupt bundle refused', () => logsWith(daemon, /^reload refused/).length === 1);
+  assert.match(String(logsWith(daemon, /^reload refused/)[0]!.err), /head-logmel-audio\.onnx: SHA-256 is .*Re-export the bundle/);
+  await until('info naming the refusal', () => infos().at(-1)?.lastReload?.ok === false);
+  assert.match(infos().at(-1)!.lastReload!.error!, /SHA-256/);
+  assert.equal(infos().at(-1)!.model.version, '2.0.0', 'info still names the running bundle');
+
+  const forged = demoVersion(dir, '4.0.0');
+  signBundle(forged, other.key);
+  pointCurrentAt(store, forged);
+  daemon.child.kill('SIGHUP');
+  await until('the wrongly signed bundle refused', () => logsWith(daemon, /^reload refused/).length === 2);
+  assert.match(String(logsWith(daemon, /^reload refused/)[1]!.err), /bundle\.sig: does not verify against .*release\.pub/);
+  const afterRefusals = windows().length;
+  await until('labelling goes on', () => windows().length >= afterRefusals + 2);
+
+  daemon.child.kill('SIGTERM');
+  const { code } = await daemon.exited;
+  assert.equal(code, 0, daemon.stderr());
+  await until('health at stop', () => sub.on(`avscene/${device}/health`).length > 0, 10_000);
+  const health = JSON.parse(sub.on(`avscene/${device}/health`).at(-1)!.payload) as Record<string, number>;
+  assert.equal(health.bundleSwaps, 1);
+  assert.equal(health.bundleSwapFailures, 2);
+
+  // Every window, in order, without a gap; the version switches once, from 1.0.0 to 2.0.0, and never back.
+  const all = windows();
+  all.forEach((w, i) => assert.equal(w.seq, all[0]!.seq + i, `seq ${w.seq} follows ${all[0]!.seq + i - 1} without a gap`));
+  for (let i = 1; i < all.length; i++) {
+    assert.equal(Date.parse(all[i]!.window.start), Date.parse(all[i - 1]!.window.end), 'consecutive windows: none was dropped at the swap');
+  }
+  const versions = all.map((w) => w.model.version);
+  const at = versions.indexOf('2.0.0');
+  assert.ok(at >= 2);
+  assert.deepEqual(versions, [...Array(at).fill('1.0.0'), ...Array(versions.length - at).fill('2.0.0')]);
+  await sub.close();
+});
