@@ -13,7 +13,7 @@ cli=("$(command -v node)" "$app/dist/cli/main.js")
 
 id avscene >/dev/null 2>&1 || useradd --system --user-group --home-dir "$state" --no-create-home --shell /usr/sbin/nologin avscene
 usermod -aG audio,video avscene
-install -d -o avscene -g avscene -m 750 "$state"
+install -d -o avscene -g avscene -m 755 "$state"   # as systemd's StateDirectory= makes it
 [ -f "$config" ] && chgrp avscene "$config" && chmod 640 "$config"
 
 # The demo bundle makes a fresh install runnable; a fleet's own bundle replaces it with `avscene bundle install`.

@@ -5,9 +5,7 @@
  * opened and one warm-up window classified. The inference loop then `take()`s it between two windows, so no window is
  * lost and `seq` has no gap. Any failure leaves the running bundle in place; `onFailure` reports why.
  */
-import type { Bundle } from '../inference/bundle.js';
-import { loadBundle } from '../inference/bundle.js';
-import type { SceneEngine } from '../inference/engine.js';
+import { loadBundle, type Bundle, type SceneEngine } from '../inference/index.js';
 import { openWarm } from '../inference/warm-up.js';
 import type { Logger } from '../log/logger.js';
 

@@ -71,7 +71,7 @@ test('unit, conffile, maintainer scripts and the native modules are inside; deve
   const configure = readFileSync(path.join(unpacked, 'opt/avscene/deploy/configure-service.sh'), 'utf8');
   assert.match(configure, /useradd --system .* avscene/);
   assert.match(configure, /usermod -aG audio,video avscene/);
-  assert.match(configure, /install -d -o avscene -g avscene -m 750 "\$state"/);
+  assert.match(configure, /install -d -o avscene -g avscene -m 755 "\$state"/);
   const unit = readFileSync(path.join(unpacked, 'lib/systemd/system/avscene.service'), 'utf8');
   assert.equal(unit, readFileSync(path.join(REPO_ROOT, 'systemd/avscene.service'), 'utf8'), 'the same unit as a clone install');
   assert.match(unit, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
