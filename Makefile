@@ -1,5 +1,5 @@
 # avscene — the two Quick start commands are `make demo` and `make test`; each sets up whatever is missing first.
-.PHONY: setup setup-test demo test coverage bench build package clean
+.PHONY: setup setup-test demo lint test coverage bench build package clean
 
 setup:
 	@bash deploy/setup.sh
@@ -13,8 +13,13 @@ build: setup
 demo: setup
 	@node dist/cli/main.js run --watch --set log.level=warn
 
-## Set up, then run the whole test suite (node:test; the summary ends with `# pass N` / `# fail N`).
-test: setup-test
+## Formatting and lint (Biome, biome.jsonc) of src/, test/ and models/scripts/; `npx biome check --write` fixes most of it.
+lint: setup-test
+	@node_modules/.bin/biome check --max-diagnostics=30 || { \
+	  echo 'make: formatting or lint problems (listed above). Fix them with `npx biome check --write`, review the diff, and fix by hand what it could not.' >&2; exit 1; }
+
+## Set up, check formatting and lint, then run the whole test suite (node:test; the summary ends with `# pass N` / `# fail N`).
+test: setup-test lint
 	@node test/run.mjs
 
 ## The whole suite with node's built-in coverage, then branch and line coverage per src/ folder (README § Development).
