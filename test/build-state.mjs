@@ -21,7 +21,8 @@ export function staleBuild() {
   if (!existsSync(BUILT)) return `${path.relative(REPO_ROOT, BUILT)} does not exist`;
   const built = statSync(BUILT).mtimeMs;
   const newest = newestUnder(path.join(REPO_ROOT, 'src'));
-  if (newest.mtimeMs > built) return `${path.relative(REPO_ROOT, newest.file)} is newer than ${path.relative(REPO_ROOT, BUILT)}`;
+  if (newest.mtimeMs > built)
+    return `${path.relative(REPO_ROOT, newest.file)} is newer than ${path.relative(REPO_ROOT, BUILT)}`;
   const pkg = path.join(REPO_ROOT, 'package.json');
   if (statSync(pkg).mtimeMs > built) return `package.json is newer than ${path.relative(REPO_ROOT, BUILT)}`;
   return null;

@@ -4,7 +4,13 @@
 import path from 'node:path';
 
 /** Files whose figures the README also quotes one by one (issue 17's baseline). */
-const FILES = ['src/inference/bundle.ts', 'src/publish/mqtt-publisher.ts', 'src/capture/video-live.ts', 'src/offline/evaluate.ts', 'src/inference/session-lane.ts'];
+const FILES = [
+  'src/inference/bundle.ts',
+  'src/publish/mqtt-publisher.ts',
+  'src/capture/video-live.ts',
+  'src/offline/evaluate.ts',
+  'src/inference/session-lane.ts',
+];
 
 const pct = (covered, total) => (total === 0 ? '    -  ' : `${((100 * covered) / total).toFixed(1).padStart(6)}%`);
 
@@ -26,7 +32,9 @@ export function coverageByFolder(summary, root) {
   const rows = [...folders.entries()].sort(([a], [b]) => a.localeCompare(b));
   return [
     `# ${'coverage per folder'.padEnd(28)} branches    lines`,
-    ...rows.map(([folder, f]) => `# ${folder.padEnd(28)} ${pct(f.coveredBranches, f.branches)}  ${pct(f.coveredLines, f.lines)}`),
+    ...rows.map(
+      ([folder, f]) => `# ${folder.padEnd(28)} ${pct(f.coveredBranches, f.branches)}  ${pct(f.coveredLines, f.lines)}`,
+    ),
     ...FILES.filter((f) => files.has(f)).map((f) => {
       const c = files.get(f);
       return `# ${f.padEnd(28)} ${pct(c.coveredBranchCount, c.totalBranchCount)}  ${pct(c.coveredLineCount, c.totalLineCount)}`;

@@ -56,8 +56,14 @@ const env = {
 const work = mkdtempSync(path.join(os.tmpdir(), 'avscene-run-'));
 const reportFile = path.join(work, 'report.jsonl');
 const reporters = [
-  '--test-reporter', path.join(root, 'test', 'ci-reporter.mjs'), '--test-reporter-destination', 'stdout',
-  '--test-reporter', path.join(root, 'test', 'run-report.mjs'), '--test-reporter-destination', reportFile,
+  '--test-reporter',
+  path.join(root, 'test', 'ci-reporter.mjs'),
+  '--test-reporter-destination',
+  'stdout',
+  '--test-reporter',
+  path.join(root, 'test', 'run-report.mjs'),
+  '--test-reporter-destination',
+  reportFile,
   ...(coverage ? ['--experimental-test-coverage'] : []),
 ];
 const result = spawnSync(
@@ -65,13 +71,25 @@ const result = spawnSync(
   // A hung test file fails after 20 minutes instead of stalling CI (node applies --test-timeout to each file's process
   // as a whole: 5 minutes cut off daemon.test.ts beside 8 CPU-bound processes), and a leftover handle cannot keep a
   // file's process alive. (Coverage is collected after the run, which --test-force-exit would cut short.)
-  ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=1', '--test-timeout=1200000', ...(coverage ? [] : ['--test-force-exit']), ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    ...reporters,
+    '--test-concurrency=1',
+    '--test-timeout=1200000',
+    ...(coverage ? [] : ['--test-force-exit']),
+    ...files,
+  ],
   { cwd: root, env, stdio: 'inherit' },
 );
 
 let status = result.status ?? 1;
 const report = existsSync(reportFile)
-  ? readFileSync(reportFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  ? readFileSync(reportFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
   : null;
 const skips = report?.filter((r) => r.skip).map((r) => r.skip);
 if (skips === undefined) {

@@ -25,7 +25,14 @@ for (const job of spec.jobs) {
   let written = 0;
   try {
     for (let w = 0; w < job.windows; w++) {
-      const frame = await source.frameFor({ index: w, mediaOffset: w, start: new Date(0), end: new Date(0), left: null, right: null });
+      const frame = await source.frameFor({
+        index: w,
+        mediaOffset: w,
+        start: new Date(0),
+        end: new Date(0),
+        left: null,
+        right: null,
+      });
       if (frame === null) break; // video shorter than the audio: later windows have no frame
       const mat = new cv.Mat(frame.bgr, frame.height, frame.width, cv.CV_8UC3);
       // WebP quality above 100 selects libwebp's lossless mode.

@@ -45,6 +45,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   }
   maxAbsDiffs(dir).then(
     (r) => process.stdout.write(JSON.stringify(r) + '\n'),
-    (e) => { console.error(e instanceof Error ? e.message : String(e)); process.exit(1); },
+    (e) => {
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    },
   );
 }

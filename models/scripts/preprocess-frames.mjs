@@ -25,7 +25,9 @@ job.frames.forEach((file, i) => {
   try {
     mat = cv.imread(file, cv.IMREAD_COLOR); // throws on a missing or undecodable file
   } catch (err) {
-    throw new Error(`${file}: OpenCV cannot read this image (${err instanceof Error ? err.message : String(err)}): rerun the 'frames' step`);
+    throw new Error(
+      `${file}: OpenCV cannot read this image (${err instanceof Error ? err.message : String(err)}): rerun the 'frames' step`,
+    );
   }
   try {
     out.set(preprocessFrame(cv, matToFrame(cv, mat, 0), job.preprocess), i * size);

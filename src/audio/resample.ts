@@ -45,7 +45,10 @@ export class Resampler {
   /** Row p (0 … phases) holds the taps for fractional input time p/phases, for inputs i0 − J + 1 … i0 + J. */
   private readonly table: Float64Array;
 
-  constructor(readonly inputRate: number, readonly outputRate = SAMPLE_RATE) {
+  constructor(
+    readonly inputRate: number,
+    readonly outputRate = SAMPLE_RATE,
+  ) {
     if (!Number.isInteger(inputRate) || inputRate <= 0 || !Number.isInteger(outputRate) || outputRate <= 0) {
       throw new RangeError(`sample rates must be positive integers, got ${inputRate} → ${outputRate}`);
     }

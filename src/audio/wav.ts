@@ -16,7 +16,10 @@ export interface DecodedAudio {
 
 /** Bad or unsupported audio input. The message names the file, the problem and what would work. */
 export class AudioFormatError extends Error {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = 'AudioFormatError';
   }
@@ -74,7 +77,8 @@ export function decodeWav(buf: Buffer, name: string): DecodedAudio {
       if (size < 16 || body + size > buf.length) fail(`truncated or corrupt 'fmt ' chunk (${size} bytes)`);
       format = parseFormat(buf, body, size, fail);
     } else if (id === 'data') {
-      if (!format) return fail(`'data' chunk comes before the 'fmt ' chunk, so its encoding is unknown; ${SUPPORTED_WAV}`);
+      if (!format)
+        return fail(`'data' chunk comes before the 'fmt ' chunk, so its encoding is unknown; ${SUPPORTED_WAV}`);
       const available = buf.length - body;
       let bytes = size;
       if (size === STREAMING_DATA_SIZE) bytes = available - (available % format.blockAlign);
@@ -94,7 +98,11 @@ export function decodeWav(buf: Buffer, name: string): DecodedAudio {
     // RIFF chunks are padded to an even size.
     pos = body + size + (size & 1);
   }
-  return fail(format ? "no 'data' chunk (the file holds no audio or was cut short)" : "no 'fmt ' chunk; the WAV header is corrupt");
+  return fail(
+    format
+      ? "no 'data' chunk (the file holds no audio or was cut short)"
+      : "no 'fmt ' chunk; the WAV header is corrupt",
+  );
 }
 
 function describeMagic(buf: Buffer): string {
@@ -124,15 +132,19 @@ function parseFormat(buf: Buffer, at: number, size: number, fail: (p: string) =>
     (tag === WAVE_FORMAT_IEEE_FLOAT && [32, 64].includes(bitsPerSample));
   if (!supported) {
     const kind =
-      tag === WAVE_FORMAT_PCM ? `${bitsPerSample}-bit integer PCM`
-      : tag === WAVE_FORMAT_IEEE_FLOAT ? `${bitsPerSample}-bit float`
-      : `${FORMAT_NAMES[tag] ?? 'format'} (format tag 0x${tag.toString(16).padStart(4, '0')})`;
+      tag === WAVE_FORMAT_PCM
+        ? `${bitsPerSample}-bit integer PCM`
+        : tag === WAVE_FORMAT_IEEE_FLOAT
+          ? `${bitsPerSample}-bit float`
+          : `${FORMAT_NAMES[tag] ?? 'format'} (format tag 0x${tag.toString(16).padStart(4, '0')})`;
     fail(`unsupported encoding: ${kind}; ${SUPPORTED_WAV}`);
   }
   if (channels === 0) fail("corrupt 'fmt ' chunk: 0 channels");
   if (sampleRate === 0) fail("corrupt 'fmt ' chunk: sample rate 0 Hz");
   if (blockAlign !== channels * bytesPerSample) {
-    fail(`corrupt 'fmt ' chunk: block align ${blockAlign} does not match ${channels} channels × ${bytesPerSample} bytes`);
+    fail(
+      `corrupt 'fmt ' chunk: block align ${blockAlign} does not match ${channels} channels × ${bytesPerSample} bytes`,
+    );
   }
   return { tag, channels, sampleRate, blockAlign, bitsPerSample };
 }
@@ -153,7 +165,7 @@ function decodeSamples(buf: Buffer, at: number, frames: number, f: WavFormat): F
       for (let i = 0; i < frames; i++, p += step) out[i] = buf.readInt16LE(p) / 32768;
     } else if (bytes === 3) {
       for (let i = 0; i < frames; i++, p += step) {
-        out[i] = ((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16)) << 8 >> 8) / 8388608;
+        out[i] = (((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16)) << 8) >> 8) / 8388608;
       }
     } else {
       for (let i = 0; i < frames; i++, p += step) out[i] = buf.readInt32LE(p) / 2147483648;

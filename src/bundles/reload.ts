@@ -26,21 +26,35 @@ export interface ReloadOutcome {
 export async function reloadDaemons(pids: number[] = []): Promise<ReloadOutcome> {
   if (pids.length > 0) {
     for (const pid of pids) signal(pid);
-    return { via: 'pid', pids, message: `sent SIGHUP to ${pids.join(', ')}: the daemon loads the new bundle between two windows (see its log)` };
+    return {
+      via: 'pid',
+      pids,
+      message: `sent SIGHUP to ${pids.join(', ')}: the daemon loads the new bundle between two windows (see its log)`,
+    };
   }
   if (await serviceActive()) {
     try {
       await run('systemctl', ['reload', SERVICE]);
     } catch (err) {
       const detail = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
-      throw new Error(`systemctl reload ${SERVICE} failed (${detail}); run it as root, or restart the service: systemctl restart ${SERVICE}`);
+      throw new Error(
+        `systemctl reload ${SERVICE} failed (${detail}); run it as root, or restart the service: systemctl restart ${SERVICE}`,
+      );
     }
-    return { via: 'systemd', pids: [], message: `reloaded the ${SERVICE} service: it loads the new bundle between two windows (journalctl -u ${SERVICE} shows the swap or why it refused)` };
+    return {
+      via: 'systemd',
+      pids: [],
+      message: `reloaded the ${SERVICE} service: it loads the new bundle between two windows (journalctl -u ${SERVICE} shows the swap or why it refused)`,
+    };
   }
   const found = await findDaemons();
   for (const pid of found) signal(pid);
   return found.length > 0
-    ? { via: 'pid', pids: found, message: `sent SIGHUP to avscene run (pid ${found.join(', ')}): it loads the new bundle between two windows (see its log)` }
+    ? {
+        via: 'pid',
+        pids: found,
+        message: `sent SIGHUP to avscene run (pid ${found.join(', ')}): it loads the new bundle between two windows (see its log)`,
+      }
     : { via: 'none', pids: [], message: 'no running avscene daemon found: the new bundle is used when it next starts' };
 }
 
@@ -49,7 +63,13 @@ function signal(pid: number): void {
     process.kill(pid, 'SIGHUP');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ESRCH' ? `no process ${pid}` : code === 'EPERM' ? `not allowed to signal process ${pid}: run as its user or root` : String(err));
+    throw new Error(
+      code === 'ESRCH'
+        ? `no process ${pid}`
+        : code === 'EPERM'
+          ? `not allowed to signal process ${pid}: run as its user or root`
+          : String(err),
+    );
   }
 }
 
@@ -69,7 +89,10 @@ export async function findDaemons(): Promise<number[]> {
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').then((s) => s.split('\0'), () => null);
+    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+      (s) => s.split('\0'),
+      () => null,
+    );
     // argv: node [node options…] SCRIPT COMMAND …
     const script = argv ? argv.findIndex((arg, i) => i > 0 && !arg.startsWith('-')) : -1;
     if (!argv || script < 0 || argv[script + 1] !== 'run') continue;

@@ -13,7 +13,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { BundleError, loadBundle, MANIFEST_FILE, type Bundle, type BundleManifest } from '../inference/index.js';
 import { SIGNATURE_FILE } from '../inference/bundle-signature.js';
@@ -27,7 +39,11 @@ export const CURRENT_LINK = 'current';
 const HISTORY_FILE = 'installed.json';
 const STAGING_PREFIX = '.incoming-';
 
-interface HistoryEntry { dir: string; installedAt: string; rolledBack?: true }
+interface HistoryEntry {
+  dir: string;
+  installedAt: string;
+  rolledBack?: true;
+}
 
 export interface ListedBundle {
   /** Directory name inside the store, e.g. demo-audio-1.0.0. */
@@ -76,7 +92,10 @@ export class BundleStore {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return null;
-      if (code === 'EINVAL') throw new BundleStoreError(`${this.currentLink} is not a symbolic link; move it away (it may be a bundle copied by hand) so that bundle install can manage it`);
+      if (code === 'EINVAL')
+        throw new BundleStoreError(
+          `${this.currentLink} is not a symbolic link; move it away (it may be a bundle copied by hand) so that bundle install can manage it`,
+        );
       throw err;
     }
     return path.basename(target);
@@ -84,13 +103,18 @@ export class BundleStore {
 
   /** Verifies the bundle in `source` (a directory or a .tar.gz), copies it into the store, makes it active, prunes. */
   async install(source: string, options: InstallOptions): Promise<InstallResult> {
-    if (options.keep < 2) throw new BundleStoreError(`keep must be at least 2 (the active bundle and one to roll back to), got ${options.keep}`);
+    if (options.keep < 2)
+      throw new BundleStoreError(
+        `keep must be at least 2 (the active bundle and one to roll back to), got ${options.keep}`,
+      );
     await mkdir(this.root, { recursive: true });
     const previous = await this.active();
     const staging = path.join(this.root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
     await mkdir(staging);
     try {
-      const sourceDir = (await isArchive(source)) ? await extractArchive(source, path.join(staging, 'archive')) : path.resolve(source);
+      const sourceDir = (await isArchive(source))
+        ? await extractArchive(source, path.join(staging, 'archive'))
+        : path.resolve(source);
       const candidate = await loadBundle(sourceDir, { publicKey: options.publicKey });
       const dir = `${candidate.manifest.name}-${candidate.manifest.version}`;
       const target = path.join(this.root, dir);
@@ -98,7 +122,9 @@ export class BundleStore {
       let bundle: Bundle;
       if (existing) {
         if (existing.sha256 !== candidate.sha256) {
-          throw new BundleStoreError(`${target} is already installed with a different bundle.json (SHA-256 ${existing.sha256.slice(0, 12)}…, new ${candidate.sha256.slice(0, 12)}…): give the new bundle its own version (bundle.json "version") and install that`);
+          throw new BundleStoreError(
+            `${target} is already installed with a different bundle.json (SHA-256 ${existing.sha256.slice(0, 12)}…, new ${candidate.sha256.slice(0, 12)}…): give the new bundle its own version (bundle.json "version") and install that`,
+          );
         }
         bundle = await loadBundle(target, { publicKey: options.publicKey });
         await options.check?.(bundle);
@@ -126,10 +152,14 @@ export class BundleStore {
    */
   async rollback(publicKey?: string): Promise<{ from: string; to: string; bundle: Bundle }> {
     const active = await this.active();
-    if (active === null) throw new BundleStoreError(`no bundle is active in ${this.root} (no ${CURRENT_LINK} link): nothing to roll back`);
+    if (active === null)
+      throw new BundleStoreError(`no bundle is active in ${this.root} (no ${CURRENT_LINK} link): nothing to roll back`);
     const history = await this.history();
     const at = history.findIndex((e) => e.dir === active);
-    const earlier = history.slice(0, at < 0 ? history.length : at).filter((e) => !e.rolledBack).reverse();
+    const earlier = history
+      .slice(0, at < 0 ? history.length : at)
+      .filter((e) => !e.rolledBack)
+      .reverse();
     for (const entry of earlier) {
       const candidate = path.join(this.root, entry.dir);
       if (!(await exists(candidate))) continue;
@@ -138,7 +168,9 @@ export class BundleStore {
       await this.writeHistory(history.map((e) => (e.dir === active ? { ...e, rolledBack: true as const } : e)));
       return { from: active, to: entry.dir, bundle };
     }
-    throw new BundleStoreError(`no bundle installed before ${active} is left in ${this.root} to roll back to (see \`avscene bundle list\`)`);
+    throw new BundleStoreError(
+      `no bundle installed before ${active} is left in ${this.root} to roll back to (see \`avscene bundle list\`)`,
+    );
   }
 
   /** Every bundle directory in the store, in install order (ones not installed by this store first), active one marked. */
@@ -155,18 +187,25 @@ export class BundleStore {
     }
     const order = (dir: string) => history.findIndex((e) => e.dir === dir);
     names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
-    return Promise.all(names.map(async (dir): Promise<ListedBundle> => {
-      const full = path.join(this.root, dir);
-      const entry = history.find((e) => e.dir === dir);
-      const known = { dir, active: dir === active, installedAt: entry?.installedAt, ...(entry?.rolledBack ? { rolledBack: true as const } : {}) };
-      const signed = await exists(path.join(full, SIGNATURE_FILE));
-      try {
-        const m = JSON.parse(await readFile(path.join(full, MANIFEST_FILE), 'utf8')) as BundleManifest;
-        return { ...known, manifest: { name: m.name, version: m.version, created: m.created }, signed };
-      } catch (err) {
-        return { ...known, signed, problem: `no readable ${MANIFEST_FILE} (${(err as Error).message})` };
-      }
-    }));
+    return Promise.all(
+      names.map(async (dir): Promise<ListedBundle> => {
+        const full = path.join(this.root, dir);
+        const entry = history.find((e) => e.dir === dir);
+        const known = {
+          dir,
+          active: dir === active,
+          installedAt: entry?.installedAt,
+          ...(entry?.rolledBack ? { rolledBack: true as const } : {}),
+        };
+        const signed = await exists(path.join(full, SIGNATURE_FILE));
+        try {
+          const m = JSON.parse(await readFile(path.join(full, MANIFEST_FILE), 'utf8')) as BundleManifest;
+          return { ...known, manifest: { name: m.name, version: m.version, created: m.created }, signed };
+        } catch (err) {
+          return { ...known, signed, problem: `no readable ${MANIFEST_FILE} (${(err as Error).message})` };
+        }
+      }),
+    );
   }
 
   /** Points `current` at `dir` atomically: a new link under a temporary name, renamed over the old one. */
@@ -184,7 +223,9 @@ export class BundleStore {
       return await loadBundle(dir);
     } catch (err) {
       if (err instanceof BundleError) {
-        throw new BundleStoreError(`${dir} exists but does not hold an intact bundle (${err.problem}); remove it, then install again`);
+        throw new BundleStoreError(
+          `${dir} exists but does not hold an intact bundle (${err.problem}); remove it, then install again`,
+        );
       }
       throw err;
     }
@@ -219,7 +260,9 @@ export class BundleStore {
   private async prune(keep: number): Promise<string[]> {
     const active = await this.active();
     const entries = await this.history();
-    const candidates = [...entries.filter((e) => e.rolledBack), ...entries.filter((e) => !e.rolledBack)].filter((e) => e.dir !== active);
+    const candidates = [...entries.filter((e) => e.rolledBack), ...entries.filter((e) => !e.rolledBack)].filter(
+      (e) => e.dir !== active,
+    );
     const removed = candidates.slice(0, Math.max(0, entries.length - keep)).map((e) => e.dir);
     if (removed.length === 0) return removed;
     await this.writeHistory(entries.filter((e) => !removed.includes(e.dir))); // forget first: a power cut leaves a stray folder, never a dangling entry
@@ -232,7 +275,10 @@ export class BundleStore {
 async function copyBundle(bundle: Bundle, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   const m = bundle.manifest;
-  const files = new Set([MANIFEST_FILE, ...[m.audioNets, m.imageNets, m.heads].flatMap((group) => Object.values(group).map((spec) => spec.file))]);
+  const files = new Set([
+    MANIFEST_FILE,
+    ...[m.audioNets, m.imageNets, m.heads].flatMap((group) => Object.values(group).map((spec) => spec.file)),
+  ]);
   if (await exists(path.join(bundle.dir, SIGNATURE_FILE))) files.add(SIGNATURE_FILE);
   for (const file of files) {
     const to = path.join(dest, file);
@@ -244,7 +290,10 @@ async function copyBundle(bundle: Bundle, dest: string): Promise<void> {
 }
 
 async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(() => true, () => false);
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function syncFile(file: string): Promise<void> {

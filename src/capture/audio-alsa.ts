@@ -96,7 +96,8 @@ export class AlsaAudioSource implements AudioSource {
     let failures = 0; // in the current outage
     while (!signal.aborted) {
       const end = await this.session(queue, signal, () => {
-        if (failures > 0) this.log.info({ device: this.opts.device }, `ALSA capture from "${this.opts.device}" is running again`);
+        if (failures > 0)
+          this.log.info({ device: this.opts.device }, `ALSA capture from "${this.opts.device}" is running again`);
         failures = 0;
       });
       if (signal.aborted) return;
@@ -119,7 +120,11 @@ export class AlsaAudioSource implements AudioSource {
   }
 
   /** One arecord run: pushes every complete window; resolves when arecord ends (or is stopped on abort). */
-  private session(queue: WindowQueue<AudioWindow>, signal: AbortSignal, onFirstWindow: () => void): Promise<SessionEnd> {
+  private session(
+    queue: WindowQueue<AudioWindow>,
+    signal: AbortSignal,
+    onFirstWindow: () => void,
+  ): Promise<SessionEnd> {
     return new Promise<SessionEnd>((resolve) => {
       const startedAt = Date.now();
       let windows = 0;
@@ -167,7 +172,8 @@ export class AlsaAudioSource implements AudioSource {
       });
       // Spawn failures come only here; the package does not listen, and an unhandled 'error' would kill the daemon.
       proc.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') finish('arecord is not installed (install alsa-utils: `sudo apt-get install alsa-utils`)', true);
+        if (err.code === 'ENOENT')
+          finish('arecord is not installed (install alsa-utils: `sudo apt-get install alsa-utils`)', true);
         else finish(`cannot run arecord: ${err.message}`);
       });
       // The package reports a non-zero exit as a *string* 'error' on the stream; keep it for the message.

@@ -61,17 +61,33 @@ export class FileAudioSource implements AudioSource {
       buf = await readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new Error(`audio.file "${file}" cannot be read (${code}): set audio.file to a WAV file, or audio.source to "alsa".`, { cause: err });
+      throw new Error(
+        `audio.file "${file}" cannot be read (${code}): set audio.file to a WAV file, or audio.source to "alsa".`,
+        { cause: err },
+      );
     }
     const stereo = toStereo48k(decodeWav(buf, file));
     const seconds = stereo.left.length / SAMPLE_RATE;
     if (wholeWindowCount(stereo.left.length) === 0) {
-      throw new Error(`audio.file "${file}" is ${seconds.toFixed(3)} s long, shorter than one 1-s window: nothing to classify.`);
+      throw new Error(
+        `audio.file "${file}" is ${seconds.toFixed(3)} s long, shorter than one 1-s window: nothing to classify.`,
+      );
     }
     const tail = droppedTail(stereo.left.length);
-    logger.info({ file, seconds, windows: wholeWindowCount(stereo.left.length), loop: this.opts.loop, realtime: this.opts.realtime }, 'audio file loaded');
+    logger.info(
+      {
+        file,
+        seconds,
+        windows: wholeWindowCount(stereo.left.length),
+        loop: this.opts.loop,
+        realtime: this.opts.realtime,
+      },
+      'audio file loaded',
+    );
     if (tail > 0) {
-      logger.info(`the last ${tail} sample(s) (${(tail / SAMPLE_RATE).toFixed(3)} s) of ${file} are shorter than a window and are not classified`);
+      logger.info(
+        `the last ${tail} sample(s) (${(tail / SAMPLE_RATE).toFixed(3)} s) of ${file} are shorter than a window and are not classified`,
+      );
     }
     return stereo;
   }

@@ -34,7 +34,8 @@ export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Log
     case 'none':
       return null;
     case 'file':
-      if (!video.file) throw new Error('video.source is "file" but video.file is empty: set video.file to a video file.');
+      if (!video.file)
+        throw new Error('video.source is "file" but video.file is empty: set video.file to a video file.');
       return new FileVideoSource({ file: video.file, loop: video.loop, logger });
     case 'v4l2':
       return new LiveVideoSource({ kind: 'v4l2', target: video.device, logger });

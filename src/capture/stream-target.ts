@@ -9,7 +9,13 @@ import net from 'node:net';
 export type LiveKind = 'v4l2' | 'url';
 
 const PROBE_TIMEOUT_MS = 3000;
-const DEFAULT_PORTS: Record<string, number> = { 'rtsp:': 554, 'rtsps:': 322, 'http:': 80, 'https:': 443, 'rtmp:': 1935 };
+const DEFAULT_PORTS: Record<string, number> = {
+  'rtsp:': 554,
+  'rtsps:': 322,
+  'http:': 80,
+  'https:': 443,
+  'rtmp:': 1935,
+};
 
 /** Why `target` cannot work as a `kind` source, with the fix; null when it can. */
 export function streamTargetProblem(kind: LiveKind, target: string): string | null {
@@ -54,6 +60,8 @@ export function probe(target: string): Promise<string | undefined> {
     };
     socket.once('connect', () => done(undefined));
     socket.once('timeout', () => done(`${host}:${port} does not answer`));
-    socket.once('error', (err: NodeJS.ErrnoException) => done(`cannot connect to ${host}:${port} (${err.code ?? err.message})`));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(`cannot connect to ${host}:${port} (${err.code ?? err.message})`),
+    );
   });
 }

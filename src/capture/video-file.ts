@@ -45,16 +45,26 @@ export class FileVideoSource implements VideoSource {
     try {
       await access(this.opts.file);
     } catch {
-      throw new Error(`video.file "${this.opts.file}" does not exist or cannot be read: set video.file to a video file, or video.source to "none".`);
+      throw new Error(
+        `video.file "${this.opts.file}" does not exist or cannot be read: set video.file to a video file, or video.source to "none".`,
+      );
     }
     this.cv = await loadOpenCV();
     await this.open();
     if (this.next === null) {
       await this.stop();
-      throw new Error(`video.file "${this.opts.file}" contains no decodable frame: check the file (ffprobe "${this.opts.file}").`);
+      throw new Error(
+        `video.file "${this.opts.file}" contains no decodable frame: check the file (ffprobe "${this.opts.file}").`,
+      );
     }
     this.opts.logger.info(
-      { file: this.opts.file, fps: 1 / this.interval, width: this.next.mat.cols, height: this.next.mat.rows, loop: this.opts.loop },
+      {
+        file: this.opts.file,
+        fps: 1 / this.interval,
+        width: this.next.mat.cols,
+        height: this.next.mat.rows,
+        loop: this.opts.loop,
+      },
       'video file opened',
     );
   }

@@ -72,11 +72,14 @@ export class LiveVideoSource implements VideoSource {
     this.cv = await loadOpenCV();
     if (this.stopping.signal.aborted) return; // stop() came while OpenCV loaded: start nothing it would not stop
     this.reader = this.readLoop();
-    this.watchdog = setInterval(() => {
-      if (!this.down && this.cap && Date.now() - this.lastFrameAt > this.stallMs) {
-        this.markDown(`no frame for ${(this.stallMs / 1000).toFixed(0)} s`);
-      }
-    }, Math.min(this.stallMs, 1000));
+    this.watchdog = setInterval(
+      () => {
+        if (!this.down && this.cap && Date.now() - this.lastFrameAt > this.stallMs) {
+          this.markDown(`no frame for ${(this.stallMs / 1000).toFixed(0)} s`);
+        }
+      },
+      Math.min(this.stallMs, 1000),
+    );
     this.watchdog.unref();
   }
 
@@ -133,7 +136,9 @@ export class LiveVideoSource implements VideoSource {
         mat.release();
         if (++emptyReads >= EMPTY_READS_BEFORE_REOPEN) {
           emptyReads = 0;
-          this.reopenLater(this.opts.kind === 'url' ? 'the stream ended or stopped sending frames' : 'the camera delivers no frames');
+          this.reopenLater(
+            this.opts.kind === 'url' ? 'the stream ended or stopped sending frames' : 'the camera delivers no frames',
+          );
           await sleep(backoff.next(), signal);
         }
         continue;
@@ -173,7 +178,11 @@ export class LiveVideoSource implements VideoSource {
     }
     this.lastFrameAt = Date.now();
     this.log.info(
-      { width: this.cap.get(cv.CAP_PROP_FRAME_WIDTH), height: this.cap.get(cv.CAP_PROP_FRAME_HEIGHT), fps: this.cap.get(cv.CAP_PROP_FPS) },
+      {
+        width: this.cap.get(cv.CAP_PROP_FRAME_WIDTH),
+        height: this.cap.get(cv.CAP_PROP_FRAME_HEIGHT),
+        fps: this.cap.get(cv.CAP_PROP_FPS),
+      },
       'camera opened',
     );
     return undefined;

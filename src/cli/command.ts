@@ -8,12 +8,18 @@ export interface Command {
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
   /** Receives parsed options and positionals; resolves to the process exit code. */
-  run(values: Record<string, string | boolean | Array<string | boolean> | undefined>, positionals: string[]): Promise<number>;
+  run(
+    values: Record<string, string | boolean | Array<string | boolean> | undefined>,
+    positionals: string[],
+  ): Promise<number>;
 }
 
 /** An error whose message is meant for the user as is (no stack), with the exit code to use. */
 export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = EX_USAGE) {
+  constructor(
+    message: string,
+    readonly exitCode = EX_USAGE,
+  ) {
     super(message);
     this.name = 'UsageError';
   }

@@ -20,7 +20,8 @@ export function loadConfigFromFlags(
   for (const assignment of (values.set as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');
     // A ConfigError (exit 78) like every other bad setting: systemd must not restart-loop on a malformed unit.
-    if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got "${assignment}" (e.g. --set mqtt.url=mqtt://broker:1883)`);
+    if (eq <= 0)
+      throw new ConfigError(`--set expects KEY=VALUE, got "${assignment}" (e.g. --set mqtt.url=mqtt://broker:1883)`);
     // Values stay text: the schema's formats coerce and check them, so errors quote what was typed.
     overrides[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   }

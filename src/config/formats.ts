@@ -31,21 +31,33 @@ export function registerStrictFormats(): void {
     'device-id': {
       validate: (value: unknown) => {
         if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
-          throw new Error(`must be 1–64 letters, digits, "_" or "-" (it becomes an MQTT topic level): value was ${describe(value)}`);
+          throw new Error(
+            `must be 1–64 letters, digits, "_" or "-" (it becomes an MQTT topic level): value was ${describe(value)}`,
+          );
         }
       },
     },
     'topic-prefix': {
       validate: (value: unknown) => {
-        if (typeof value !== 'string' || value === '' || /[#+\s]/.test(value) || value.startsWith('/') || value.endsWith('/')) {
-          throw new Error(`must be a non-empty MQTT topic without wildcards (#, +), spaces or leading/trailing "/": value was ${describe(value)}`);
+        if (
+          typeof value !== 'string' ||
+          value === '' ||
+          /[#+\s]/.test(value) ||
+          value.startsWith('/') ||
+          value.endsWith('/')
+        ) {
+          throw new Error(
+            `must be a non-empty MQTT topic without wildcards (#, +), spaces or leading/trailing "/": value was ${describe(value)}`,
+          );
         }
       },
     },
     'provider-list': {
       validate: (value: unknown) => {
         if (typeof value !== 'string' || !/^(auto|(tensorrt|cuda|cpu)(,(tensorrt|cuda|cpu))*)$/.test(value)) {
-          throw new Error(`must be "auto" or a comma list of tensorrt, cuda, cpu (e.g. "cuda,cpu"): value was ${describe(value)}`);
+          throw new Error(
+            `must be "auto" or a comma list of tensorrt, cuda, cpu (e.g. "cuda,cpu"): value was ${describe(value)}`,
+          );
         }
       },
     },

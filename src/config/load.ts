@@ -72,7 +72,8 @@ function sensitiveKeys(node: object, prefix = ''): string[] {
 }
 
 function readConfigFile(file: string): unknown {
-  if (!existsSync(file)) throw new ConfigError(`config file not found: ${file} (pass an existing JSON file with --config)`);
+  if (!existsSync(file))
+    throw new ConfigError(`config file not found: ${file} (pass an existing JSON file with --config)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
@@ -87,11 +88,16 @@ function readConfigFile(file: string): unknown {
 
 /** convict reports one problem per line; make each line say where it came from and how to fix it. */
 function explainConvictError(message: string, file?: string): string {
-  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => {
-    const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
-    if (undeclared) return `unknown config key "${undeclared[1]}" (see \`avscene config --print\` for the keys that exist)`;
-    return line;
-  });
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
+      if (undeclared)
+        return `unknown config key "${undeclared[1]}" (see \`avscene config --print\` for the keys that exist)`;
+      return line;
+    });
   const where = file ? ` (config file ${file}, AVSCENE_* environment variables and flags)` : '';
   return `invalid configuration${where}:\n  ${lines.join('\n  ')}`;
 }
@@ -102,27 +108,48 @@ function checkSemantics(config: AvsceneConfig, requireBundle: boolean): void {
   if (config.audio.source === 'file') requireFile(problems, 'audio.file', config.audio.file, 'a WAV file');
   if (config.video.source === 'file') requireFile(problems, 'video.file', config.video.file, 'a video file');
   if (config.video.source === 'url' || config.video.source === 'v4l2') {
-    const problem = streamTargetProblem(config.video.source, config.video.source === 'url' ? config.video.file : config.video.device);
+    const problem = streamTargetProblem(
+      config.video.source,
+      config.video.source === 'url' ? config.video.file : config.video.device,
+    );
     if (problem !== null) problems.push(problem);
   }
   if (config.mqtt.url && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(config.mqtt.url)) {
-    problems.push(`mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`);
+    problems.push(
+      `mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`,
+    );
   }
   checkMqttSecurity(problems, config);
   if (requireBundle && (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory())) {
-    problems.push(`model.bundle: "${config.model.bundle}" is not a directory; point it at a bundle exported by the toolkit (bundle.json + ONNX files)`);
+    problems.push(
+      `model.bundle: "${config.model.bundle}" is not a directory; point it at a bundle exported by the toolkit (bundle.json + ONNX files)`,
+    );
   }
-  if (config.model.publicKey) requireFile(problems, 'model.publicKey', config.model.publicKey, 'the Ed25519 public key (PEM) bundles are signed with');
+  if (config.model.publicKey)
+    requireFile(
+      problems,
+      'model.publicKey',
+      config.model.publicKey,
+      'the Ed25519 public key (PEM) bundles are signed with',
+    );
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
 }
 
 function checkMqttSecurity(problems: string[], config: AvsceneConfig): void {
   const { mqtt } = config;
-  const files = [['mqtt.ca', mqtt.ca, 'a PEM CA file'], ['mqtt.cert', mqtt.cert, 'a PEM client certificate'], ['mqtt.key', mqtt.key, 'a PEM private key'], ['mqtt.passwordFile', mqtt.passwordFile, 'a file holding the password']] as const;
+  const files = [
+    ['mqtt.ca', mqtt.ca, 'a PEM CA file'],
+    ['mqtt.cert', mqtt.cert, 'a PEM client certificate'],
+    ['mqtt.key', mqtt.key, 'a PEM private key'],
+    ['mqtt.passwordFile', mqtt.passwordFile, 'a file holding the password'],
+  ] as const;
   for (const [key, value, what] of files) if (value) requireFile(problems, key, value, what);
-  if (Boolean(mqtt.cert) !== Boolean(mqtt.key)) problems.push('mqtt.cert and mqtt.key go together: give both (client certificate and its private key) or neither');
+  if (Boolean(mqtt.cert) !== Boolean(mqtt.key))
+    problems.push('mqtt.cert and mqtt.key go together: give both (client certificate and its private key) or neither');
   if ((mqtt.ca || mqtt.cert || mqtt.insecure) && !/^(mqtts|wss|ssl):\/\//.test(mqtt.url)) {
-    problems.push(`mqtt.ca/cert/key/insecure apply to TLS only: use an mqtts://host:8883 (or wss://) mqtt.url, not "${mqtt.url || 'the embedded broker'}"`);
+    problems.push(
+      `mqtt.ca/cert/key/insecure apply to TLS only: use an mqtts://host:8883 (or wss://) mqtt.url, not "${mqtt.url || 'the embedded broker'}"`,
+    );
   }
   if (mqtt.password && mqtt.passwordFile) problems.push('mqtt.password and mqtt.passwordFile are both set: keep one');
 }

@@ -84,11 +84,17 @@ export class BundleSwapper {
       const bundle = await loadBundle(settings.bundle, { publicKey: settings.publicKey });
       const current = this.ready?.bundle ?? this.running();
       if (bundle.sha256 === current.sha256) {
-        logger.info({ bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, sha256: bundle.sha256 }, `reload: ${settings.bundle} still holds the running bundle; nothing to swap`);
+        logger.info(
+          { bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, sha256: bundle.sha256 },
+          `reload: ${settings.bundle} still holds the running bundle; nothing to swap`,
+        );
         return;
       }
       const validateMs = performance.now() - t0;
-      logger.info({ bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, dir: bundle.dir }, 'reload: new bundle verified; opening its sessions beside the running ones');
+      logger.info(
+        { bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, dir: bundle.dir },
+        'reload: new bundle verified; opening its sessions beside the running ones',
+      );
       const warm = await openWarm(bundle, { providers: settings.providers, threads: settings.threads, logger });
       if (this.closed) {
         await warm.engine.close();

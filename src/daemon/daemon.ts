@@ -72,7 +72,12 @@ export class Daemon {
     const { manifest, sha256, signed } = parts.labeler.bundle;
     this.model = { manifest, sha256, signed, since: new Date().toISOString() };
     this.swapper = options.swap
-      ? new BundleSwapper(options.swap, () => parts.labeler.bundle, this.logger, (err) => this.reloadRefused(err))
+      ? new BundleSwapper(
+          options.swap,
+          () => parts.labeler.bundle,
+          this.logger,
+          (err) => this.reloadRefused(err),
+        )
       : null;
   }
 
@@ -83,10 +88,15 @@ export class Daemon {
   reload(): void {
     if (this.stopping) return;
     if (!this.swapper) {
-      this.logger.warn('reload requested, but this daemon was started without hot swap: restart it to load another bundle');
+      this.logger.warn(
+        'reload requested, but this daemon was started without hot swap: restart it to load another bundle',
+      );
       return;
     }
-    this.logger.info({ bundle: this.options.swap!.bundle }, 'reload: preparing the bundle model.bundle names, beside the running one');
+    this.logger.info(
+      { bundle: this.options.swap!.bundle },
+      'reload: preparing the bundle model.bundle names, beside the running one',
+    );
     this.swapper.request();
   }
 
@@ -100,13 +110,17 @@ export class Daemon {
     this.healthTimer = setInterval(() => this.publishHealth(), HEALTH_INTERVAL_MS).unref();
 
     // A live source does not wait for us: past the queue the oldest window goes. A file waits for room instead.
-    const queue = new WindowQueue<Captured>(Math.max(1, this.options.queueDepth), audio.live ? 'drop-oldest' : 'wait', (item, dropped) => {
-      this.health.dropped = dropped;
-      logger.warn(
-        { window: item.window.index, dropped },
-        'inference falls behind real time: dropped the oldest waiting window (a smaller model bundle or fewer image nets would keep up)',
-      );
-    });
+    const queue = new WindowQueue<Captured>(
+      Math.max(1, this.options.queueDepth),
+      audio.live ? 'drop-oldest' : 'wait',
+      (item, dropped) => {
+        this.health.dropped = dropped;
+        logger.warn(
+          { window: item.window.index, dropped },
+          'inference falls behind real time: dropped the oldest waiting window (a smaller model bundle or fewer image nets would keep up)',
+        );
+      },
+    );
     logger.info(
       {
         device: this.options.deviceId,
@@ -144,7 +158,10 @@ export class Daemon {
     });
     const results = await Promise.allSettled([capture, inference]);
     let exitCode = EXIT_OK;
-    for (const [stage, result] of [['audio capture', results[0]], ['inference', results[1]]] as const) {
+    for (const [stage, result] of [
+      ['audio capture', results[0]],
+      ['inference', results[1]],
+    ] as const) {
       if (result.status === 'rejected') {
         this.logger.error({ err: (result.reason as Error).message }, `${stage} failed`);
         exitCode = EXIT_FAILURE;
@@ -196,7 +213,8 @@ export class Daemon {
       }
       if (this.stopping) {
         const discarded = queue.clear();
-        if (discarded > 0) this.logger.info({ discarded }, 'windows captured but not yet classified at shutdown were discarded');
+        if (discarded > 0)
+          this.logger.info({ discarded }, 'windows captured but not yet classified at shutdown were discarded');
       }
     }
   }
@@ -208,7 +226,11 @@ export class Daemon {
     const from = labeler.bundle.manifest;
     const old = labeler.swap(next.engine, next.bundle);
     this.engine = next.engine;
-    this.retired.push(old.close().catch((err: Error) => this.logger.warn({ err: err.message }, 'closing the previous bundle\'s sessions failed')));
+    this.retired.push(
+      old
+        .close()
+        .catch((err: Error) => this.logger.warn({ err: err.message }, "closing the previous bundle's sessions failed")),
+    );
     this.health.bundleSwaps++;
     const { manifest, sha256, signed } = next.bundle;
     const now = new Date().toISOString();

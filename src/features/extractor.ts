@@ -65,7 +65,9 @@ export class FeatureExtractor {
    */
   window(left: Float32Array, right: Float32Array): Features {
     if (left.length !== SAMPLE_RATE || right.length !== SAMPLE_RATE) {
-      throw new RangeError(`a feature window is ${SAMPLE_RATE} samples per channel, got ${left.length} and ${right.length}`);
+      throw new RangeError(
+        `a feature window is ${SAMPLE_RATE} samples per channel, got ${left.length} and ${right.length}`,
+      );
     }
     this.frames(left, right, this.windowOut);
     return this.windowOut;
@@ -87,8 +89,10 @@ export class FeatureExtractor {
     const total = frameCount(left.length);
     for (let first = 0; first < total; first += BLOCK_FRAMES) {
       const frames = Math.min(BLOCK_FRAMES, total - first);
-      for (let slot = 0; slot < frames; slot++) this.spectrum.compute(left, right, first + slot, this.power, blockOffset(N_BINS, slot));
-      for (let i = 0; i < this.kinds.length; i++) applyFilterbankDb(this.banks[i]!, this.power, frames, out[this.kinds[i]!]!, first);
+      for (let slot = 0; slot < frames; slot++)
+        this.spectrum.compute(left, right, first + slot, this.power, blockOffset(N_BINS, slot));
+      for (let i = 0; i < this.kinds.length; i++)
+        applyFilterbankDb(this.banks[i]!, this.power, frames, out[this.kinds[i]!]!, first);
     }
   }
 }

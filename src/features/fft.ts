@@ -76,12 +76,18 @@ export class ComplexFft {
     // Z[q] ↔ Z[N − q] = Z[(s − q) + 2s], Z[q + s] ↔ Z[(s − q) + s], Z[q + 2s] ↔ Z[s − q].
     for (let q = 0; q <= third / 2; q++) {
       const i = 2 * q;
-      const t1r = x[i + s2]! + x[i + 2 * s2]!, t1i = x[i + s2 + 1]! + x[i + 2 * s2 + 1]!;
-      const u1r = x[i + s2]! - x[i + 2 * s2]!, u1i = x[i + s2 + 1]! - x[i + 2 * s2 + 1]!;
-      const c1r = x[i]! - 0.5 * t1r, c1i = x[i + 1]! - 0.5 * t1i;
-      const z0r = x[i]! + t1r, z0i = x[i + 1]! + t1i;
-      const z1r = c1r + SIN_60 * u1i, z1i = c1i - SIN_60 * u1r;
-      const z2r = c1r - SIN_60 * u1i, z2i = c1i + SIN_60 * u1r;
+      const t1r = x[i + s2]! + x[i + 2 * s2]!,
+        t1i = x[i + s2 + 1]! + x[i + 2 * s2 + 1]!;
+      const u1r = x[i + s2]! - x[i + 2 * s2]!,
+        u1i = x[i + s2 + 1]! - x[i + 2 * s2 + 1]!;
+      const c1r = x[i]! - 0.5 * t1r,
+        c1i = x[i + 1]! - 0.5 * t1i;
+      const z0r = x[i]! + t1r,
+        z0i = x[i + 1]! + t1i;
+      const z1r = c1r + SIN_60 * u1i,
+        z1i = c1i - SIN_60 * u1r;
+      const z2r = c1r - SIN_60 * u1i,
+        z2i = c1i + SIN_60 * u1r;
       if (q === 0) {
         // Z[0] pairs with itself; Z[s] with Z[2s].
         power[offset] = z0r * z0r;
@@ -90,12 +96,18 @@ export class ComplexFft {
         continue;
       }
       const j = 2 * (third - q);
-      const t2r = x[j + s2]! + x[j + 2 * s2]!, t2i = x[j + s2 + 1]! + x[j + 2 * s2 + 1]!;
-      const u2r = x[j + s2]! - x[j + 2 * s2]!, u2i = x[j + s2 + 1]! - x[j + 2 * s2 + 1]!;
-      const c2r = x[j]! - 0.5 * t2r, c2i = x[j + 1]! - 0.5 * t2i;
-      const w0r = x[j]! + t2r, w0i = x[j + 1]! + t2i;
-      const w1r = c2r + SIN_60 * u2i, w1i = c2i - SIN_60 * u2r;
-      const w2r = c2r - SIN_60 * u2i, w2i = c2i + SIN_60 * u2r;
+      const t2r = x[j + s2]! + x[j + 2 * s2]!,
+        t2i = x[j + s2 + 1]! + x[j + 2 * s2 + 1]!;
+      const u2r = x[j + s2]! - x[j + 2 * s2]!,
+        u2i = x[j + s2 + 1]! - x[j + 2 * s2 + 1]!;
+      const c2r = x[j]! - 0.5 * t2r,
+        c2i = x[j + 1]! - 0.5 * t2i;
+      const w0r = x[j]! + t2r,
+        w0i = x[j + 1]! + t2i;
+      const w1r = c2r + SIN_60 * u2i,
+        w1i = c2i - SIN_60 * u2r;
+      const w2r = c2r - SIN_60 * u2i,
+        w2i = c2i + SIN_60 * u2r;
       pair(z0r, z0i, w2r, w2i, power, offset + 2 * q);
       pair(z1r, z1i, w1r, w1i, power, offset + 2 * (q + third));
       // Z[q + 2s] ↔ Z[s − q]: bin s − q (below N/2; for q = s/2 it is the same pair as bin q).
@@ -129,7 +141,10 @@ function rotate(y: Float64Array, o: number, br: number, bi: number, wr: number, 
 
 /** |A|² and |D|² of the pair (X = Z[k], Y = Z[N−k]) at power[o], power[o + 1]. */
 function pair(xr: number, xi: number, yr: number, yi: number, power: Float64Array, o: number): void {
-  const ar = xr + yr, ai = xi - yi, dr = xi + yi, di = yr - xr;
+  const ar = xr + yr,
+    ai = xi - yi,
+    dr = xi + yi,
+    di = yr - xr;
   power[o] = 0.25 * (ar * ar + ai * ai);
   power[o + 1] = 0.25 * (dr * dr + di * di);
 }
@@ -146,30 +161,80 @@ function radix8(m: number, s: number, tw: Float64Array, x: Float64Array, y: Floa
   const os = 2 * s;
   for (let p = 0; p < m; p++) {
     const t = 14 * p;
-    const w1r = tw[t]!, w1i = tw[t + 1]!, w2r = tw[t + 2]!, w2i = tw[t + 3]!, w3r = tw[t + 4]!, w3i = tw[t + 5]!;
-    const w4r = tw[t + 6]!, w4i = tw[t + 7]!, w5r = tw[t + 8]!, w5i = tw[t + 9]!;
-    const w6r = tw[t + 10]!, w6i = tw[t + 11]!, w7r = tw[t + 12]!, w7i = tw[t + 13]!;
+    const w1r = tw[t]!,
+      w1i = tw[t + 1]!,
+      w2r = tw[t + 2]!,
+      w2i = tw[t + 3]!,
+      w3r = tw[t + 4]!,
+      w3i = tw[t + 5]!;
+    const w4r = tw[t + 6]!,
+      w4i = tw[t + 7]!,
+      w5r = tw[t + 8]!,
+      w5i = tw[t + 9]!;
+    const w6r = tw[t + 10]!,
+      w6i = tw[t + 11]!,
+      w7r = tw[t + 12]!,
+      w7i = tw[t + 13]!;
     let i = 2 * s * p;
     let o = 16 * s * p;
     const end = i + 2 * s;
     for (; i < end; i += 2, o += 2) {
-      const a0r = x[i]!, a0i = x[i + 1]!, a1r = x[i + d]!, a1i = x[i + d + 1]!;
-      const a2r = x[i + 2 * d]!, a2i = x[i + 2 * d + 1]!, a3r = x[i + 3 * d]!, a3i = x[i + 3 * d + 1]!;
-      const a4r = x[i + 4 * d]!, a4i = x[i + 4 * d + 1]!, a5r = x[i + 5 * d]!, a5i = x[i + 5 * d + 1]!;
-      const a6r = x[i + 6 * d]!, a6i = x[i + 6 * d + 1]!, a7r = x[i + 7 * d]!, a7i = x[i + 7 * d + 1]!;
+      const a0r = x[i]!,
+        a0i = x[i + 1]!,
+        a1r = x[i + d]!,
+        a1i = x[i + d + 1]!;
+      const a2r = x[i + 2 * d]!,
+        a2i = x[i + 2 * d + 1]!,
+        a3r = x[i + 3 * d]!,
+        a3i = x[i + 3 * d + 1]!;
+      const a4r = x[i + 4 * d]!,
+        a4i = x[i + 4 * d + 1]!,
+        a5r = x[i + 5 * d]!,
+        a5i = x[i + 5 * d + 1]!;
+      const a6r = x[i + 6 * d]!,
+        a6i = x[i + 6 * d + 1]!,
+        a7r = x[i + 7 * d]!,
+        a7i = x[i + 7 * d + 1]!;
       // 4-point DFTs of the even (a0, a2, a4, a6) and odd (a1, a3, a5, a7) inputs …
-      const e0r = a0r + a4r, e0i = a0i + a4i, e1r = a0r - a4r, e1i = a0i - a4i;
-      const e2r = a2r + a6r, e2i = a2i + a6i, e3r = a2i - a6i, e3i = a6r - a2r;
-      const E0r = e0r + e2r, E0i = e0i + e2i, E2r = e0r - e2r, E2i = e0i - e2i;
-      const E1r = e1r + e3r, E1i = e1i + e3i, E3r = e1r - e3r, E3i = e1i - e3i;
-      const o0r = a1r + a5r, o0i = a1i + a5i, o1r = a1r - a5r, o1i = a1i - a5i;
-      const o2r = a3r + a7r, o2i = a3i + a7i, o3r = a3i - a7i, o3i = a7r - a3r;
-      const O0r = o0r + o2r, O0i = o0i + o2i, O2r = o0r - o2r, O2i = o0i - o2i;
-      const O1r = o1r + o3r, O1i = o1i + o3i, O3r = o1r - o3r, O3i = o1i - o3i;
+      const e0r = a0r + a4r,
+        e0i = a0i + a4i,
+        e1r = a0r - a4r,
+        e1i = a0i - a4i;
+      const e2r = a2r + a6r,
+        e2i = a2i + a6i,
+        e3r = a2i - a6i,
+        e3i = a6r - a2r;
+      const E0r = e0r + e2r,
+        E0i = e0i + e2i,
+        E2r = e0r - e2r,
+        E2i = e0i - e2i;
+      const E1r = e1r + e3r,
+        E1i = e1i + e3i,
+        E3r = e1r - e3r,
+        E3i = e1i - e3i;
+      const o0r = a1r + a5r,
+        o0i = a1i + a5i,
+        o1r = a1r - a5r,
+        o1i = a1i - a5i;
+      const o2r = a3r + a7r,
+        o2i = a3i + a7i,
+        o3r = a3i - a7i,
+        o3i = a7r - a3r;
+      const O0r = o0r + o2r,
+        O0i = o0i + o2i,
+        O2r = o0r - o2r,
+        O2i = o0i - o2i;
+      const O1r = o1r + o3r,
+        O1i = o1i + o3i,
+        O3r = o1r - o3r,
+        O3i = o1i - o3i;
       // … combined with W8^j = exp(−iπj/4): W8·O1 = (1−i)/√2·O1, W8²·O2 = −i·O2, W8³·O3 = −(1+i)/√2·O3.
-      const P1r = SQRT_HALF * (O1r + O1i), P1i = SQRT_HALF * (O1i - O1r);
-      const P2r = O2i, P2i = -O2r;
-      const P3r = SQRT_HALF * (O3i - O3r), P3i = -SQRT_HALF * (O3r + O3i);
+      const P1r = SQRT_HALF * (O1r + O1i),
+        P1i = SQRT_HALF * (O1i - O1r);
+      const P2r = O2i,
+        P2i = -O2r;
+      const P3r = SQRT_HALF * (O3i - O3r),
+        P3i = -SQRT_HALF * (O3r + O3i);
       y[o] = E0r + O0r;
       y[o + 1] = E0i + O0i;
       rotate(y, o + os, E1r + P1r, E1i + P1i, w1r, w1i);
@@ -188,16 +253,33 @@ function radix4(m: number, s: number, tw: Float64Array, x: Float64Array, y: Floa
   const os = 2 * s;
   for (let p = 0; p < m; p++) {
     const t = 6 * p;
-    const w1r = tw[t]!, w1i = tw[t + 1]!, w2r = tw[t + 2]!, w2i = tw[t + 3]!, w3r = tw[t + 4]!, w3i = tw[t + 5]!;
+    const w1r = tw[t]!,
+      w1i = tw[t + 1]!,
+      w2r = tw[t + 2]!,
+      w2i = tw[t + 3]!,
+      w3r = tw[t + 4]!,
+      w3i = tw[t + 5]!;
     let i = 2 * s * p;
     let o = 8 * s * p;
     const end = i + 2 * s;
     for (; i < end; i += 2, o += 2) {
-      const a0r = x[i]!, a0i = x[i + 1]!, a1r = x[i + d]!, a1i = x[i + d + 1]!;
-      const a2r = x[i + 2 * d]!, a2i = x[i + 2 * d + 1]!, a3r = x[i + 3 * d]!, a3i = x[i + 3 * d + 1]!;
-      const t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+      const a0r = x[i]!,
+        a0i = x[i + 1]!,
+        a1r = x[i + d]!,
+        a1i = x[i + d + 1]!;
+      const a2r = x[i + 2 * d]!,
+        a2i = x[i + 2 * d + 1]!,
+        a3r = x[i + 3 * d]!,
+        a3i = x[i + 3 * d + 1]!;
+      const t0r = a0r + a2r,
+        t0i = a0i + a2i,
+        t1r = a0r - a2r,
+        t1i = a0i - a2i;
       // t3 = −i·(a1 − a3)
-      const t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1i - a3i, t3i = a3r - a1r;
+      const t2r = a1r + a3r,
+        t2i = a1i + a3i,
+        t3r = a1i - a3i,
+        t3i = a3r - a1r;
       y[o] = t0r + t2r;
       y[o + 1] = t0i + t2i;
       rotate(y, o + os, t1r + t3r, t1i + t3i, w1r, w1i);
@@ -211,12 +293,16 @@ function radix2(m: number, s: number, tw: Float64Array, x: Float64Array, y: Floa
   const d = 2 * s * m;
   const os = 2 * s;
   for (let p = 0; p < m; p++) {
-    const wr = tw[2 * p]!, wi = tw[2 * p + 1]!;
+    const wr = tw[2 * p]!,
+      wi = tw[2 * p + 1]!;
     let i = 2 * s * p;
     let o = 4 * s * p;
     const end = i + 2 * s;
     for (; i < end; i += 2, o += 2) {
-      const a0r = x[i]!, a0i = x[i + 1]!, a1r = x[i + d]!, a1i = x[i + d + 1]!;
+      const a0r = x[i]!,
+        a0i = x[i + 1]!,
+        a1r = x[i + d]!,
+        a1i = x[i + d + 1]!;
       y[o] = a0r + a1r;
       y[o + 1] = a0i + a1i;
       rotate(y, o + os, a0r - a1r, a0i - a1i, wr, wi);
@@ -229,17 +315,31 @@ function radix3(m: number, s: number, tw: Float64Array, x: Float64Array, y: Floa
   const os = 2 * s;
   for (let p = 0; p < m; p++) {
     const t = 4 * p;
-    const w1r = tw[t]!, w1i = tw[t + 1]!, w2r = tw[t + 2]!, w2i = tw[t + 3]!;
+    const w1r = tw[t]!,
+      w1i = tw[t + 1]!,
+      w2r = tw[t + 2]!,
+      w2i = tw[t + 3]!;
     let i = 2 * s * p;
     let o = 6 * s * p;
     const end = i + 2 * s;
     for (; i < end; i += 2, o += 2) {
-      const a0r = x[i]!, a0i = x[i + 1]!, a1r = x[i + d]!, a1i = x[i + d + 1]!, a2r = x[i + 2 * d]!, a2i = x[i + 2 * d + 1]!;
-      const tr = a1r + a2r, ti = a1i + a2i, ur = a1r - a2r, ui = a1i - a2i;
-      const cr = a0r - 0.5 * tr, ci = a0i - 0.5 * ti;
+      const a0r = x[i]!,
+        a0i = x[i + 1]!,
+        a1r = x[i + d]!,
+        a1i = x[i + d + 1]!,
+        a2r = x[i + 2 * d]!,
+        a2i = x[i + 2 * d + 1]!;
+      const tr = a1r + a2r,
+        ti = a1i + a2i,
+        ur = a1r - a2r,
+        ui = a1i - a2i;
+      const cr = a0r - 0.5 * tr,
+        ci = a0i - 0.5 * ti;
       // y1 = a0 − t/2 − i·(√3/2)·u, y2 = a0 − t/2 + i·(√3/2)·u
-      const b1r = cr + SIN_60 * ui, b1i = ci - SIN_60 * ur;
-      const b2r = cr - SIN_60 * ui, b2i = ci + SIN_60 * ur;
+      const b1r = cr + SIN_60 * ui,
+        b1i = ci - SIN_60 * ur;
+      const b2r = cr - SIN_60 * ui,
+        b2i = ci + SIN_60 * ur;
       y[o] = a0r + tr;
       y[o + 1] = a0i + ti;
       rotate(y, o + os, b1r, b1i, w1r, w1i);

@@ -1,6 +1,14 @@
 /** Features of one audio file, as `avscene features` writes them: whole-clip [T,2,F] or per-window [W,6,2,F]. */
 import { readFileSync } from 'node:fs';
-import { AudioFormatError, SAMPLE_RATE, assertFiniteAudio, decodeWav, toStereo48k, wholeWindowCount, windowSamples } from '../audio/index.js';
+import {
+  AudioFormatError,
+  SAMPLE_RATE,
+  assertFiniteAudio,
+  decodeWav,
+  toStereo48k,
+  wholeWindowCount,
+  windowSamples,
+} from '../audio/index.js';
 import { FEATURE_BANDS, FeatureExtractor, type FeatureKind } from './extractor.js';
 import { FRAMES_PER_WINDOW, frameCount } from './stft.js';
 
@@ -28,7 +36,11 @@ function extractorFor(kinds: readonly FeatureKind[]): FeatureExtractor {
  * perWindow true  → the daemon's 1-s windows (audio/windows.ts), each framed on its own exactly as the
  *                   daemon does, [W, 6, 2, F].
  */
-export function fileFeatures(file: string, kinds: readonly FeatureKind[], perWindow: boolean): Map<FeatureKind, FeatureArray> {
+export function fileFeatures(
+  file: string,
+  kinds: readonly FeatureKind[],
+  perWindow: boolean,
+): Map<FeatureKind, FeatureArray> {
   const audio = decodeWav(readFileSync(file), file);
   assertFiniteAudio(audio, file);
   const { left, right } = toStereo48k(audio);
@@ -36,15 +48,22 @@ export function fileFeatures(file: string, kinds: readonly FeatureKind[], perWin
   const result = new Map<FeatureKind, FeatureArray>();
   if (!perWindow) {
     const features = extractor.clip(left, right);
-    for (const kind of kinds) result.set(kind, { data: features[kind]!, shape: [frameCount(left.length), 2, FEATURE_BANDS[kind]] });
+    for (const kind of kinds)
+      result.set(kind, { data: features[kind]!, shape: [frameCount(left.length), 2, FEATURE_BANDS[kind]] });
     return result;
   }
   const windows = wholeWindowCount(left.length);
   if (windows === 0) {
-    throw new AudioFormatError(file, `is ${(left.length / SAMPLE_RATE).toFixed(3)} s long: shorter than one 1-s window, so it has no per-window features`);
+    throw new AudioFormatError(
+      file,
+      `is ${(left.length / SAMPLE_RATE).toFixed(3)} s long: shorter than one 1-s window, so it has no per-window features`,
+    );
   }
   for (const kind of kinds) {
-    result.set(kind, { data: new Float32Array(windows * FRAMES_PER_WINDOW * 2 * FEATURE_BANDS[kind]), shape: [windows, FRAMES_PER_WINDOW, 2, FEATURE_BANDS[kind]] });
+    result.set(kind, {
+      data: new Float32Array(windows * FRAMES_PER_WINDOW * 2 * FEATURE_BANDS[kind]),
+      shape: [windows, FRAMES_PER_WINDOW, 2, FEATURE_BANDS[kind]],
+    });
   }
   for (let w = 0; w < windows; w++) {
     const features = extractor.window(windowSamples(left, w), windowSamples(right, w));

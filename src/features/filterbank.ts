@@ -80,7 +80,9 @@ function triangularFilterbank(grid: FilterbankGrid, edges: Float64Array, slaneyN
   const builder = new SparseBuilder(bins);
   const binWidth = grid.sampleRate / grid.nFft;
   for (let j = 0; j + 2 < edges.length; j++) {
-    const lower = edges[j]!, centre = edges[j + 1]!, upper = edges[j + 2]!;
+    const lower = edges[j]!,
+      centre = edges[j + 1]!,
+      upper = edges[j + 2]!;
     const lo = Math.max(0, Math.floor(lower / binWidth));
     const hi = Math.min(bins, Math.ceil(upper / binWidth) + 1);
     const norm = slaneyNorm ? 2 / (upper - lower) : 1;
@@ -210,11 +212,25 @@ export function applyFilterbankDb(
   firstFrame: number,
 ): void {
   const { first, length, offset, weights, filters } = fb;
-  const r1 = blockOffset(fb.bins, 1), r2 = blockOffset(fb.bins, 2), r3 = blockOffset(fb.bins, 3);
-  const r4 = blockOffset(fb.bins, 4), r5 = blockOffset(fb.bins, 5);
+  const r1 = blockOffset(fb.bins, 1),
+    r2 = blockOffset(fb.bins, 2),
+    r3 = blockOffset(fb.bins, 3);
+  const r4 = blockOffset(fb.bins, 4),
+    r5 = blockOffset(fb.bins, 5);
   const sums = scratch;
   for (let j = 0; j < filters; j++) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0, s10 = 0, s11 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      s4 = 0,
+      s5 = 0,
+      s6 = 0,
+      s7 = 0,
+      s8 = 0,
+      s9 = 0,
+      s10 = 0,
+      s11 = 0;
     let w = offset[j]!;
     let p = 2 * first[j]!;
     const end = w + length[j]!;
@@ -233,8 +249,18 @@ export function applyFilterbankDb(
       s10 += x * power[p + r5]!;
       s11 += x * power[p + r5 + 1]!;
     }
-    sums[0] = s0; sums[1] = s1; sums[2] = s2; sums[3] = s3; sums[4] = s4; sums[5] = s5;
-    sums[6] = s6; sums[7] = s7; sums[8] = s8; sums[9] = s9; sums[10] = s10; sums[11] = s11;
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+    sums[4] = s4;
+    sums[5] = s5;
+    sums[6] = s6;
+    sums[7] = s7;
+    sums[8] = s8;
+    sums[9] = s9;
+    sums[10] = s10;
+    sums[11] = s11;
     for (let i = 0; i < 2 * frames; i++) out[(2 * firstFrame + i) * filters + j] = toDb(sums[i]!);
   }
 }

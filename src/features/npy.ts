@@ -20,7 +20,8 @@ function header(shape: readonly number[]): Buffer {
 /** The bytes of a .npy file holding `data` with `shape` (C order). */
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new RangeError(`shape [${shape.join(', ')}] holds ${count} values, data has ${data.length}`);
+  if (count !== data.length)
+    throw new RangeError(`shape [${shape.join(', ')}] holds ${count} values, data has ${data.length}`);
   const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   // Typed arrays are in the platform's byte order; every platform Node runs on here is little-endian.
   return Buffer.concat([header(shape), body]);

@@ -23,10 +23,14 @@ export class FusionError extends Error {
  * Throws FusionError when no head with a positive weight has probabilities, or widths differ.
  */
 export function fuseDecisions(probs: HeadProbs, weights: HeadWeights | 'unweighted'): Float64Array {
-  const used = weights === 'unweighted'
-    ? Object.keys(probs).map((h) => [h, 1] as const)
-    : Object.entries(weights).filter(([h, w]) => w > 0 && probs[h] !== undefined);
-  if (used.length === 0) throw new FusionError(`no head with a positive weight has a result (heads: ${Object.keys(probs).join(', ') || 'none'})`);
+  const used =
+    weights === 'unweighted'
+      ? Object.keys(probs).map((h) => [h, 1] as const)
+      : Object.entries(weights).filter(([h, w]) => w > 0 && probs[h] !== undefined);
+  if (used.length === 0)
+    throw new FusionError(
+      `no head with a positive weight has a result (heads: ${Object.keys(probs).join(', ') || 'none'})`,
+    );
   const width = probs[used[0]![0]]!.length;
   const fused = new Float64Array(width);
   let total = 0;

@@ -11,7 +11,8 @@ export class Smoother {
   private readonly history: Float64Array[] = [];
 
   constructor(readonly windows: number) {
-    if (!Number.isInteger(windows) || windows < 0) throw new RangeError(`smoothing window count must be a whole number ≥ 0, got ${windows}`);
+    if (!Number.isInteger(windows) || windows < 0)
+      throw new RangeError(`smoothing window count must be a whole number ≥ 0, got ${windows}`);
   }
 
   get enabled(): boolean {
@@ -33,7 +34,7 @@ export class Smoother {
     let max = -Infinity;
     for (const v of mean) max = Math.max(max, v);
     let sum = 0;
-    for (let c = 0; c < mean.length; c++) sum += (mean[c] = Math.exp(mean[c]! - max));
+    for (let c = 0; c < mean.length; c++) sum += mean[c] = Math.exp(mean[c]! - max);
     for (let c = 0; c < mean.length; c++) mean[c]! /= sum;
     return mean;
   }

@@ -27,21 +27,28 @@ export interface WeightChoice {
 
 export function chooseWeights(spec: FusionSpec, hasAudio: boolean, hasImage: boolean): WeightChoice {
   const d = spec.decision;
-  const full = Object.fromEntries(Object.entries(d.weights).filter(([, w]) => w > 0).map(([h, w]) => [h, d.method === 'unweighted' ? 1 : w]));
-  const usable = Object.fromEntries(Object.entries(full).filter(([h]) => {
-    const head = spec.heads[h]!;
-    return (!head.audioNet || hasAudio) && (!head.imageNet || hasImage);
-  }));
+  const full = Object.fromEntries(
+    Object.entries(d.weights)
+      .filter(([, w]) => w > 0)
+      .map(([h, w]) => [h, d.method === 'unweighted' ? 1 : w]),
+  );
+  const usable = Object.fromEntries(
+    Object.entries(full).filter(([h]) => {
+      const head = spec.heads[h]!;
+      return (!head.audioNet || hasAudio) && (!head.imageNet || hasImage);
+    }),
+  );
   const nUsable = Object.keys(usable).length;
   if (nUsable === Object.keys(full).length) return { weights: usable }; // nothing the bundle uses is missing
   const present: Modality | null = hasAudio ? 'audio' : hasImage ? 'image' : null;
   const fallback = present ? d.fallback?.[present] : undefined;
   if (present && fallback) return { weights: fallback, fallback: present };
   const what = present === 'audio' ? 'no video frame' : 'no audio';
-  const reason = present === null
-    ? 'neither audio nor a video frame'
-    : nUsable > 0
-      ? `${what}: fused from the ${nUsable} of ${Object.keys(full).length} heads that need only ${present} (the bundle has no ${present}-only fallback)`
-      : `${what}, and the bundle has no heads that work on ${present} alone`;
+  const reason =
+    present === null
+      ? 'neither audio nor a video frame'
+      : nUsable > 0
+        ? `${what}: fused from the ${nUsable} of ${Object.keys(full).length} heads that need only ${present} (the bundle has no ${present}-only fallback)`
+        : `${what}, and the bundle has no heads that work on ${present} alone`;
   return { weights: usable, reason };
 }

@@ -7,15 +7,26 @@ import type { FeatureKind } from '../features/index.js';
 
 export const MANIFEST_FILE = 'bundle.json';
 
-export interface TensorSpec { name: string; shape: number[] }
-export interface OnnxFileSpec { file: string; sha256: string }
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+}
+export interface OnnxFileSpec {
+  file: string;
+  sha256: string;
+}
 export interface AudioNetSpec extends OnnxFileSpec {
   architecture: string;
   feature: FeatureKind;
   input: TensorSpec;
   output: TensorSpec;
 }
-export interface PreprocessSpec { resize: number; crop: [number, number]; mean: [number, number, number]; std: [number, number, number] }
+export interface PreprocessSpec {
+  resize: number;
+  crop: [number, number];
+  mean: [number, number, number];
+  std: [number, number, number];
+}
 export interface ImageNetSpec extends OnnxFileSpec {
   architecture: string;
   input: TensorSpec;
@@ -73,14 +84,19 @@ export interface Bundle {
 export class BundleError extends Error {
   /** EX_CONFIG, like a bad configuration: restarting will not mend the bundle (systemd: RestartPreventExitStatus=78). */
   readonly exitCode = EX_CONFIG;
-  constructor(readonly file: string, readonly problem: string, readonly fix: string) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    readonly fix: string,
+  ) {
     super(`model bundle: ${file}: ${problem}. ${fix}`);
     this.name = 'BundleError';
   }
 }
 
 /** The fix for a bundle whose files or manifest are wrong. */
-export const REEXPORT = 'Re-export the bundle with the toolkit (python3 -m avscene_models export …) or point model.bundle at an intact copy.';
+export const REEXPORT =
+  'Re-export the bundle with the toolkit (python3 -m avscene_models export …) or point model.bundle at an intact copy.';
 
 /** Heads with a positive weight in the normal weights or any fallback: the only ones the engine loads. */
 export function activeHeads(decision: DecisionSpec): string[] {

@@ -15,7 +15,8 @@ import { BundleError } from './bundle-manifest.js';
 export const SIGNATURE_FILE = 'bundle.sig';
 const ED25519_SIGNATURE_BYTES = 64;
 
-const KEYGEN = 'Make a key pair with `python3 -m avscene_models keygen --out NAME` (or `openssl genpkey -algorithm ed25519 -out NAME.key && openssl pkey -in NAME.key -pubout -out NAME.pub`) and give model.publicKey the .pub file.';
+const KEYGEN =
+  'Make a key pair with `python3 -m avscene_models keygen --out NAME` (or `openssl genpkey -algorithm ed25519 -out NAME.key && openssl pkey -in NAME.key -pubout -out NAME.pub`) and give model.publicKey the .pub file.';
 
 /** Reads an Ed25519 public key in PEM (SubjectPublicKeyInfo, as `openssl pkey -pubout` writes it). */
 export async function readPublicKey(file: string): Promise<KeyObject> {
@@ -23,11 +24,19 @@ export async function readPublicKey(file: string): Promise<KeyObject> {
   try {
     pem = await readFile(file, 'utf8');
   } catch (err) {
-    throw new BundleError(file, `model.publicKey cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, KEYGEN);
+    throw new BundleError(
+      file,
+      `model.publicKey cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      KEYGEN,
+    );
   }
   // node:crypto would derive the public key from a private one; a signing key has no business on a device.
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-    throw new BundleError(file, 'is a private key: give the daemon only the public half (the private key stays where bundles are signed)', KEYGEN);
+    throw new BundleError(
+      file,
+      'is a private key: give the daemon only the public half (the private key stays where bundles are signed)',
+      KEYGEN,
+    );
   }
   let key: KeyObject;
   try {
@@ -36,13 +45,22 @@ export async function readPublicKey(file: string): Promise<KeyObject> {
     throw new BundleError(file, `is not a PEM public key: ${(err as Error).message}`, KEYGEN);
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new BundleError(file, `is a ${key.asymmetricKeyType ?? 'non-asymmetric'} key, bundles are signed with Ed25519`, KEYGEN);
+    throw new BundleError(
+      file,
+      `is a ${key.asymmetricKeyType ?? 'non-asymmetric'} key, bundles are signed with Ed25519`,
+      KEYGEN,
+    );
   }
   return key;
 }
 
 /** Throws BundleError unless `dir`/bundle.sig is a valid signature of `manifestBytes` by `key`. */
-export async function verifyManifestSignature(dir: string, manifestBytes: Buffer, key: KeyObject, keyFile: string): Promise<void> {
+export async function verifyManifestSignature(
+  dir: string,
+  manifestBytes: Buffer,
+  key: KeyObject,
+  keyFile: string,
+): Promise<void> {
   const sigPath = path.join(dir, SIGNATURE_FILE);
   const sign = `Sign it where it was built: python3 -m avscene_models sign ${dir} --key NAME.key (the private key that matches ${keyFile}).`;
   let signature: Buffer;
@@ -52,7 +70,11 @@ export async function verifyManifestSignature(dir: string, manifestBytes: Buffer
     throw new BundleError(sigPath, `is missing: model.publicKey is set, so only signed bundles are accepted`, sign);
   }
   if (signature.length !== ED25519_SIGNATURE_BYTES) {
-    throw new BundleError(sigPath, `is ${signature.length} bytes, an Ed25519 signature is ${ED25519_SIGNATURE_BYTES}`, sign);
+    throw new BundleError(
+      sigPath,
+      `is ${signature.length} bytes, an Ed25519 signature is ${ED25519_SIGNATURE_BYTES}`,
+      sign,
+    );
   }
   if (!verify(null, manifestBytes, key, signature)) {
     throw new BundleError(

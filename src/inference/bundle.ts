@@ -11,7 +11,14 @@ import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkSchema, checkSemantics } from './bundle-checks.js';
-import { BundleError, MANIFEST_FILE, REEXPORT, type Bundle, type BundleManifest, type OnnxFileSpec } from './bundle-manifest.js';
+import {
+  BundleError,
+  MANIFEST_FILE,
+  REEXPORT,
+  type Bundle,
+  type BundleManifest,
+  type OnnxFileSpec,
+} from './bundle-manifest.js';
 import { readPublicKey, verifyManifestSignature } from './bundle-signature.js';
 
 export interface LoadOptions {
@@ -26,7 +33,8 @@ export async function loadBundle(dir: string, options: LoadOptions = {}): Promis
   const manifestPath = path.join(root, MANIFEST_FILE);
   const bytes = await readManifestBytes(manifestPath);
   // The signature first: nothing else of an unvouched-for manifest is worth reading.
-  if (options.publicKey) await verifyManifestSignature(root, bytes, await readPublicKey(options.publicKey), options.publicKey);
+  if (options.publicKey)
+    await verifyManifestSignature(root, bytes, await readPublicKey(options.publicKey), options.publicKey);
   const manifest = parseManifest(manifestPath, bytes);
   const warnings = checkSemantics(manifest, manifestPath);
   for (const [, spec] of onnxFiles(manifest)) await checkFile(root, spec);
@@ -40,7 +48,11 @@ async function readManifestBytes(manifestPath: string): Promise<Buffer> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(err)})`;
-    throw new BundleError(manifestPath, problem, 'model.bundle must name a directory exported by the toolkit (it contains bundle.json and the ONNX files).');
+    throw new BundleError(
+      manifestPath,
+      problem,
+      'model.bundle must name a directory exported by the toolkit (it contains bundle.json and the ONNX files).',
+    );
   }
 }
 
@@ -69,16 +81,28 @@ export function bundleFile(bundle: Pick<Bundle, 'dir'>, file: string): string {
 async function checkFile(root: string, spec: OnnxFileSpec): Promise<void> {
   const full = path.resolve(root, spec.file);
   if (path.isAbsolute(spec.file) || !full.startsWith(root + path.sep)) {
-    throw new BundleError(path.join(root, MANIFEST_FILE), `file "${spec.file}" lies outside the bundle directory`, 'A bundle names its files relative to its own directory; re-export it.');
+    throw new BundleError(
+      path.join(root, MANIFEST_FILE),
+      `file "${spec.file}" lies outside the bundle directory`,
+      'A bundle names its files relative to its own directory; re-export it.',
+    );
   }
   try {
     if (!(await stat(full)).isFile()) throw new Error('not a regular file');
   } catch {
-    throw new BundleError(full, 'is named in bundle.json but missing', `Copy the complete bundle directory (all ONNX files beside bundle.json). ${REEXPORT}`);
+    throw new BundleError(
+      full,
+      'is named in bundle.json but missing',
+      `Copy the complete bundle directory (all ONNX files beside bundle.json). ${REEXPORT}`,
+    );
   }
   const actual = await sha256File(full);
   if (actual !== spec.sha256) {
-    throw new BundleError(full, `SHA-256 is ${actual}, bundle.json expects ${spec.sha256} (the file is corrupt, truncated or from another export)`, REEXPORT);
+    throw new BundleError(
+      full,
+      `SHA-256 is ${actual}, bundle.json expects ${spec.sha256} (the file is corrupt, truncated or from another export)`,
+      REEXPORT,
+    );
   }
 }
 
@@ -87,4 +111,3 @@ async function sha256File(file: string): Promise<string> {
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
-

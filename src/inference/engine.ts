@@ -66,7 +66,12 @@ export interface EngineOptions {
 }
 
 /** Where each session runs and which provider it got, for logs and `avscene bench`. */
-export interface SessionInfo { key: string; kind: 'audioNet' | 'imageNet' | 'head'; lane: string; provider: Provider }
+export interface SessionInfo {
+  key: string;
+  kind: 'audioNet' | 'imageNet' | 'head';
+  lane: string;
+  provider: Provider;
+}
 
 /** What the engine loaded: heads with a positive weight somewhere, the nets they use, the feature kinds those read. */
 export interface Plan {
@@ -79,7 +84,9 @@ export interface Plan {
 /** The engine cannot classify any more (its worker thread is gone): only a restart of the process mends it. */
 export class EngineFailure extends Error {
   constructor(cause: Error) {
-    super(`inference engine stopped working (${cause.message}); restart avscene (systemd does it by itself)`, { cause });
+    super(`inference engine stopped working (${cause.message}); restart avscene (systemd does it by itself)`, {
+      cause,
+    });
     this.name = 'EngineFailure';
   }
 }
@@ -119,33 +126,51 @@ export class SceneEngine {
     for (const w of bundle.warnings) logger.warn({ bundle: m.name }, w);
     const installed = installedBackends();
     const order = providerOrder(opts.providers, installed);
-    logger.info({ installed: installed.map((b) => `${b.name}${b.bundled ? '' : ' (needs provider libraries)'}`), order },
-      'onnxruntime-node execution providers');
+    logger.info(
+      { installed: installed.map((b) => `${b.name}${b.bundled ? '' : ' (needs provider libraries)'}`), order },
+      'onnxruntime-node execution providers',
+    );
     const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
     const optimization = opts.optimization ?? 'all';
     const twoLanes = opts.lanes === 2 && plan.imageNets.length > 0 && plan.audioNets.length > 0;
     // The audio lane's small nets and heads overlap the image nets: giving them fewer threads leaves the cores to the big nets.
-    const audioThreads = twoLanes ? opts.audioThreads ?? Math.max(1, Math.floor(threads / 2)) : threads;
+    const audioThreads = twoLanes ? (opts.audioThreads ?? Math.max(1, Math.floor(threads / 2))) : threads;
     const audio = new SessionLane(twoLanes ? 'audio' : 'nets');
     const image = twoLanes ? new SessionLane('image') : audio;
     const all = twoLanes ? [audio, image] : [audio];
     const sessions: SessionInfo[] = [];
     const warned = new Set<Provider>();
     try {
-      const open = async (kind: SessionInfo['kind'], key: string, file: string, lane: SessionLane,
-        io: { inputs: TensorSpec[]; outputs: TensorSpec[] }, batch: number) => {
+      const open = async (
+        kind: SessionInfo['kind'],
+        key: string,
+        file: string,
+        lane: SessionLane,
+        io: { inputs: TensorSpec[]; outputs: TensorSpec[] },
+        batch: number,
+      ) => {
         const path = bundleFile(bundle, file);
         const laneThreads = lane === audio ? audioThreads : threads;
-        const reply = await lane.open(sessionKey(kind, key), path, { providers: order, threads: laneThreads, optimization });
+        const reply = await lane.open(sessionKey(kind, key), path, {
+          providers: order,
+          threads: laneThreads,
+          optimization,
+        });
         checkSessionIO(path, io, reply, batch);
         for (const f of reply.fallbacks) {
           if (warned.has(f.provider)) continue;
           warned.add(f.provider);
           // With "auto" a missing GPU provider is expected on CPU-only machines; a provider the user named is worth a warning.
           const level = opts.providers.trim() === 'auto' ? 'info' : 'warn';
-          logger[level]({ provider: f.provider, reason: f.reason }, `execution provider ${f.provider} is not usable here; sessions fall back to the next in ${order.join(',')}`);
+          logger[level](
+            { provider: f.provider, reason: f.reason },
+            `execution provider ${f.provider} is not usable here; sessions fall back to the next in ${order.join(',')}`,
+          );
         }
-        logger.info({ session: key, provider: reply.provider, lane: lane.name, threads: laneThreads }, `session ${key} runs on ${reply.provider}`);
+        logger.info(
+          { session: key, provider: reply.provider, lane: lane.name, threads: laneThreads },
+          `session ${key} runs on ${reply.provider}`,
+        );
         sessions.push({ key, kind, lane: lane.name, provider: reply.provider });
       };
       for (const key of plan.imageNets) {
@@ -163,8 +188,17 @@ export class SceneEngine {
       }
       const features = plan.features.length > 0 ? new FeatureExtractor(plan.features) : null;
       const cv = plan.imageNets.length > 0 ? await loadOpenCV() : null;
-      logger.info({ bundle: m.name, version: m.version, heads: plan.heads, audioNets: plan.audioNets, imageNets: plan.imageNets, features: plan.features },
-        'inference engine ready');
+      logger.info(
+        {
+          bundle: m.name,
+          version: m.version,
+          heads: plan.heads,
+          audioNets: plan.audioNets,
+          imageNets: plan.imageNets,
+          features: plan.features,
+        },
+        'inference engine ready',
+      );
       return new SceneEngine(bundle, sessions, plan, { image, audio, all }, features, cv, logger);
     } catch (err) {
       await Promise.all(all.map((l) => l.close()));
@@ -213,7 +247,17 @@ export class SceneEngine {
           continue;
         }
         const net = m.imageNets[key]!;
-        imageEmb.set(key, this.runNet('image', key, net.input.name, { data: t, dims: [1, 3, net.preprocess.crop[0], net.preprocess.crop[1]] }, timings, problems));
+        imageEmb.set(
+          key,
+          this.runNet(
+            'image',
+            key,
+            net.input.name,
+            { data: t, dims: [1, 3, net.preprocess.crop[0], net.preprocess.crop[1]] },
+            timings,
+            problems,
+          ),
+        );
       }
       timings.preprocess = performance.now() - tp;
     }
@@ -232,33 +276,45 @@ export class SceneEngine {
         const net = m.audioNets[key]!;
         const data = feats[net.feature];
         if (!data) continue;
-        audioEmb.set(key, this.runNet('audio', key, net.input.name, { data, dims: [m.framesPerWindow, 2, data.length / (2 * m.framesPerWindow)] }, timings, problems));
+        audioEmb.set(
+          key,
+          this.runNet(
+            'audio',
+            key,
+            net.input.name,
+            { data, dims: [m.framesPerWindow, 2, data.length / (2 * m.framesPerWindow)] },
+            timings,
+            problems,
+          ),
+        );
       }
     }
 
     const headProbs: Record<string, number[]> = {};
     let headMs = 0;
-    await Promise.all(heads.map(async (key) => {
-      const h = m.heads[key]!;
-      const feeds: Record<string, WireTensor> = {};
-      if (h.audioNet) {
-        const emb = await audioEmb.get(h.audioNet);
-        if (!emb) return;
-        feeds[h.inputs.audio!.name] = { data: emb.data, dims: [1, ...emb.dims] };
-      }
-      if (h.imageNet) {
-        const emb = await imageEmb.get(h.imageNet);
-        if (!emb) return;
-        feeds[h.inputs.image!.name] = emb;
-      }
-      try {
-        const { outputs, ms } = await this.lanes.audio.run(sessionKey('head', key), feeds);
-        headMs += ms;
-        headProbs[key] = Array.from(outputs[h.output.name]!.data);
-      } catch (err) {
-        problems.push(`head ${key} failed: ${(err as Error).message}`);
-      }
-    }));
+    await Promise.all(
+      heads.map(async (key) => {
+        const h = m.heads[key]!;
+        const feeds: Record<string, WireTensor> = {};
+        if (h.audioNet) {
+          const emb = await audioEmb.get(h.audioNet);
+          if (!emb) return;
+          feeds[h.inputs.audio!.name] = { data: emb.data, dims: [1, ...emb.dims] };
+        }
+        if (h.imageNet) {
+          const emb = await imageEmb.get(h.imageNet);
+          if (!emb) return;
+          feeds[h.inputs.image!.name] = emb;
+        }
+        try {
+          const { outputs, ms } = await this.lanes.audio.run(sessionKey('head', key), feeds);
+          headMs += ms;
+          headProbs[key] = Array.from(outputs[h.output.name]!.data);
+        } catch (err) {
+          problems.push(`head ${key} failed: ${(err as Error).message}`);
+        }
+      }),
+    );
     timings.heads = headMs;
 
     const tz = performance.now();
@@ -282,7 +338,9 @@ export class SceneEngine {
       probs,
       label: ran.length > 0 ? m.classes[best]! : UNKNOWN_LABEL,
       confidence: ran.length > 0 ? probs[best]! : 0,
-      modalities: (['audio', 'image'] as const).filter((mod) => ran.some((h) => (mod === 'audio' ? m.heads[h]!.audioNet : m.heads[h]!.imageNet) !== null)),
+      modalities: (['audio', 'image'] as const).filter((mod) =>
+        ran.some((h) => (mod === 'audio' ? m.heads[h]!.audioNet : m.heads[h]!.imageNet) !== null),
+      ),
       degraded: degradedReason !== undefined,
       ...(degradedReason !== undefined ? { degradedReason } : {}),
       ...(choice.fallback ? { fallback: choice.fallback } : {}),
@@ -291,12 +349,20 @@ export class SceneEngine {
     };
   }
 
-  private async runNet(kind: Modality, key: string, inputName: string, tensor: WireTensor,
-    timings: Record<string, number>, problems: string[]): Promise<WireTensor | null> {
+  private async runNet(
+    kind: Modality,
+    key: string,
+    inputName: string,
+    tensor: WireTensor,
+    timings: Record<string, number>,
+    problems: string[],
+  ): Promise<WireTensor | null> {
     const lane = kind === 'image' ? this.lanes.image : this.lanes.audio;
     const spec = kind === 'image' ? this.manifest.imageNets[key]! : this.manifest.audioNets[key]!;
     try {
-      const { outputs, ms } = await lane.run(sessionKey(kind === 'image' ? 'imageNet' : 'audioNet', key), { [inputName]: tensor });
+      const { outputs, ms } = await lane.run(sessionKey(kind === 'image' ? 'imageNet' : 'audioNet', key), {
+        [inputName]: tensor,
+      });
       timings[`${kind}:${key}`] = ms;
       return outputs[spec.output.name]!;
     } catch (err) {

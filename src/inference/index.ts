@@ -1,4 +1,21 @@
 export { loadBundle } from './bundle.js';
-export { activeHeads, BundleError, MANIFEST_FILE, type Bundle, type BundleManifest, type HeadSpec, type AudioNetSpec, type ImageNetSpec } from './bundle-manifest.js';
-export { SceneEngine, EngineFailure, type SceneResult, type EngineInput, type EngineOptions, type Modality, type SessionInfo } from './engine.js';
+export {
+  activeHeads,
+  BundleError,
+  MANIFEST_FILE,
+  type Bundle,
+  type BundleManifest,
+  type HeadSpec,
+  type AudioNetSpec,
+  type ImageNetSpec,
+} from './bundle-manifest.js';
+export {
+  SceneEngine,
+  EngineFailure,
+  type SceneResult,
+  type EngineInput,
+  type EngineOptions,
+  type Modality,
+  type SessionInfo,
+} from './engine.js';
 export { providerOrder, installedBackends, type Provider } from './providers.js';

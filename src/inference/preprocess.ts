@@ -23,12 +23,16 @@ export function preprocessKey(p: PreprocessSpec): string {
 /** Turns one BGR frame into the `[1, 3, h, w]` tensor data a net with this preprocess block expects. */
 export function preprocessFrame(cv: CV, frame: VideoFrame, p: PreprocessSpec): Float32Array {
   if (frame.bgr.length !== frame.width * frame.height * 3) {
-    throw new RangeError(`video frame ${frame.width}x${frame.height} has ${frame.bgr.length} bytes, expected ${frame.width * frame.height * 3} (8-bit BGR)`);
+    throw new RangeError(
+      `video frame ${frame.width}x${frame.height} has ${frame.bgr.length} bytes, expected ${frame.width * frame.height * 3} (8-bit BGR)`,
+    );
   }
   const [cropH, cropW] = p.crop;
   const size = resizedSize(frame.width, frame.height, p.resize);
   if (size.width < cropW || size.height < cropH) {
-    throw new RangeError(`frame ${frame.width}x${frame.height} resized to ${size.width}x${size.height} is smaller than the crop ${cropW}x${cropH}`);
+    throw new RangeError(
+      `frame ${frame.width}x${frame.height} resized to ${size.width}x${size.height} is smaller than the crop ${cropW}x${cropH}`,
+    );
   }
   const src = new cv.Mat(frame.bgr, frame.height, frame.width, cv.CV_8UC3);
   let pixels: Buffer;

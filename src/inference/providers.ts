@@ -8,7 +8,10 @@ import * as ort from 'onnxruntime-node';
 export type Provider = 'tensorrt' | 'cuda' | 'cpu';
 const KNOWN: readonly Provider[] = ['tensorrt', 'cuda', 'cpu'];
 
-export interface InstalledBackend { name: string; bundled: boolean }
+export interface InstalledBackend {
+  name: string;
+  bundled: boolean;
+}
 
 /** What the installed onnxruntime-node build knows about; `bundled: false` = needs provider libraries installed beside it. */
 export function installedBackends(): InstalledBackend[] {
@@ -20,11 +23,19 @@ export function installedBackends(): InstalledBackend[] {
  * The ordered list to try for a config value, always ending with cpu. "auto" keeps only the GPU providers the
  * installed build lists at all (an explicit list is tried as given, so the log shows why it failed).
  */
-export function providerOrder(config: string, installed: readonly InstalledBackend[] = installedBackends()): Provider[] {
+export function providerOrder(
+  config: string,
+  installed: readonly InstalledBackend[] = installedBackends(),
+): Provider[] {
   const auto = config.trim() === 'auto';
-  const wanted = auto ? KNOWN.filter((p) => installed.some((b) => b.name === p)) : config.split(',').map((p) => p.trim().toLowerCase());
+  const wanted = auto
+    ? KNOWN.filter((p) => installed.some((b) => b.name === p))
+    : config.split(',').map((p) => p.trim().toLowerCase());
   for (const p of wanted) {
-    if (!KNOWN.includes(p as Provider)) throw new RangeError(`inference.providers: unknown provider "${p}" (use auto or a comma list of ${KNOWN.join(', ')})`);
+    if (!KNOWN.includes(p as Provider))
+      throw new RangeError(
+        `inference.providers: unknown provider "${p}" (use auto or a comma list of ${KNOWN.join(', ')})`,
+      );
   }
   const order = [...new Set(wanted as Provider[])];
   if (!order.includes('cpu')) order.push('cpu');

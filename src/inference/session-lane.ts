@@ -6,10 +6,21 @@ import { Worker } from 'node:worker_threads';
 import type { GraphValue } from './bundle-checks.js';
 import type { Provider } from './providers.js';
 
-export interface WireTensor { data: Float32Array; dims: number[] }
+export interface WireTensor {
+  data: Float32Array;
+  dims: number[];
+}
 export type Optimization = 'disabled' | 'basic' | 'extended' | 'all';
 export type LaneRequest =
-  | { op: 'open'; id: number; key: string; file: string; providers: Provider[]; threads: number; optimization: Optimization }
+  | {
+      op: 'open';
+      id: number;
+      key: string;
+      file: string;
+      providers: Provider[];
+      threads: number;
+      optimization: Optimization;
+    }
   | { op: 'run'; id: number; key: string; feeds: Record<string, WireTensor> }
   | { op: 'close'; id: number };
 export interface OpenReply {
@@ -25,11 +36,17 @@ type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type LaneReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
 /** `.js` once compiled; `.ts` when the sources run under tsx (tests), where the worker must register tsx itself. */
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './session-worker.ts' : './session-worker.js', import.meta.url);
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './session-worker.ts' : './session-worker.js',
+  import.meta.url,
+);
 
 function spawn(): Worker {
   if (WORKER_URL.pathname.endsWith('.ts')) {
-    return new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(WORKER_URL.href)});`, { eval: true });
+    return new Worker(
+      `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(WORKER_URL.href)});`,
+      { eval: true },
+    );
   }
   return new Worker(WORKER_URL);
 }
@@ -71,7 +88,11 @@ export class SessionLane {
     });
   }
 
-  open(key: string, file: string, opts: { providers: Provider[]; threads: number; optimization: Optimization }): Promise<OpenReply> {
+  open(
+    key: string,
+    file: string,
+    opts: { providers: Provider[]; threads: number; optimization: Optimization },
+  ): Promise<OpenReply> {
     return this.request({ op: 'open', key, file, ...opts });
   }
 

@@ -37,7 +37,9 @@ async function open(req: Extract<LaneRequest, { op: 'open' }>): Promise<OpenRepl
       });
       sessions.set(req.key, session);
       const meta = (list: readonly ort.InferenceSession.ValueMetadata[]) =>
-        list.map((v) => (v.isTensor ? { name: v.name, type: v.type as string, shape: [...v.shape] } : { name: v.name }));
+        list.map((v) =>
+          v.isTensor ? { name: v.name, type: v.type as string, shape: [...v.shape] } : { name: v.name },
+        );
       return { provider, fallbacks, inputs: meta(session.inputMetadata), outputs: meta(session.outputMetadata) };
     } catch (err) {
       if (provider === 'cpu') throw err;
@@ -49,7 +51,9 @@ async function open(req: Extract<LaneRequest, { op: 'open' }>): Promise<OpenRepl
   throw new Error('no execution provider could open the model');
 }
 
-async function run(req: Extract<LaneRequest, { op: 'run' }>): Promise<{ outputs: Record<string, WireTensor>; ms: number }> {
+async function run(
+  req: Extract<LaneRequest, { op: 'run' }>,
+): Promise<{ outputs: Record<string, WireTensor>; ms: number }> {
   const session = sessions.get(req.key);
   if (!session) throw new Error(`no open session "${req.key}"`);
   const feeds: Record<string, ort.Tensor> = {};
@@ -70,7 +74,9 @@ let queue: Promise<unknown> = Promise.resolve();
 
 parentPort!.on('message', (req: LaneRequest) => {
   const reply = (msg: LaneReply) => parentPort!.postMessage(msg);
-  const work = queue.then((): Promise<unknown> => (req.op === 'open' ? open(req) : req.op === 'run' ? run(req) : closeAll()));
+  const work = queue.then(
+    (): Promise<unknown> => (req.op === 'open' ? open(req) : req.op === 'run' ? run(req) : closeAll()),
+  );
   queue = work.catch(() => undefined);
   work.then(
     (value) => reply({ id: req.id, ok: true, value }),

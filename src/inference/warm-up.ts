@@ -19,12 +19,13 @@ export function warmUpInput(bundle: Bundle): EngineInput {
   let state = 1;
   for (let i = 0; i < samples; i++) {
     state = (state * 1103515245 + 12345) >>> 0; // LCG: the same window every time, no Math.random
-    left[i] = ((state / 2 ** 32) - 0.5) * 0.02;
+    left[i] = (state / 2 ** 32 - 0.5) * 0.02;
     right[i] = -left[i]!;
   }
-  const frame: VideoFrame | null = Object.keys(m.imageNets).length > 0
-    ? { timestamp: 0, width: 320, height: 240, bgr: Buffer.alloc(320 * 240 * 3, 128) }
-    : null;
+  const frame: VideoFrame | null =
+    Object.keys(m.imageNets).length > 0
+      ? { timestamp: 0, width: 320, height: 240, bgr: Buffer.alloc(320 * 240 * 3, 128) }
+      : null;
   return { audio: { left, right }, frame };
 }
 

@@ -17,7 +17,10 @@ export function createLogger(level: string, name = 'avscene', fd: 1 | 2 = 1): Lo
       name,
       level,
       hooks,
-      transport: { target: 'pino-pretty', options: { destination: fd, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: fd, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' },
+      },
     });
   }
   return pino({ name, level, base: { name }, hooks }, pino.destination({ dest: fd, sync: true }));

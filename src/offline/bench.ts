@@ -7,7 +7,13 @@ import os from 'node:os';
 import { percentile } from '../util/percentile.js';
 import type { VideoFrame } from '../video/frame.js';
 import type { Logger } from '../log/logger.js';
-import { SceneEngine, type Bundle, type BundleManifest, type EngineOptions, type SessionInfo } from '../inference/index.js';
+import {
+  SceneEngine,
+  type Bundle,
+  type BundleManifest,
+  type EngineOptions,
+  type SessionInfo,
+} from '../inference/index.js';
 
 export interface BenchInput {
   /** 1-s windows to cycle through (48 kHz stereo). */
@@ -16,7 +22,12 @@ export interface BenchInput {
   frame: VideoFrame | null;
 }
 
-export interface Stats { p50: number; p95: number; p99: number; mean: number }
+export interface Stats {
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+}
 export interface BenchReport {
   bundle: string;
   windows: number;
@@ -51,11 +62,21 @@ export interface BenchReport {
 
 export function stats(values: readonly number[]): Stats {
   const s = [...values].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+  return {
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    mean: s.reduce((a, b) => a + b, 0) / (s.length || 1),
+  };
 }
 
 /** Runs `warmup` + `count` windows; returns each measured window's timings and the process CPU time they took. */
-async function runWindows(engine: SceneEngine, input: BenchInput, count: number, warmup: number): Promise<{ timings: Array<Record<string, number>>; cpuMs: number }> {
+async function runWindows(
+  engine: SceneEngine,
+  input: BenchInput,
+  count: number,
+  warmup: number,
+): Promise<{ timings: Array<Record<string, number>>; cpuMs: number }> {
   const timings: Array<Record<string, number>> = [];
   let cpu = process.cpuUsage();
   for (let i = 0; i < warmup + count; i++) {
@@ -122,7 +143,10 @@ export async function bench(bundle: Bundle, input: BenchInput, opts: BenchOption
     const sums = new Array<number>(opts.windows).fill(0);
     const perModelP50: Record<string, number> = {};
     for (const head of models) {
-      const one = await SceneEngine.create(singleHeadBundle(naive, head), { ...opts, logger: opts.logger.child({ naive: head }) });
+      const one = await SceneEngine.create(singleHeadBundle(naive, head), {
+        ...opts,
+        logger: opts.logger.child({ naive: head }),
+      });
       try {
         const totals = (await runWindows(one, input, opts.windows, opts.warmup)).timings.map((t) => t.total!);
         totals.forEach((ms, i) => (sums[i]! += ms));
@@ -146,24 +170,45 @@ export async function bench(bundle: Bundle, input: BenchInput, opts: BenchOption
 
 export function benchMarkdown(r: BenchReport): string {
   const f = (x: number) => x.toFixed(1);
-  const order = (k: string) => ['features', 'preprocess'].indexOf(k) >= 0 ? 0 : k.startsWith('audio:') ? 1 : k.startsWith('image:') ? 2 : k === 'heads' ? 3 : k === 'fusion' ? 4 : 5;
+  const order = (k: string) =>
+    ['features', 'preprocess'].indexOf(k) >= 0
+      ? 0
+      : k.startsWith('audio:')
+        ? 1
+        : k.startsWith('image:')
+          ? 2
+          : k === 'heads'
+            ? 3
+            : k === 'fusion'
+              ? 4
+              : 5;
   const keys = Object.keys(r.latency).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const lines = [
     `Bundle ${r.bundle}: ${r.windows} windows, ${r.threads} threads per session, ${r.lanes} lane(s), graph optimisation ${r.optimization}.`,
     `Sessions: ${r.sessions.map((s) => `${s.key} (${s.provider}, ${s.lane})`).join(', ')}.`,
     '',
-    '| stage (ms per window) | p50 | p95 | p99 | mean |', '|---|---:|---:|---:|---:|',
-    ...keys.map((k) => `| ${k} | ${f(r.latency[k]!.p50)} | ${f(r.latency[k]!.p95)} | ${f(r.latency[k]!.p99)} | ${f(r.latency[k]!.mean)} |`),
+    '| stage (ms per window) | p50 | p95 | p99 | mean |',
+    '|---|---:|---:|---:|---:|',
+    ...keys.map(
+      (k) =>
+        `| ${k} | ${f(r.latency[k]!.p50)} | ${f(r.latency[k]!.p95)} | ${f(r.latency[k]!.p99)} | ${f(r.latency[k]!.mean)} |`,
+    ),
     '',
     `Real-time factor (p50 total / 1 s): **${r.realTimeFactor.toFixed(3)}**. Peak RSS: **${r.peakRssMb.toFixed(0)} MB**.`,
     `CPU time per window (all threads): ${f(r.cpuMsPerWindow)} ms, so on an idle ${os.availableParallelism()}-core CPU the real-time factor is at least ${r.idleCpuRtfBound.toFixed(3)}.`,
     'Nets run in a worker while the main thread computes features, so the stage times can add up to more than the total.',
   ];
   if (r.naive) {
-    lines.push('', `Naive baseline (${r.naive.bundle}): ${r.naive.models.length} models, each computing its own features and embeddings:`,
+    lines.push(
+      '',
+      `Naive baseline (${r.naive.bundle}): ${r.naive.models.length} models, each computing its own features and embeddings:`,
       `p50 ${f(r.naive.latency.p50)} ms, p95 ${f(r.naive.latency.p95)} ms per window (RTF ${r.naive.realTimeFactor.toFixed(3)}); ` +
-      `the shared engine is **${r.naive.speedup.toFixed(2)}×** faster.`,
-      '', '| model | p50 ms |', '|---|---:|', ...Object.entries(r.naive.perModelP50).map(([k, v]) => `| ${k} | ${f(v)} |`));
+        `the shared engine is **${r.naive.speedup.toFixed(2)}×** faster.`,
+      '',
+      '| model | p50 ms |',
+      '|---|---:|',
+      ...Object.entries(r.naive.perModelP50).map(([k, v]) => `| ${k} | ${f(v)} |`),
+    );
   }
   return lines.join('\n') + '\n';
 }

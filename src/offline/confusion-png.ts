@@ -8,7 +8,12 @@ import { loadOpenCV } from '../video/opencv.js';
 const CELL = 56;
 const FONT_SCALE = 0.5;
 
-export async function writeConfusionPng(file: string, classes: readonly string[], confusion: readonly number[][], title: string): Promise<void> {
+export async function writeConfusionPng(
+  file: string,
+  classes: readonly string[],
+  confusion: readonly number[][],
+  title: string,
+): Promise<void> {
   const cv = await loadOpenCV();
   const n = classes.length;
   const left = 40 + Math.max(...classes.map((c, i) => `${i} ${c}`.length)) * 9;

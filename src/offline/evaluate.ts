@@ -18,7 +18,11 @@ import { clipWindows } from './clip-windows.js';
 export const DEFAULT_SPLIT = path.join('evaluation_setup', 'fold1_evaluate.csv');
 const P_MIN = 1e-15;
 
-export interface DatasetItem { audio: string; video: string | null; label: string }
+export interface DatasetItem {
+  audio: string;
+  video: string | null;
+  label: string;
+}
 
 /** Reads a tab-separated TAU list (header with filename_audio, scene_label and optionally filename_video). */
 export async function readSplit(datasetDir: string, splitFile = DEFAULT_SPLIT): Promise<DatasetItem[]> {
@@ -27,14 +31,17 @@ export async function readSplit(datasetDir: string, splitFile = DEFAULT_SPLIT): 
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new Error(`${file} not found: DATASET must be a folder in the TAU layout (audio/, video/, meta.csv, ${DEFAULT_SPLIT}), or pass --split FILE`);
+    throw new Error(
+      `${file} not found: DATASET must be a folder in the TAU layout (audio/, video/, meta.csv, ${DEFAULT_SPLIT}), or pass --split FILE`,
+    );
   }
   const [header, ...rows] = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const cols = (header ?? '').split('\t');
   const ia = cols.indexOf('filename_audio');
   const iv = cols.indexOf('filename_video');
   const il = cols.indexOf('scene_label');
-  if (ia < 0 || il < 0) throw new Error(`${file}: expected a tab-separated header with filename_audio and scene_label, got "${header}"`);
+  if (ia < 0 || il < 0)
+    throw new Error(`${file}: expected a tab-separated header with filename_audio and scene_label, got "${header}"`);
   return rows.map((row, n) => {
     const f = row.split('\t');
     if (!f[ia] || !f[il]) throw new Error(`${file}:${n + 2}: missing filename_audio or scene_label`);
@@ -42,7 +49,11 @@ export async function readSplit(datasetDir: string, splitFile = DEFAULT_SPLIT): 
   });
 }
 
-export interface ClassScore { n: number; accuracy: number; logLoss: number }
+export interface ClassScore {
+  n: number;
+  accuracy: number;
+  logLoss: number;
+}
 export interface EvalReport {
   bundle: { name: string; version: string };
   dataset: string;
@@ -93,7 +104,13 @@ export class ScoreBoard {
       if (n > 0) perClass[c] = { n, accuracy: this.confusion[i]![i]! / n, logLoss: this.lossSum[i]! / n };
     });
     const n = this.segments;
-    return { segments: n, logLoss: n ? loss / n : NaN, accuracy: n ? correct / n : NaN, perClass, confusion: this.confusion.map((r) => [...r]) };
+    return {
+      segments: n,
+      logLoss: n ? loss / n : NaN,
+      accuracy: n ? correct / n : NaN,
+      perClass,
+      confusion: this.confusion.map((r) => [...r]),
+    };
   }
 }
 
@@ -110,7 +127,10 @@ export async function evaluate(engine: SceneEngine, opts: EvalOptions): Promise<
   const items = await readSplit(datasetDir, split);
   const classes = [...engine.classes];
   const unknown = [...new Set(items.map((i) => i.label).filter((l) => !classes.includes(l)))];
-  if (unknown.length > 0) throw new Error(`the dataset has classes the bundle does not know: ${unknown.join(', ')} (bundle classes: ${classes.join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(
+      `the dataset has classes the bundle does not know: ${unknown.join(', ')} (bundle classes: ${classes.join(', ')})`,
+    );
   const board = new ScoreBoard(classes);
   const usesImages = engine.plan.imageNets.length > 0;
   let missingVideos = 0;
@@ -162,19 +182,23 @@ export function reportMarkdown(r: EvalReport): string {
     `Dataset \`${r.dataset}\`, split \`${r.split}\`: ${plural(r.clips, 'clip')}, ${plural(r.segments, 'one-second segment')}` +
       (r.missingVideos ? `, ${plural(r.missingVideos, 'clip')} without their video` : '') +
       (r.imagelessSegments ? `, ${plural(r.imagelessSegments, 'segment')} classified without an image` : '') +
-      (r.degradedSegments ? `, ${plural(r.degradedSegments, 'degraded segment')}` : '') + '.',
+      (r.degradedSegments ? `, ${plural(r.degradedSegments, 'degraded segment')}` : '') +
+      '.',
     '',
-    `| metric | value |`, `|---|---|`,
+    `| metric | value |`,
+    `|---|---|`,
     `| log loss (per segment) | ${f(r.logLoss)} |`,
     `| accuracy (per segment) | ${f(r.accuracy * 100, 1)} % |`,
     `| accuracy (per clip, mean of segments) | ${f(r.clipAccuracy * 100, 1)} % |`,
     '',
-    '| class | segments | accuracy | log loss |', '|---|---:|---:|---:|',
+    '| class | segments | accuracy | log loss |',
+    '|---|---:|---:|---:|',
     ...Object.entries(r.perClass).map(([c, s]) => `| ${c} | ${s.n} | ${f(s.accuracy * 100, 1)} % | ${f(s.logLoss)} |`),
     '',
     'Confusion matrix (rows: true class, columns: predicted):',
     '',
-    `| | ${r.classes.join(' | ')} |`, `|---|${r.classes.map(() => '---:').join('|')}|`,
+    `| | ${r.classes.join(' | ')} |`,
+    `|---|${r.classes.map(() => '---:').join('|')}|`,
     ...r.classes.map((c, i) => `| **${c}** | ${r.confusion[i]!.join(' | ')} |`),
     '',
   ];

@@ -49,13 +49,16 @@ export class SceneLabeler {
   ): Promise<ScenePayload & { timings: Record<string, number> }> {
     const bad = findNonFinite(window.left) ?? findNonFinite(window.right);
     if (bad !== null) {
-      throw new InvalidWindowError(`window ${window.index} has a non-finite sample (${bad.value} at ${bad.index}); skipped`);
+      throw new InvalidWindowError(
+        `window ${window.index} has a non-finite sample (${bad.value} at ${bad.index}); skipped`,
+      );
     }
     const result = await this.engine.classify({ audio: { left: window.left, right: window.right }, frame });
     // No head ran: say so rather than name the first class of a uniform distribution, and keep it out of the smoothing.
     const classified = Object.keys(result.heads).length > 0;
     const raw = classified ? toClassDecision(result.classes, result.probs) : unknownDecision(result.classes);
-    const decision = this.smoother && classified ? toClassDecision(result.classes, this.smoother.push(result.probs)) : raw;
+    const decision =
+      this.smoother && classified ? toClassDecision(result.classes, this.smoother.push(result.probs)) : raw;
     const manifest = this.currentBundle.manifest;
     return {
       ...decision,

@@ -44,8 +44,16 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
     model: `${model.name} ${model.version}`,
     sw_version: input.softwareVersion,
   };
-  const origin = { name: 'avscene', sw_version: input.softwareVersion, ...(input.supportUrl ? { support_url: input.supportUrl } : {}) };
-  const availability = { availability_topic: topics.status, payload_available: 'online', payload_not_available: 'offline' };
+  const origin = {
+    name: 'avscene',
+    sw_version: input.softwareVersion,
+    ...(input.supportUrl ? { support_url: input.supportUrl } : {}),
+  };
+  const availability = {
+    availability_topic: topics.status,
+    payload_available: 'online',
+    payload_not_available: 'offline',
+  };
   const entity = (objectId: string, config: Record<string, unknown>): DiscoveryMessage => ({
     topic: `${discoveryPrefix}/sensor/avscene_${deviceId}/${objectId}/config`,
     payload: JSON.stringify({
@@ -122,7 +130,10 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
  * (discovery turned off, device.id changed, an entity gone), then the current configs. `commit()` records the current
  * set in `file` once the broker has them.
  */
-export function discoveryUpdate(file: string, current: DiscoveryMessage[]): { messages: DiscoveryMessage[]; commit(): void } {
+export function discoveryUpdate(
+  file: string,
+  current: DiscoveryMessage[],
+): { messages: DiscoveryMessage[]; commit(): void } {
   const now = new Set(current.map((m) => m.topic));
   const removals = announcedBefore(file)
     .filter((topic) => !now.has(topic))

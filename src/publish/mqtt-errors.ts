@@ -18,13 +18,20 @@ export function explainConnectError(err: Error & { code?: string | number }): Co
   const code = err.code;
   const text = `${typeof code === 'string' ? code : ''} ${err.message}`;
   const reason = shortReason(err.message);
-  if ((typeof code === 'number' && CREDENTIAL_CODES.has(code)) || /not authori[sz]ed|bad user ?name or password/i.test(err.message)) {
+  if (
+    (typeof code === 'number' && CREDENTIAL_CODES.has(code)) ||
+    /not authori[sz]ed|bad user ?name or password/i.test(err.message)
+  ) {
     return {
       kind: 'credentials',
       explanation: `the broker refused the credentials (${reason}): check mqtt.username and mqtt.password or mqtt.passwordFile, and the broker's password file or ACL`,
     };
   }
-  if (/CERTIFICATE_REQUIRED|certificate required|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|alert (bad|unknown) certificate/i.test(text)) {
+  if (
+    /CERTIFICATE_REQUIRED|certificate required|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|alert (bad|unknown) certificate/i.test(
+      text,
+    )
+  ) {
     return {
       kind: 'client-certificate',
       explanation: `the broker rejected the TLS client authentication (${reason}): set mqtt.cert and mqtt.key to a certificate signed by a CA the broker trusts (and not expired)`,

@@ -90,13 +90,19 @@ export class MqttPublisher {
     this.url = maskSecrets(options.url);
     this.backoff = new Backoff(1000, options.reconnectMaxMs ?? 30_000);
     if (options.insecure) {
-      this.logger.warn({ url: this.url }, 'mqtt.insecure: the broker certificate is not verified; anyone on the network path can read and forge messages');
+      this.logger.warn(
+        { url: this.url },
+        'mqtt.insecure: the broker certificate is not verified; anyone on the network path can read and forge messages',
+      );
     }
     this.setState(this.topics.status, 'online');
     // Our own status saying offline while we run: a stale last will (an earlier connection of this device) won a race.
     this.watch(this.topics.status, (payload) => {
       if (payload !== 'offline' || this.closing || !this.ready) return;
-      this.logger.info({ topic: this.topics.status }, 'status said offline while running (a stale last will); online re-asserted');
+      this.logger.info(
+        { topic: this.topics.status },
+        'status said offline while running (a stale last will); online re-asserted',
+      );
       this.sendState(this.topics.status);
     });
     this.client = mqtt.connect(options.url, clientOptions(options, this.topics));
@@ -151,7 +157,10 @@ export class MqttPublisher {
    * removes a retained config). `reannounceOn`: a topic whose `online` asks for them again (homeassistant/status).
    * `onDelivered` runs once the broker has acknowledged each of them.
    */
-  announce(messages: Array<{ topic: string; payload: string }>, options: { reannounceOn?: string; onDelivered?: () => void } = {}): void {
+  announce(
+    messages: Array<{ topic: string; payload: string }>,
+    options: { reannounceOn?: string; onDelivered?: () => void } = {},
+  ): void {
     let pending = messages.length;
     const delivered = () => {
       if (--pending === 0) options.onDelivered?.();
@@ -178,7 +187,8 @@ export class MqttPublisher {
     if (this.reminderTimer) clearInterval(this.reminderTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     // Connected: let the queue drain while the budget lasts; what is left stays in the outbox for the next start.
-    while (this.ready && this.outbox.length > 0 && Date.now() < deadline - 300) await new Promise((r) => setTimeout(r, 10));
+    while (this.ready && this.outbox.length > 0 && Date.now() < deadline - 300)
+      await new Promise((r) => setTimeout(r, 10));
     this.outbox.close();
     if (this.outbox.length > 0) {
       this.logger.warn(
@@ -187,7 +197,10 @@ export class MqttPublisher {
       );
     }
     if (this.ready) {
-      await withTimeout(this.client.publishAsync(this.topics.status, 'offline', { qos: 1, retain: true }), Math.max(50, deadline - Date.now()));
+      await withTimeout(
+        this.client.publishAsync(this.topics.status, 'offline', { qos: 1, retain: true }),
+        Math.max(50, deadline - Date.now()),
+      );
     }
     await withTimeout(this.client.endAsync(!this.ready), Math.max(100, deadline - Date.now()));
   }
@@ -220,7 +233,10 @@ export class MqttPublisher {
         this.streamInflight--;
         if (err) {
           // An MQTT 5 broker refused it (quota, ACL): it stays unacknowledged and is sent again after the next reconnect.
-          this.logger.warn({ seq: entry.seq, err: err.message }, 'MQTT broker refused a window message; it is kept and sent again after reconnecting');
+          this.logger.warn(
+            { seq: entry.seq, err: err.message },
+            'MQTT broker refused a window message; it is kept and sent again after reconnecting',
+          );
         } else {
           this.outbox.ack(entry);
         }
@@ -250,7 +266,12 @@ export class MqttPublisher {
     const queued = this.outbox.length;
     if (this.outageSince !== null && this.failuresLogged.size > 0) {
       this.logger.info(
-        { url: this.url, outageS: Math.round((Date.now() - this.outageSince) / 1000), queued, dropped: this.outbox.dropped },
+        {
+          url: this.url,
+          outageS: Math.round((Date.now() - this.outageSince) / 1000),
+          queued,
+          dropped: this.outbox.dropped,
+        },
         `MQTT broker ${this.url} is back: sending ${queued} queued window(s) in order`,
       );
     } else {
@@ -262,7 +283,9 @@ export class MqttPublisher {
     this.lastFailure = null;
     // A broker's receive maximum (MQTT 5) bounds all our unacknowledged QoS 1 messages; leave room for the state.
     const receiveMaximum = packet.properties?.receiveMaximum;
-    this.streamLimit = receiveMaximum ? Math.max(1, Math.min(STREAM_INFLIGHT, receiveMaximum - this.state.size - 4)) : STREAM_INFLIGHT;
+    this.streamLimit = receiveMaximum
+      ? Math.max(1, Math.min(STREAM_INFLIGHT, receiveMaximum - this.state.size - 4))
+      : STREAM_INFLIGHT;
     for (const topic of this.state.keys()) this.sendState(topic);
     if (this.watchers.size > 0) this.client.subscribe([...this.watchers.keys()], { qos: 1 });
     this.pump();
@@ -296,7 +319,10 @@ export class MqttPublisher {
       try {
         this.client.options.password = currentPassword(this.options);
       } catch (err) {
-        this.logger.warn({ file: this.options.passwordFile, err: (err as Error).message }, 'cannot read mqtt.passwordFile; trying with the previous password');
+        this.logger.warn(
+          { file: this.options.passwordFile, err: (err as Error).message },
+          'cannot read mqtt.passwordFile; trying with the previous password',
+        );
       }
       this.client.reconnect();
     }, delay);
@@ -319,9 +345,15 @@ export class MqttPublisher {
     const retry = `retrying with backoff up to ${Math.round((this.options.reconnectMaxMs ?? 30_000) / 1000)} s`;
     const fields = { url: this.url, err: err.message, queued: this.outbox.length };
     if (failure.kind === 'network') {
-      this.logger.warn(fields, `MQTT broker ${this.url} unreachable: ${failure.explanation}. Windows are kept in the outbox and sent in order when it is back; ${retry}`);
+      this.logger.warn(
+        fields,
+        `MQTT broker ${this.url} unreachable: ${failure.explanation}. Windows are kept in the outbox and sent in order when it is back; ${retry}`,
+      );
     } else {
-      this.logger.error(fields, `MQTT broker ${this.url}: ${failure.explanation}. Windows are kept in the outbox; ${retry}, so a fix on the broker is picked up without a restart`);
+      this.logger.error(
+        fields,
+        `MQTT broker ${this.url}: ${failure.explanation}. Windows are kept in the outbox; ${retry}, so a fix on the broker is picked up without a restart`,
+      );
     }
   }
 
@@ -330,7 +362,14 @@ export class MqttPublisher {
     const minutes = Math.round((Date.now() - this.outageSince) / 60_000);
     const stats = this.stats();
     this.logger.warn(
-      { url: this.url, minutes, queued: stats.queued, queuedMB: +(stats.queuedBytes / 2 ** 20).toFixed(2), oldest: stats.oldestQueued, dropped: stats.dropped },
+      {
+        url: this.url,
+        minutes,
+        queued: stats.queued,
+        queuedMB: +(stats.queuedBytes / 2 ** 20).toFixed(2),
+        oldest: stats.oldestQueued,
+        dropped: stats.dropped,
+      },
       `MQTT broker ${this.url} still unreachable after ${minutes} min (${this.lastFailure?.explanation ?? 'no answer'}): ${stats.queued} window(s) queued, ${stats.dropped} dropped`,
     );
   }

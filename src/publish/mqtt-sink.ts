@@ -97,7 +97,14 @@ export class MqttSink implements SceneSink {
 
   publishWindow(result: WindowResult): void {
     if (this.publisher) this.publisher.publishWindow(result.payload);
-    else this.outbox.push(result.payload.seq, this.topics.window, windowJson(result.payload), Date.parse(result.payload.window.start), true);
+    else
+      this.outbox.push(
+        result.payload.seq,
+        this.topics.window,
+        windowJson(result.payload),
+        Date.parse(result.payload.window.start),
+        true,
+      );
   }
 
   publishHealth(snapshot: HealthSnapshot): void {
@@ -160,7 +167,10 @@ export class MqttSink implements SceneSink {
           supportUrl: homepage(),
         })
       : [];
-    const update = discoveryUpdate(path.join(openStateDir(config.stateDir, 'mqtt'), 'homeassistant-discovery.json'), current);
+    const update = discoveryUpdate(
+      path.join(openStateDir(config.stateDir, 'mqtt'), 'homeassistant-discovery.json'),
+      current,
+    );
     this.publisher.announce(update.messages, {
       ...(config.homeAssistant ? { reannounceOn: homeAssistantStatusTopic(config.discoveryPrefix) } : {}),
       onDelivered: () => update.commit(),
@@ -179,7 +189,8 @@ function openOutbox(config: MqttSinkConfig, logger: Logger): Outbox {
     writeAheadAfterMs: WRITE_AHEAD_AFTER_MS,
     acked: runtimeDir ? new RuntimeFile(path.join(runtimeDir, `acked-${config.deviceId}`)) : null,
   });
-  if (outbox.corrupt > 0) logger.warn({ dir, lines: outbox.corrupt }, 'outbox: skipped unreadable lines (torn by a power cut)');
+  if (outbox.corrupt > 0)
+    logger.warn({ dir, lines: outbox.corrupt }, 'outbox: skipped unreadable lines (torn by a power cut)');
   if (outbox.length > 0 || outbox.dropped > 0) {
     logger.info(
       { dir, queued: outbox.length, dropped: outbox.dropped },

@@ -15,7 +15,16 @@
  * Segment line: `<seq>\t<capturedAt ms>\t<topic>\t<payload>\n` (JSON payloads never contain a raw tab or newline);
  * a line torn by a power cut fails the format check and is skipped.
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { syncDir } from '../state/atomic-file.js';
 import type { RuntimeFile } from '../state/runtime-file.js';
@@ -163,7 +172,8 @@ export class Outbox {
     const late: OutboxEntry[] = [];
     for (let i = this.head; i < this.entries.length; i++) {
       const entry = this.entries[i]!;
-      if (entry.state === 'sent' && entry.segment === null && now - entry.sentAt >= this.options.writeAheadAfterMs) late.push(entry);
+      if (entry.state === 'sent' && entry.segment === null && now - entry.sentAt >= this.options.writeAheadAfterMs)
+        late.push(entry);
     }
     this.write(late);
     this.enforceBounds();
@@ -279,7 +289,9 @@ export class Outbox {
   /** Reads the segments a previous run left (in seq order); returns the number of unreadable lines. */
   private load(ackedThrough: number): number {
     let corrupt = 0;
-    const files = readdirSync(this.options.dir).filter((name) => SEGMENT_NAME.test(name)).sort();
+    const files = readdirSync(this.options.dir)
+      .filter((name) => SEGMENT_NAME.test(name))
+      .sort();
     for (const name of files) {
       const segment: Segment = { file: path.join(this.options.dir, name), fd: null, bytes: 0, live: 0 };
       const text = readFileSync(segment.file, 'utf8');
@@ -294,7 +306,13 @@ export class Outbox {
           continue;
         }
         if (parsed.seq <= ackedThrough || parsed.seq <= this.lastSeq) continue;
-        const entry: OutboxEntry = { ...parsed, bytes: Buffer.byteLength(parsed.payload) + Buffer.byteLength(parsed.topic) + 24, state: 'queued', sentAt: 0, segment };
+        const entry: OutboxEntry = {
+          ...parsed,
+          bytes: Buffer.byteLength(parsed.payload) + Buffer.byteLength(parsed.topic) + 24,
+          state: 'queued',
+          sentAt: 0,
+          segment,
+        };
         segment.live++;
         this.entries.push(entry);
         this.totalBytes += entry.bytes;
@@ -316,6 +334,7 @@ function parseLine(line: string): { seq: number; capturedAt: number; topic: stri
   const seq = Number(line.slice(0, a));
   const capturedAt = Number(line.slice(a + 1, b));
   const payload = line.slice(c + 1);
-  if (!Number.isSafeInteger(seq) || !Number.isFinite(capturedAt) || !payload.startsWith('{') || !payload.endsWith('}')) return null;
+  if (!Number.isSafeInteger(seq) || !Number.isFinite(capturedAt) || !payload.startsWith('{') || !payload.endsWith('}'))
+    return null;
   return { seq, capturedAt, topic: line.slice(b + 1, c), payload };
 }

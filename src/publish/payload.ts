@@ -43,7 +43,11 @@ export function toClassDecision(classes: readonly string[], probs: ArrayLike<num
 }
 
 export function unknownDecision(classes: readonly string[]): ClassDecision {
-  return { label: UNKNOWN_LABEL, confidence: 0, probs: Object.fromEntries(classes.map((c) => [c, round(1 / classes.length)])) };
+  return {
+    label: UNKNOWN_LABEL,
+    confidence: 0,
+    probs: Object.fromEntries(classes.map((c) => [c, round(1 / classes.length)])),
+  };
 }
 
 /** Six decimals keep a 10-class message small while the probabilities still sum to 1 within 1e-5. */

@@ -29,7 +29,9 @@ export async function watchLabels(options: WatchOptions): Promise<() => Promise<
     const { explanation } = explainConnectError(err as Error & { code?: string | number });
     throw new Error(`cannot connect to the broker at ${maskSecrets(options.url)}: ${explanation}`, { cause: err });
   }
-  client.on('message', (topic, payload) => options.print(options.json ? payload.toString() : formatScene(topic, payload.toString())));
+  client.on('message', (topic, payload) =>
+    options.print(options.json ? payload.toString() : formatScene(topic, payload.toString())),
+  );
   await client.subscribeAsync(options.topic, { qos: 1 });
   return async () => {
     await client.endAsync();

@@ -30,9 +30,7 @@ export function runtimeDirFor(stateDir: string, env: NodeJS.ProcessEnv = process
       const dir = path.join(base, key);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       return dir;
-    } catch {
-      continue;
-    }
+    } catch {}
   }
   return null;
 }

@@ -30,7 +30,13 @@ export class SeqStore {
   private readonly runtime: RuntimeFile | null;
 
   /** `atLeast`: a floor known from elsewhere (the outbox's highest seq + 1). */
-  constructor(stateDir: string, deviceId: string, logger: Logger, private readonly reserve = 600, atLeast = 0) {
+  constructor(
+    stateDir: string,
+    deviceId: string,
+    logger: Logger,
+    private readonly reserve = 600,
+    atLeast = 0,
+  ) {
     this.file = path.join(stateDir, `seq-${deviceId}.json`);
     const runtimeDir = runtimeDirFor(stateDir);
     this.runtime = runtimeDir ? new RuntimeFile(path.join(runtimeDir, `seq-${deviceId}`)) : null;
@@ -53,7 +59,10 @@ export class SeqStore {
           `up to ${this.reserve} seq numbers after the last window published before it were never used`,
       );
     } else if (!this.runtime) {
-      logger.warn('no tmpfs for the window counter (/dev/shm, $XDG_RUNTIME_DIR): after a crash seq may skip up to ' + this.reserve);
+      logger.warn(
+        'no tmpfs for the window counter (/dev/shm, $XDG_RUNTIME_DIR): after a crash seq may skip up to ' +
+          this.reserve,
+      );
     }
     this.runtime?.write(this.current);
     this.renewReservation();
@@ -88,7 +97,9 @@ function readDisk(file: string): OnDisk | null {
   if (!existsSync(file)) return null;
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as OnDisk;
-    return Number.isSafeInteger(parsed.next) && parsed.next >= 0 ? { next: parsed.next, clean: parsed.clean === true } : null;
+    return Number.isSafeInteger(parsed.next) && parsed.next >= 0
+      ? { next: parsed.next, clean: parsed.clean === true }
+      : null;
   } catch {
     return null; // a torn write is impossible (rename), but a hand-edited file must not stop the daemon
   }

@@ -42,7 +42,9 @@ async function importOpenCV(): Promise<CV> {
     return mod.default;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`Cannot load the OpenCV binding @u4/opencv4nodejs: ${reason.trim()}. ${REBUILD_HINT}`, { cause: err });
+    throw new Error(`Cannot load the OpenCV binding @u4/opencv4nodejs: ${reason.trim()}. ${REBUILD_HINT}`, {
+      cause: err,
+    });
   }
 }
 

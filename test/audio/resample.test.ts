@@ -24,7 +24,8 @@ const kinds: FeatureKind[] = ['logmel', 'bark', 'scalogram'];
 /** Filters of each kind whose whole support lies below PASSBAND_HZ. */
 function filtersBelowPassband(kind: FeatureKind): number {
   if (kind === 'logmel') return countBelow((j) => melToHz(((j + 2) * hzToMel(24000)) / 257));
-  if (kind === 'bark') return countBelow((j) => barkToHz(hzToBark(0) + ((j + 2) * (hzToBark(24000) - hzToBark(0))) / 257));
+  if (kind === 'bark')
+    return countBelow((j) => barkToHz(hzToBark(0) + ((j + 2) * (hzToBark(24000) - hzToBark(0))) / 257));
   // Gaussians: centre + 8 widths (beyond the stored support).
   return countBelow((j) => 24000 * 2 ** ((j - 290) / 29) * (1 + 8 * (2 ** (1 / 29) - 1)));
 }
@@ -39,7 +40,13 @@ function countBelow(upperEdge: (j: number) => number): number {
  * Features of two 48 kHz versions of the same clip agree within 0.01 dB (values above max − 80 dB) in every
  * filter below the passband edge, over frames firstFrame … lastFrame.
  */
-function assertSameFeatures(t: { diagnostic(s: string): void }, label: string, a: Float32Array[], b: Float32Array[], frames: [number, number]): void {
+function assertSameFeatures(
+  t: { diagnostic(s: string): void },
+  label: string,
+  a: Float32Array[],
+  b: Float32Array[],
+  frames: [number, number],
+): void {
   const n = Math.min(a[0]!.length, b[0]!.length);
   const extractor = new FeatureExtractor(kinds);
   const fa = extractor.clip(a[0]!.subarray(0, n), a[1]!.subarray(0, n));
@@ -49,11 +56,14 @@ function assertSameFeatures(t: { diagnostic(s: string): void }, label: string, a
     const keep = filtersBelowPassband(kind);
     const pick = (x: Float32Array): number[] => {
       const out: number[] = [];
-      for (let t = frames[0]; t <= frames[1]; t++) for (let c = 0; c < 2; c++) for (let j = 0; j < keep; j++) out.push(x[(t * 2 + c) * F + j]!);
+      for (let t = frames[0]; t <= frames[1]; t++)
+        for (let c = 0; c < 2; c++) for (let j = 0; j < keep; j++) out.push(x[(t * 2 + c) * F + j]!);
       return out;
     };
     const cmp = compareDb(pick(fa[kind]!), pick(fb[kind]!));
-    t.diagnostic(`${label} ${kind}: ${keep}/${F} filters below ${PASSBAND_HZ} Hz, max difference ${cmp.maxError.toExponential(2)} dB over ${cmp.compared} values`);
+    t.diagnostic(
+      `${label} ${kind}: ${keep}/${F} filters below ${PASSBAND_HZ} Hz, max difference ${cmp.maxError.toExponential(2)} dB over ${cmp.compared} values`,
+    );
     assert.ok(cmp.maxError <= 0.01, `${label} ${kind}: ${cmp.maxError} dB`);
   }
 }
@@ -64,7 +74,9 @@ function resampleOurs(file: string): Float32Array[] {
   return audio.channels.map((c) => resampler.process(c));
 }
 
-test('44.1 kHz real recording: same features as sox `rate -v` (very high quality)', { skip: !HAS_SHARED_DATA ? NO_SHARED_DATA : NO_SOX ?? false }, (t) => {
+test('44.1 kHz real recording: same features as sox `rate -v` (very high quality)', {
+  skip: !HAS_SHARED_DATA ? NO_SHARED_DATA : (NO_SOX ?? false),
+}, (t) => {
   const soxFile = path.join(dir, 'sox-48k.wav');
   execFileSync('sox', ['-D', DEMO, '-e', 'floating-point', '-b', '32', soxFile, 'rate', '-v', '48000']);
   const sox = decodeWav(readFileSync(soxFile), soxFile);
@@ -76,7 +88,9 @@ test('44.1 kHz real recording: same features as sox `rate -v` (very high quality
   assertSameFeatures(t, 'vs sox', ours, sox.channels, [2, frames - 3]);
 });
 
-test('44.1 kHz real recording: same features as scipy resample_poly (long Kaiser filter), all frames', { skip: !HAS_SHARED_DATA ? NO_SHARED_DATA : NO_NUMPY ?? false }, (t) => {
+test('44.1 kHz real recording: same features as scipy resample_poly (long Kaiser filter), all frames', {
+  skip: !HAS_SHARED_DATA ? NO_SHARED_DATA : (NO_NUMPY ?? false),
+}, (t) => {
   const out = path.join(dir, 'scipy-48k.f32');
   const script = [
     'import sys, numpy as np, scipy.signal as ss',
@@ -114,7 +128,13 @@ test('output length is ceil(len · 48000 / rate) for common and odd rates', () =
 });
 
 test('passband is flat and the tone lands where it belongs (including an odd rate with interpolated phases)', () => {
-  for (const [rate, freq] of [[44100, 1000], [44100, 20000], [16000, 7000], [44056, 3000], [96000, 21000]] as const) {
+  for (const [rate, freq] of [
+    [44100, 1000],
+    [44100, 20000],
+    [16000, 7000],
+    [44056, 3000],
+    [96000, 21000],
+  ] as const) {
     const y = new Resampler(rate).process(tone(freq, rate, 0.5));
     const expected = tone(freq, 48000, 0.5);
     let err = 0;
@@ -136,7 +156,9 @@ test('no images when upsampling: 16 kHz input puts nothing above 8 kHz (≤ −1
   // Frame 3 (interior), average channel: the tone's band versus every band above 9 kHz.
   const frame = mel.subarray(3 * 512, 3 * 512 + 256);
   const top = Math.max(...frame);
-  const firstAbove9k = Array.from({ length: 256 }, (_, j) => melToHz((j * hzToMel(24000)) / 257)).findIndex((f) => f > 9000);
+  const firstAbove9k = Array.from({ length: 256 }, (_, j) => melToHz((j * hzToMel(24000)) / 257)).findIndex(
+    (f) => f > 9000,
+  );
   const worst = Math.max(...frame.subarray(firstAbove9k));
   assert.ok(worst < top - 100, `image at ${(worst - top).toFixed(1)} dB re the tone`);
 });

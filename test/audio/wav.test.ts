@@ -32,7 +32,25 @@ const soxEncodings: Array<{ label: string; args: string[]; tolerance: number }> 
 for (const { label, args, tolerance } of soxEncodings) {
   test(`decodes ${label} WAV written by sox as sox reads it`, { skip: NO_SOX ?? false }, () => {
     const file = path.join(dir, `${label.replace(/\W+/g, '-')}.wav`);
-    execFileSync('sox', ['-D', '-n', '-r', '44100', '-c', '3', ...args, file, 'synth', '0.2', 'sine', '440', 'sine', '3000', 'whitenoise', 'vol', '0.7']);
+    execFileSync('sox', [
+      '-D',
+      '-n',
+      '-r',
+      '44100',
+      '-c',
+      '3',
+      ...args,
+      file,
+      'synth',
+      '0.2',
+      'sine',
+      '440',
+      'sine',
+      '3000',
+      'whitenoise',
+      'vol',
+      '0.7',
+    ]);
     const audio = decodeWav(readFileSync(file), file);
     const expected = soxFloats(file);
     assert.equal(audio.sampleRate, 44100);
@@ -41,7 +59,8 @@ for (const { label, args, tolerance } of soxEncodings) {
     assert.equal(frames, 8820);
     for (let i = 0; i < frames; i++) {
       for (let c = 0; c < 3; c++) {
-        const ours = audio.channels[c]![i]!, theirs = expected[3 * i + c]!;
+        const ours = audio.channels[c]![i]!,
+          theirs = expected[3 * i + c]!;
         assert.ok(Math.abs(ours - theirs) <= tolerance, `${label}: sample ${i} channel ${c}: ${ours} vs sox ${theirs}`);
       }
     }
@@ -49,10 +68,16 @@ for (const { label, args, tolerance } of soxEncodings) {
 }
 
 test('skips LIST and odd-sized chunks (pad byte) before the data', () => {
-  const left = [0.5, -0.25, 0.125], right = [-1, 0, 0.75];
+  const left = [0.5, -0.25, 0.125],
+    right = [-1, 0, 0.75];
   const buf = encodeWav({
-    sampleRate: 48000, format: 'pcm16', channels: [left, right],
-    chunksBeforeData: [{ id: 'LIST', body: Buffer.from('INFOISFT\x05\x00\x00\x00odd!!', 'latin1') }, { id: 'fact', body: Buffer.alloc(4) }],
+    sampleRate: 48000,
+    format: 'pcm16',
+    channels: [left, right],
+    chunksBeforeData: [
+      { id: 'LIST', body: Buffer.from('INFOISFT\x05\x00\x00\x00odd!!', 'latin1') },
+      { id: 'fact', body: Buffer.alloc(4) },
+    ],
   });
   const audio = decodeWav(buf, 'list.wav');
   assert.deepEqual([...audio.channels[0]!], left);
@@ -60,13 +85,20 @@ test('skips LIST and odd-sized chunks (pad byte) before the data', () => {
 });
 
 test('reads a streamed WAV whose data size is 0xFFFFFFFF to the end of the file', () => {
-  const audio = decodeWav(encodeWav({ sampleRate: 16000, format: 'float32', channels: [[0.1, 0.2, 0.3, 0.4]], dataSizeField: 0xffffffff }), 'pipe.wav');
+  const audio = decodeWav(
+    encodeWav({ sampleRate: 16000, format: 'float32', channels: [[0.1, 0.2, 0.3, 0.4]], dataSizeField: 0xffffffff }),
+    'pipe.wav',
+  );
   assert.equal(audio.sampleRate, 16000);
   assert.deepEqual([...audio.channels[0]!], [0.1, 0.2, 0.3, 0.4].map(Math.fround));
 });
 
 test('scales PCM per the spec: int16 / 2^15, int24 / 2^23, int32 / 2^31', () => {
-  const cases: Array<[SampleFormat, number]> = [['pcm16', 2 ** 15], ['pcm24', 2 ** 23], ['pcm32', 2 ** 31]];
+  const cases: Array<[SampleFormat, number]> = [
+    ['pcm16', 2 ** 15],
+    ['pcm24', 2 ** 23],
+    ['pcm32', 2 ** 31],
+  ];
   for (const [format, full] of cases) {
     const audio = decodeWav(encodeWav({ sampleRate: 48000, format, channels: [[-1, 1, 0.5]] }), `${format}.wav`);
     assert.deepEqual([...audio.channels[0]!], [-1, (full - 1) / full, 0.5].map(Math.fround), format);
@@ -85,7 +117,14 @@ function assertFormatError(buf: Buffer, ...phrases: RegExp[]): void {
   );
 }
 
-const good = encodeWav({ sampleRate: 48000, format: 'pcm16', channels: [[0.1, 0.2, 0.3, 0.4], [0, 0, 0, 0]] });
+const good = encodeWav({
+  sampleRate: 48000,
+  format: 'pcm16',
+  channels: [
+    [0.1, 0.2, 0.3, 0.4],
+    [0, 0, 0, 0],
+  ],
+});
 
 test('not a WAV: empty, text, MP3, FLAC, RIFF of another type — each says so and what is supported', () => {
   assertFormatError(Buffer.alloc(0), /not a WAV file/, /empty/, /supported: .*PCM/);
@@ -130,6 +169,19 @@ test('NaN and Inf samples are found (window path) and named (files)', () => {
   assert.deepEqual(findNonFinite(samples), { index: 2, value: Number.NaN });
   assert.deepEqual(findNonFinite(samples.subarray(3)), { index: 0, value: Infinity });
   assert.equal(findNonFinite(new Float32Array([0, -1, 1, 1e30])), null);
-  const audio = decodeWav(encodeWav({ sampleRate: 48000, format: 'float32', channels: [[0, 0, 0], [0, 0, -Infinity]] }), 'inf.wav');
-  assert.throws(() => assertFiniteAudio(audio, 'inf.wav'), /^AudioFormatError: inf\.wav: sample 2 of channel 1 \(at 0\.000 s\) is -Infinity/);
+  const audio = decodeWav(
+    encodeWav({
+      sampleRate: 48000,
+      format: 'float32',
+      channels: [
+        [0, 0, 0],
+        [0, 0, -Infinity],
+      ],
+    }),
+    'inf.wav',
+  );
+  assert.throws(
+    () => assertFiniteAudio(audio, 'inf.wav'),
+    /^AudioFormatError: inf\.wav: sample 2 of channel 1 \(at 0\.000 s\) is -Infinity/,
+  );
 });

@@ -18,7 +18,11 @@ import { writeNpy } from '../../src/features/npy.js';
 import { HAS_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 
 const { values } = parseArgs({
-  options: { windows: { type: 'string', default: '10000' }, reps: { type: 'string', default: '300' }, synthetic: { type: 'boolean', default: false } },
+  options: {
+    windows: { type: 'string', default: '10000' },
+    reps: { type: 'string', default: '300' },
+    synthetic: { type: 'boolean', default: false },
+  },
 });
 const RSS_WINDOWS = Number(values.windows);
 const REPS = Number(values.reps);
@@ -34,21 +38,38 @@ function benchWindow(): { left: Float32Array; right: Float32Array; source: strin
       process.exit(1);
     }
     const dir = path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio');
-    const file = path.join(dir, readdirSync(dir).filter((f) => f.endsWith('.wav')).sort()[0]!);
+    const file = path.join(
+      dir,
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.wav'))
+        .sort()[0]!,
+    );
     const audio = decodeWav(readFileSync(file), file);
-    return { left: audio.channels[0]!.slice(3 * 48000, 4 * 48000), right: audio.channels[1]!.slice(3 * 48000, 4 * 48000), source: path.basename(file) };
+    return {
+      left: audio.channels[0]!.slice(3 * 48000, 4 * 48000),
+      right: audio.channels[1]!.slice(3 * 48000, 4 * 48000),
+      source: path.basename(file),
+    };
   }
   let seed = 1;
   const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
   const make = (): Float32Array => Float32Array.from({ length: 48000 }, (_, i) => 0.1 * rnd() + 0.2 * Math.sin(i / 9));
-  return { left: make(), right: make(), source: 'SYNTHETIC noise + tone (--synthetic): not comparable with BENCHMARKS.md' };
+  return {
+    left: make(),
+    right: make(),
+    source: 'SYNTHETIC noise + tone (--synthetic): not comparable with BENCHMARKS.md',
+  };
 }
 
 /** The commit measured, for BENCHMARKS.md ("+ uncommitted changes" when the tree differs from it). */
 function commit(): string {
   const head = spawnSync('git', ['log', '-1', '--format=%h %cd', '--date=short'], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (head.status !== 0) return 'unknown (not a git checkout)';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  const dirty =
+    spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? ' + uncommitted changes' : ''}`;
 }
 
@@ -79,18 +100,35 @@ function numpyTimings(left: Float32Array, right: Float32Array): Record<string, n
   stereo.set(left);
   stereo.set(right, 48000);
   writeNpy(file, stereo, [2, 48000]);
-  const r = spawnSync('/usr/bin/python3', [path.join(REPO_ROOT, 'test', 'reference', 'features_ref.py'), 'bench', file, String(Math.max(30, Math.round(REPS / 3)))], {
-    encoding: 'utf8',
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-  });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      path.join(REPO_ROOT, 'test', 'reference', 'features_ref.py'),
+      'bench',
+      file,
+      String(Math.max(30, Math.round(REPS / 3))),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    },
+  );
   if (r.status !== 0) throw new Error(`NumPy reference benchmark failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, number>;
 }
 
 const { left, right, source } = benchWindow();
-const sets: Array<[string, readonly FeatureKind[]]> = [...FEATURE_KINDS.map((k) => [k, [k]] as [string, FeatureKind[]]), ['all', FEATURE_KINDS]];
+const sets: Array<[string, readonly FeatureKind[]]> = [
+  ...FEATURE_KINDS.map((k) => [k, [k]] as [string, FeatureKind[]]),
+  ['all', FEATURE_KINDS],
+];
 
-console.log(`commit ${commit()}; node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `commit ${commit()}; node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`window: ${source}; ${REPS} windows per measurement (median wall ms; mean CPU ms)`);
 // Node, NumPy, Node again: the machine is shared, so each side is measured between runs of the other.
 const nodeFirst = Object.fromEntries(sets.map(([name, kinds]) => [name, timeWindows(kinds, left, right)]));
@@ -102,8 +140,13 @@ const rows = sets.map(([name]) => {
   const wall = Math.min(nodeFirst[name]!.wallMedian, nodeSecond[name]!.wallMedian);
   const cpu = Math.min(nodeFirst[name]!.cpuMean, nodeSecond[name]!.cpuMean);
   return {
-    kind: name, wall, cpu,
-    dense: n(`dense_${name}`), denseCpu: n(`dense_${name}_cpu`), sparse: n(`sparse_${name}`), sparseCpu: n(`sparse_${name}_cpu`),
+    kind: name,
+    wall,
+    cpu,
+    dense: n(`dense_${name}`),
+    denseCpu: n(`dense_${name}_cpu`),
+    sparse: n(`sparse_${name}`),
+    sparseCpu: n(`sparse_${name}_cpu`),
   };
 });
 const f = (v: number): string => v.toFixed(2);
@@ -128,5 +171,9 @@ for (let i = 1; i <= RSS_WINDOWS; i++) {
   if (i === 100 || i % Math.max(1, Math.floor(RSS_WINDOWS / 10)) === 0) rss.push([i, mb()]);
 }
 const seconds = (performance.now() - started) / 1000;
-console.log(`\nRSS over ${RSS_WINDOWS} windows (all three kinds): ${rss.map(([i, m]) => `${i}: ${m.toFixed(1)} MB`).join(', ')}`);
-console.log(`growth from window 100 to ${RSS_WINDOWS}: ${(rss[rss.length - 1]![1] - rss[0]![1]).toFixed(1)} MB; ${(seconds * 1000 / RSS_WINDOWS).toFixed(2)} ms per window over the run`);
+console.log(
+  `\nRSS over ${RSS_WINDOWS} windows (all three kinds): ${rss.map(([i, m]) => `${i}: ${m.toFixed(1)} MB`).join(', ')}`,
+);
+console.log(
+  `growth from window 100 to ${RSS_WINDOWS}: ${(rss[rss.length - 1]![1] - rss[0]![1]).toFixed(1)} MB; ${((seconds * 1000) / RSS_WINDOWS).toFixed(2)} ms per window over the run`,
+);

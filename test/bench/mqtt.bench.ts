@@ -24,15 +24,33 @@ const { values } = parseArgs({ options: { windows: { type: 'string', default: '2
 const WINDOWS = Number(values.windows);
 const quiet = pino({ level: 'silent' });
 const TOPIC = 'avscene/lobby-east/window';
-const CLASSES = ['airport', 'bus', 'metro', 'metro_station', 'park', 'public_square', 'shopping_mall', 'street_pedestrian', 'street_traffic', 'tram'];
+const CLASSES = [
+  'airport',
+  'bus',
+  'metro',
+  'metro_station',
+  'park',
+  'public_square',
+  'shopping_mall',
+  'street_pedestrian',
+  'street_traffic',
+  'tram',
+];
 
 /** A window as the demo bundle publishes it (10 classes, six decimals). */
 function window(seq: number, t: number): ScenePayload {
   const probs = Object.fromEntries(CLASSES.map((c, i) => [c, Math.round(((i + seq) % 10) * 0.0181818 * 1e6) / 1e6]));
   return {
-    label: 'park', confidence: 0.163636, probs, seq, device: 'lobby-east',
+    label: 'park',
+    confidence: 0.163636,
+    probs,
+    seq,
+    device: 'lobby-east',
     window: { start: new Date(t).toISOString(), end: new Date(t + 1000).toISOString() },
-    modalities: ['audio', 'image'], degraded: false, model: { name: 'demo-audio', version: '1.0.0' }, latencyMs: 84,
+    modalities: ['audio', 'image'],
+    degraded: false,
+    model: { name: 'demo-audio', version: '1.0.0' },
+    latencyMs: 84,
   };
 }
 
@@ -41,7 +59,14 @@ function storageBytes(): number {
 }
 
 function outboxAt(dir: string, clock: { t: number }): Outbox {
-  return new Outbox({ dir, maxBytes: 48 * 2 ** 20, maxAgeMs: 24 * 3600_000, syncIntervalMs: 5000, writeAheadAfterMs: 1000, now: () => clock.t });
+  return new Outbox({
+    dir,
+    maxBytes: 48 * 2 ** 20,
+    maxAgeMs: 24 * 3600_000,
+    syncIntervalMs: 5000,
+    writeAheadAfterMs: 1000,
+    now: () => clock.t,
+  });
 }
 
 function diskFigures(): void {
@@ -94,8 +119,19 @@ async function throughput(protocolVersion: '3.1.1' | '5'): Promise<void> {
   const broker = await startMosquitto();
   const make = () =>
     new MqttPublisher({
-      url: broker.url, deviceId: `bench-${protocolVersion}`, topicPrefix: 'avscene', logger: quiet, protocolVersion, windowExpiryS: 3600,
-      outbox: new Outbox({ dir: tempDir(), maxBytes: 256 * 2 ** 20, maxAgeMs: 24 * 3600_000, syncIntervalMs: 5000, writeAheadAfterMs: 1000 }),
+      url: broker.url,
+      deviceId: `bench-${protocolVersion}`,
+      topicPrefix: 'avscene',
+      logger: quiet,
+      protocolVersion,
+      windowExpiryS: 3600,
+      outbox: new Outbox({
+        dir: tempDir(),
+        maxBytes: 256 * 2 ** 20,
+        maxAgeMs: 24 * 3600_000,
+        syncIntervalMs: 5000,
+        writeAheadAfterMs: 1000,
+      }),
     });
   const drained = async (p: MqttPublisher) => {
     while (p.stats().queued > 0) await new Promise((r) => setTimeout(r, 2));

@@ -36,12 +36,25 @@ test('install flips current atomically, rollback goes back, list marks the activ
 
   // An archive, its folder at the top level.
   const archive = tarBundle(demoVersion(src, '1.1.0'), path.join(src, 'demo-1.1.0.tar.gz'));
-  assert.match(ok(bundle(store, ['install', archive])), /current -> demo-audio-1\.1\.0 \(was demo-audio-1\.0\.0; `avscene bundle rollback` returns to it\)/);
+  assert.match(
+    ok(bundle(store, ['install', archive])),
+    /current -> demo-audio-1\.1\.0 \(was demo-audio-1\.0\.0; `avscene bundle rollback` returns to it\)/,
+  );
   assert.equal(current(store), 'demo-audio-1.1.0');
-  assert.deepEqual(readdirSync(path.join(store, 'demo-audio-1.1.0')).sort(), readdirSync(demoVersion(src, '1.1.0', 'again')).sort(), 'exactly the bundle files');
-  assert.deepEqual(readdirSync(store).filter((f) => f.startsWith('.')), [], 'no staging folder or temporary link left behind');
+  assert.deepEqual(
+    readdirSync(path.join(store, 'demo-audio-1.1.0')).sort(),
+    readdirSync(demoVersion(src, '1.1.0', 'again')).sort(),
+    'exactly the bundle files',
+  );
+  assert.deepEqual(
+    readdirSync(store).filter((f) => f.startsWith('.')),
+    [],
+    'no staging folder or temporary link left behind',
+  );
 
-  const listed = ok(bundle(store, ['list'])).trimEnd().split('\n');
+  const listed = ok(bundle(store, ['list']))
+    .trimEnd()
+    .split('\n');
   assert.equal(listed.length, 2);
   assert.match(listed[0]!, /^  demo-audio-1\.0\.0 +demo-audio 1\.0\.0 +unsigned +installed /);
   assert.match(listed[1]!, /^\* demo-audio-1\.1\.0 +demo-audio 1\.1\.0/);
@@ -49,7 +62,13 @@ test('install flips current atomically, rollback goes back, list marks the activ
   assert.match(ok(bundle(store, ['rollback'])), /current -> demo-audio-1\.0\.0 \(was demo-audio-1\.1\.0\)/);
   assert.equal(current(store), 'demo-audio-1.0.0');
   const json = JSON.parse(ok(bundle(store, ['list', '--json']))) as Array<{ dir: string; active: boolean }>;
-  assert.deepEqual(json.map((b) => [b.dir, b.active]), [['demo-audio-1.0.0', true], ['demo-audio-1.1.0', false]]);
+  assert.deepEqual(
+    json.map((b) => [b.dir, b.active]),
+    [
+      ['demo-audio-1.0.0', true],
+      ['demo-audio-1.1.0', false],
+    ],
+  );
 
   const none = bundle(store, ['rollback']);
   assert.equal(none.status, 1);
@@ -57,13 +76,19 @@ test('install flips current atomically, rollback goes back, list marks the activ
   assert.equal(current(store), 'demo-audio-1.0.0', 'a failed rollback changes nothing');
 
   // Installing an installed bundle again just activates it; the same name and version with other content is refused.
-  assert.match(ok(bundle(store, ['install', demoVersion(src, '1.1.0', 'same')])), /activated already installed demo-audio 1\.1\.0/);
+  assert.match(
+    ok(bundle(store, ['install', demoVersion(src, '1.1.0', 'same')])),
+    /activated already installed demo-audio 1\.1\.0/,
+  );
   const clash = demoVersion(src, '1.1.0', 'clash');
   const manifest = path.join(clash, 'bundle.json');
   writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"description": "', '"description": "changed '));
   const r = bundle(store, ['install', clash]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /demo-audio-1\.1\.0 is already installed with a different bundle\.json .* give the new bundle its own version/);
+  assert.match(
+    r.stderr,
+    /demo-audio-1\.1\.0 is already installed with a different bundle\.json .* give the new bundle its own version/,
+  );
 });
 
 test('install keeps the newest --keep bundles and never deletes the active one or folders it did not install', () => {
@@ -71,7 +96,12 @@ test('install keeps the newest --keep bundles and never deletes the active one o
   mkdirSync(path.join(store, 'by-hand'));
   writeFileSync(path.join(store, 'by-hand', 'note'), 'copied by a field engineer');
   for (const v of ['2.0.0', '2.1.0', '2.2.0']) ok(bundle(store, ['install', demoVersion(src, v), '--keep', '2']));
-  assert.deepEqual(readdirSync(store).filter((f) => f.startsWith('demo')).sort(), ['demo-audio-2.1.0', 'demo-audio-2.2.0']);
+  assert.deepEqual(
+    readdirSync(store)
+      .filter((f) => f.startsWith('demo'))
+      .sort(),
+    ['demo-audio-2.1.0', 'demo-audio-2.2.0'],
+  );
   assert.ok(existsSync(path.join(store, 'by-hand', 'note')));
   // Roll back, then install: the bundle rolled back from goes first; the one it returned to is the new rollback target.
   ok(bundle(store, ['rollback']));
@@ -79,7 +109,12 @@ test('install keeps the newest --keep bundles and never deletes the active one o
   const out = ok(bundle(store, ['install', demoVersion(src, '2.3.0'), '--keep', '2']));
   assert.match(out, /\(was demo-audio-2\.1\.0; `avscene bundle rollback` returns to it\)/);
   assert.match(out, /removed older bundles \(--keep 2\): demo-audio-2\.2\.0/);
-  assert.deepEqual(readdirSync(store).filter((f) => f.startsWith('demo')).sort(), ['demo-audio-2.1.0', 'demo-audio-2.3.0']);
+  assert.deepEqual(
+    readdirSync(store)
+      .filter((f) => f.startsWith('demo'))
+      .sort(),
+    ['demo-audio-2.1.0', 'demo-audio-2.3.0'],
+  );
   assert.match(ok(bundle(store, ['rollback'])), /current -> demo-audio-2\.1\.0 \(was demo-audio-2\.3\.0\)/);
   assert.match(ok(bundle(store, ['list'])), /by-hand +no readable bundle\.json .* not installed by bundle install/);
   assert.equal(bundle(store, ['install', demoVersion(src, '2.4.0'), '--keep', '1']).status, 64);
@@ -134,7 +169,10 @@ test('with a public key, install takes only bundles signed with its private half
 
   const good = demoVersion(src, '4.1.0');
   signBundle(good, release.key);
-  assert.match(ok(bundle(store, ['install', tarBundle(good, path.join(src, 'good.tar.gz'))], withKey)), /signature verified/);
+  assert.match(
+    ok(bundle(store, ['install', tarBundle(good, path.join(src, 'good.tar.gz'))], withKey)),
+    /signature verified/,
+  );
   assert.ok(existsSync(path.join(store, 'demo-audio-4.1.0', 'bundle.sig')), 'the signature travels with the bundle');
   assert.match(ok(bundle(store, ['list'])), /\* demo-audio-4\.1\.0 +demo-audio 4\.1\.0 +signed/);
 });

@@ -53,14 +53,21 @@ function shim(name: string, script: string): string {
 /** Child processes of this test other than tsx's esbuild service: the recorders must be gone after each test. */
 function children(): string {
   const out = spawnSync('pgrep', ['-a', '-P', String(process.pid)], { encoding: 'utf8' }).stdout;
-  return out.split('\n').filter((l) => l.trim() && !l.includes('esbuild')).join('\n');
+  return out
+    .split('\n')
+    .filter((l) => l.trim() && !l.includes('esbuild'))
+    .join('\n');
 }
 
 /** `next` starts where `prev` ends (within 5 ms), or later after a clock restart; never inside it. */
 function assertFollows(prev: AudioWindow, next: AudioWindow): void {
   const step = next.start.getTime() - prev.start.getTime();
   assert.ok(step > 995, `window ${next.index} starts ${step} ms after window ${prev.index}: windows must not overlap`);
-  if (step >= 1005) assert.ok(step > 2000, `window ${next.index} starts ${step} ms after window ${prev.index}: off by less than a lost second`);
+  if (step >= 1005)
+    assert.ok(
+      step > 2000,
+      `window ${next.index} starts ${step} ms after window ${prev.index}: off by less than a lost second`,
+    );
 }
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -74,16 +81,25 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 describe('ALSA audio source', { skip: NO_ARECORD }, () => {
   it('reads exact, sample-aligned 1-s windows from an ALSA device (file plugin) and stops arecord when done', async () => {
     const conf = path.join(dir, 'asound-test.conf');
-    writeFileSync(conf, `pcm.avscene_fixture { type file; slave.pcm "null"; file "/dev/null"; infile "${fixture}"; format "raw" }\n`);
+    writeFileSync(
+      conf,
+      `pcm.avscene_fixture { type file; slave.pcm "null"; file "/dev/null"; infile "${fixture}"; format "raw" }\n`,
+    );
     const windows = await withEnv({ ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${conf}` }, async () => {
       const { logger, lines } = memoryLogger();
       // The file plugin delivers as fast as it can read; a deep queue keeps every fixture window for the check.
       const src = new AlsaAudioSource({ device: 'avscene_fixture', logger, maxQueued: 64 });
       const got = await take(src.windows(new AbortController().signal), 5);
-      assert.deepEqual(lines.filter((l) => l.level >= WARN), []);
+      assert.deepEqual(
+        lines.filter((l) => l.level >= WARN),
+        [],
+      );
       return got;
     });
-    assert.deepEqual(windows.map((w) => w.index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      windows.map((w) => w.index),
+      [0, 1, 2, 3, 4],
+    );
     for (const w of windows) {
       assert.equal(indexPcmMismatch(w, w.index * 48000), undefined);
       assert.equal(w.mediaOffset, w.index);
@@ -99,7 +115,10 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
     const conf = path.join(dir, 'asound-gc.conf');
-    writeFileSync(conf, `pcm.avscene_fixture { type file; slave.pcm "null"; file "/dev/null"; infile "${fixture}"; format "raw" }\n`);
+    writeFileSync(
+      conf,
+      `pcm.avscene_fixture { type file; slave.pcm "null"; file "/dev/null"; infile "${fixture}"; format "raw" }\n`,
+    );
     await withEnv({ ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${conf}` }, async () => {
       const { logger } = memoryLogger();
       const src = new AlsaAudioSource({ device: 'avscene_fixture', logger, maxQueued: 64 });
@@ -118,7 +137,7 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
     assert.equal(children(), '');
   });
 
-  it('reports a wrong device name with the device, arecord\'s reason and the fix, and keeps retrying', async () => {
+  it("reports a wrong device name with the device, arecord's reason and the fix, and keeps retrying", async () => {
     const { logger, lines } = memoryLogger();
     const src = new AlsaAudioSource({ device: 'avscene_no_such_pcm', logger, backoff: FAST });
     const ac = new AbortController();
@@ -131,7 +150,10 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
     await run;
     assert.equal(got.length, 0);
     const errors = lines.filter((l) => l.level === ERROR);
-    assert.match(errors[0]!.msg, /ALSA capture from "avscene_no_such_pcm" stopped: arecord exited with code 1: .*Unknown PCM avscene_no_such_pcm/);
+    assert.match(
+      errors[0]!.msg,
+      /ALSA capture from "avscene_no_such_pcm" stopped: arecord exited with code 1: .*Unknown PCM avscene_no_such_pcm/,
+    );
     assert.match(errors[0]!.msg, /arecord -L/);
     assert.match(errors[0]!.msg, /Restarting in 0\.1 s/);
     assert.match(errors[1]!.msg, /Restarting in 0\.2 s \(attempt 2\)/, 'backoff grows');
@@ -158,17 +180,32 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
       `head -c ${48000 * 4 * 2.5} "${fixture}"\necho "arecord: pcm_read:2221: read error: No such device" >&2\nexit 1`,
     );
     const { logger, lines } = memoryLogger();
-    const windows = await withEnv({ PATH }, () => take(new AlsaAudioSource({ device: 'hw:1,0', logger, backoff: FAST }).windows(new AbortController().signal), 4));
-    assert.deepEqual(windows.map((w) => w.index), [0, 1, 2, 3]);
-    assert.deepEqual(windows.map((w) => w.mediaOffset), [0, 1, 2.5, 3.5], 'the half window before the failure counts as captured time');
+    const windows = await withEnv({ PATH }, () =>
+      take(new AlsaAudioSource({ device: 'hw:1,0', logger, backoff: FAST }).windows(new AbortController().signal), 4),
+    );
+    assert.deepEqual(
+      windows.map((w) => w.index),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(
+      windows.map((w) => w.mediaOffset),
+      [0, 1, 2.5, 3.5],
+      'the half window before the failure counts as captured time',
+    );
     // Each run of the shim starts the fixture again: windows 2 and 3 hold its frames 0… and 48000….
     assert.equal(indexPcmMismatch(windows[0]!, 0), undefined);
     assert.equal(indexPcmMismatch(windows[1]!, 48000), undefined);
     assert.equal(indexPcmMismatch(windows[2]!, 0), undefined);
     assert.equal(indexPcmMismatch(windows[3]!, 48000), undefined);
     const error = lines.find((l) => l.level === ERROR);
-    assert.match(error!.msg, /"hw:1,0" stopped: arecord exited with code 1: arecord: pcm_read:2221: read error: No such device\. Check that the microphone is plugged in/);
-    assert.ok(lines.some((l) => /"hw:1,0" is running again/.test(l.msg)), 'recovery is logged');
+    assert.match(
+      error!.msg,
+      /"hw:1,0" stopped: arecord exited with code 1: arecord: pcm_read:2221: read error: No such device\. Check that the microphone is plugged in/,
+    );
+    assert.ok(
+      lines.some((l) => /"hw:1,0" is running again/.test(l.msg)),
+      'recovery is logged',
+    );
   });
 
   it('keeps memory bounded when the consumer falls behind: the oldest windows are dropped and counted', async () => {
@@ -183,7 +220,11 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
       for await (const w of src.windows(new AbortController().signal)) {
         // A consumer busy with window 0 until the whole burst has arrived and the source has started dropping.
         if (w.index === 0) {
-          await waitFor(() => existsSync(sent) && lines.some((l) => l.level === WARN), 20_000, 'the burst to be sent and windows dropped');
+          await waitFor(
+            () => existsSync(sent) && lines.some((l) => l.level === WARN),
+            20_000,
+            'the burst to be sent and windows dropped',
+          );
         } else later.push(w);
         if (w.index === 11) break;
       }
@@ -191,20 +232,48 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
     // Kept: the newest `maxQueued` windows once the burst was read, plus window 11 if its last bytes were still in the pipe.
     const indices = later.map((w) => w.index);
     assert.equal(indices.at(-1), 11);
-    assert.ok(indices.length === 3 || indices.length === 4, `only the newest maxQueued windows were kept: got ${indices.join(',')}`);
-    indices.forEach((index, k) => k > 0 && assert.equal(index, indices[k - 1]! + 1, 'the kept windows are consecutive'));
+    assert.ok(
+      indices.length === 3 || indices.length === 4,
+      `only the newest maxQueued windows were kept: got ${indices.join(',')}`,
+    );
+    indices.forEach(
+      (index, k) => k > 0 && assert.equal(index, indices[k - 1]! + 1, 'the kept windows are consecutive'),
+    );
     for (const w of later) assert.equal(indexPcmMismatch(w, w.index * 48000), undefined);
-    assert.match(lines.find((l) => l.level === WARN)?.msg ?? '', /falling behind the microphone: \d+ window\(s\) dropped/);
+    assert.match(
+      lines.find((l) => l.level === WARN)?.msg ?? '',
+      /falling behind the microphone: \d+ window\(s\) dropped/,
+    );
     assert.equal(children(), '', 'the stalled recorder was stopped');
   });
 
-  it('stamps live windows with the wall clock (real-time recorder)', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found' }, async () => {
+  it('stamps live windows with the wall clock (real-time recorder)', {
+    skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found',
+  }, async () => {
     const wav = path.join(dir, 'mic.wav');
-    spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=5', '-ac', '2', wav]);
+    spawnSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=5',
+      '-ac',
+      '2',
+      wav,
+    ]);
     // Recipe B of the dependency notes: the real-time ffmpeg stands in for a microphone.
-    const PATH = shim('realtime', `exec ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "${wav}" -f s16le -acodec pcm_s16le -ar 48000 -ac 2 -`);
+    const PATH = shim(
+      'realtime',
+      `exec ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "${wav}" -f s16le -acodec pcm_s16le -ar 48000 -ac 2 -`,
+    );
     const { logger } = memoryLogger();
-    const src = createAudioSource({ audio: { source: 'alsa', device: 'default', file: '', loop: false }, sources: { realtime: true } }, logger);
+    const src = createAudioSource(
+      { audio: { source: 'alsa', device: 'default', file: '', loop: false }, sources: { realtime: true } },
+      logger,
+    );
     assert.equal(src.description, 'alsa default');
     const arrivals: number[] = [];
     const windows: AudioWindow[] = [];

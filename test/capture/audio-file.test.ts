@@ -17,7 +17,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function source(file: string, opts: { loop?: boolean; realtime?: boolean } = {}) {
   const log = memoryLogger();
-  const src = new FileAudioSource({ file, loop: opts.loop ?? false, realtime: opts.realtime ?? false, logger: log.logger });
+  const src = new FileAudioSource({
+    file,
+    loop: opts.loop ?? false,
+    realtime: opts.realtime ?? false,
+    logger: log.logger,
+  });
   return { src, log };
 }
 
@@ -66,7 +71,8 @@ describe('file audio source: generated WAVs', () => {
     assert.equal(windows.length, 3, '3.7 s → 3 whole windows');
     let peak = { w: -1, j: -1, v: 0 };
     for (const w of windows) {
-      for (let j = 0; j < 48000; j++) if (Math.abs(w.left[j]!) > Math.abs(peak.v)) peak = { w: w.index, j, v: w.left[j]! };
+      for (let j = 0; j < 48000; j++)
+        if (Math.abs(w.left[j]!) > Math.abs(peak.v)) peak = { w: w.index, j, v: w.left[j]! };
     }
     assert.equal(peak.w, 2);
     assert.ok(Math.abs(peak.j - 24000) <= 1, `click at sample ${peak.j} of window 2, expected 24000`);
@@ -78,9 +84,17 @@ describe('file audio source: generated WAVs', () => {
     writeWav(file, { sampleRate: 48000, channels: [rampSamples(48000 * 2 + 100)], format: 'pcm24' });
     const { src } = source(file, { loop: true });
     const windows = await take(src.windows(new AbortController().signal), 7);
-    assert.deepEqual(windows.map((w) => w.index), [0, 1, 2, 3, 4, 5, 6]);
-    assert.deepEqual(windows.map((w) => w.mediaOffset), [0, 1, 0, 1, 0, 1, 0]);
-    windows.forEach((w) => assert.equal(w.left[0]! * 2 ** 23, w.mediaOffset * 48000, 'each pass starts at sample 0 of the file'));
+    assert.deepEqual(
+      windows.map((w) => w.index),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
+    assert.deepEqual(
+      windows.map((w) => w.mediaOffset),
+      [0, 1, 0, 1, 0, 1, 0],
+    );
+    windows.forEach((w) =>
+      assert.equal(w.left[0]! * 2 ** 23, w.mediaOffset * 48000, 'each pass starts at sample 0 of the file'),
+    );
     assert.equal(windows[6]!.start.getTime() - windows[0]!.start.getTime(), 6000);
   });
 
@@ -110,8 +124,14 @@ describe('file audio source: generated WAVs', () => {
   });
 
   it('gives clear errors for a missing file, a non-WAV file and a file shorter than one window', async () => {
-    await assert.rejects(all(source(path.join(dir, 'nope.wav')).src), /audio\.file ".*nope\.wav" cannot be read \(ENOENT\)/);
-    await assert.rejects(all(source(path.join(REPO_ROOT, 'test', 'capture', 'support.ts')).src), /support\.ts: not a WAV file/);
+    await assert.rejects(
+      all(source(path.join(dir, 'nope.wav')).src),
+      /audio\.file ".*nope\.wav" cannot be read \(ENOENT\)/,
+    );
+    await assert.rejects(
+      all(source(path.join(REPO_ROOT, 'test', 'capture', 'support.ts')).src),
+      /support\.ts: not a WAV file/,
+    );
     const short = path.join(dir, 'short.wav');
     writeWav(short, { sampleRate: 16000, channels: [new Float64Array(8000)], format: 'pcm16' });
     await assert.rejects(all(source(short).src), /0\.500 s long, shorter than one 1-s window/);
@@ -119,7 +139,10 @@ describe('file audio source: generated WAVs', () => {
 
   it('is what createAudioSource builds for audio.source=file', () => {
     const { logger } = memoryLogger();
-    const src = createAudioSource({ audio: { source: 'file', device: 'default', file: '/x.wav', loop: true }, sources: { realtime: false } }, logger);
+    const src = createAudioSource(
+      { audio: { source: 'file', device: 'default', file: '/x.wav', loop: true }, sources: { realtime: false } },
+      logger,
+    );
     assert.ok(src instanceof FileAudioSource);
     assert.match(src.description, /file \/x\.wav \(loop\)/);
   });
@@ -127,9 +150,16 @@ describe('file audio source: generated WAVs', () => {
 
 describe('file audio source: real recordings', () => {
   const skip = HAS_SHARED_DATA ? false : NO_SHARED_DATA;
-  it('gives the 10 windows of a 10-s TAU clip (48 kHz 24-bit stereo), sample for sample as sox decodes it', { skip }, async () => {
+  it('gives the 10 windows of a 10-s TAU clip (48 kHz 24-bit stereo), sample for sample as sox decodes it', {
+    skip,
+  }, async () => {
     const audioDir = path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio');
-    const clip = path.join(audioDir, readdirSync(audioDir).filter((f) => f.endsWith('.wav')).sort()[0]!);
+    const clip = path.join(
+      audioDir,
+      readdirSync(audioDir)
+        .filter((f) => f.endsWith('.wav'))
+        .sort()[0]!,
+    );
     const raw = path.join(dir, 'tau.f32');
     const sox = spawnSync('sox', [clip, '-t', 'f32', raw]);
     assert.equal(sox.status, 0, `sox failed: ${sox.stderr}`);
@@ -140,12 +170,15 @@ describe('file audio source: real recordings', () => {
     for (const w of windows) {
       for (let j = 0; j < 48000; j++) {
         const at = 2 * (w.mediaOffset * 48000 + j);
-        if (w.left[j] !== ref[at] || w.right[j] !== ref[at + 1]) assert.fail(`window ${w.index} sample ${j} differs from sox`);
+        if (w.left[j] !== ref[at] || w.right[j] !== ref[at + 1])
+          assert.fail(`window ${w.index} sample ${j} differs from sox`);
       }
     }
   });
 
-  it('gives the 10 windows of the 44.1 kHz demo clip resampled to 48 kHz in place, as sox `rate -v` does it', { skip }, async () => {
+  it('gives the 10 windows of the 44.1 kHz demo clip resampled to 48 kHz in place, as sox `rate -v` does it', {
+    skip,
+  }, async () => {
     const demo = path.join(SHARED_DATA, 'demo', 'acoustic_scene.wav');
     const raw = path.join(dir, 'demo-48k.f32');
     const sox = spawnSync('sox', ['-D', demo, '-t', 'f32', raw, 'rate', '-v', '48000']);
@@ -153,11 +186,17 @@ describe('file audio source: real recordings', () => {
     const bytes = readFileSync(raw);
     const ref = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     const windows = await all(source(demo).src);
-    assert.deepEqual(windows.map((w) => w.mediaOffset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      windows.map((w) => w.mediaOffset),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     for (const w of windows) {
       // Same signal at the same place: the difference to sox is far below the signal (both resamplers are flat to
       // 19.5 kHz and differ only in their transition bands), in every window and both channels.
-      for (const [channel, samples] of [[0, w.left], [1, w.right]] as const) {
+      for (const [channel, samples] of [
+        [0, w.left],
+        [1, w.right],
+      ] as const) {
         let signal = 0;
         let error = 0;
         for (let j = 0; j < 48000; j++) {
@@ -166,7 +205,10 @@ describe('file audio source: real recordings', () => {
           error += (samples[j]! - expected) ** 2;
         }
         const db = 10 * Math.log10(error / signal);
-        assert.ok(signal > 0 && db < -60, `window ${w.index} channel ${channel}: difference to sox at ${db.toFixed(1)} dB re the signal`);
+        assert.ok(
+          signal > 0 && db < -60,
+          `window ${w.index} channel ${channel}: difference to sox at ${db.toFixed(1)} dB re the signal`,
+        );
       }
     }
   });

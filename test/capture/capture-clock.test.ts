@@ -28,7 +28,11 @@ describe('capture clock', () => {
     assert.equal(clock.timeOf(0), 1010);
     const arrival = 1000 + 11 * 100 + 10 + 1500; // an overrun dropped 1.5 s before chunk 11
     clock.arrived(CHUNK, arrival);
-    assert.equal(clock.timeOf(10 * CHUNK), arrival - 100, 'the first frame of the late chunk is stamped by the new reference');
+    assert.equal(
+      clock.timeOf(10 * CHUNK),
+      arrival - 100,
+      'the first frame of the late chunk is stamped by the new reference',
+    );
   });
 
   it('follows a sound card clock that runs slower than the wall clock', () => {

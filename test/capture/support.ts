@@ -48,7 +48,9 @@ export function indexPcmMismatch(w: AudioWindow, first: number): string | undefi
       return `window ${w.index} sample ${j}: got (${w.left[j]! * 32768}, ${w.right[j]! * 32768}), expected frame ${i}`;
     }
   }
-  return w.left.length === 48000 && w.right.length === 48000 ? undefined : `window ${w.index} has ${w.left.length} samples`;
+  return w.left.length === 48000 && w.right.length === 48000
+    ? undefined
+    : `window ${w.index} has ${w.left.length} samples`;
 }
 
 /** Runs ffmpeg (quiet); throws with its stderr when it fails. */
@@ -64,7 +66,14 @@ export function hasProgram(name: string): boolean {
 
 /** An AudioWindow shell for video tests: only the timing fields matter to frameFor(). */
 export function windowAt(index: number, mediaOffset: number, startMs = Date.now()): AudioWindow {
-  return { index, mediaOffset, start: new Date(startMs), end: new Date(startMs + 1000), left: new Float32Array(0), right: new Float32Array(0) };
+  return {
+    index,
+    mediaOffset,
+    start: new Date(startMs),
+    end: new Date(startMs + 1000),
+    left: new Float32Array(0),
+    right: new Float32Array(0),
+  };
 }
 
 /** Collects up to `n` windows from a source, then stops iterating. */

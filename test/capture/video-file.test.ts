@@ -19,7 +19,12 @@ const W = 64;
 const H = 16;
 
 /** A video of `frames` frames at `fps` (e.g. "25/2") whose frame k shows k in binary, one 8-px block per bit. */
-function indexVideo(name: string, fps: string, frames: number, codec: string[] = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']): string {
+function indexVideo(
+  name: string,
+  fps: string,
+  frames: number,
+  codec: string[] = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+): string {
   const file = path.join(dir, name);
   const pattern = `color=black:s=${W}x${H}:r=${fps},format=gray,geq=lum='255*mod(trunc(N/pow(2\\,trunc(X/8)))\\,2)'`;
   ffmpeg(['-f', 'lavfi', '-i', pattern, '-frames:v', String(frames), ...codec, file]);
@@ -72,7 +77,10 @@ describe('file video source', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not
       const src = await started(indexVideo(`idx-12.5.${ext}`, '25/2', 75, codec));
       const offsets = [0, 1, 2, 3, 4, 5];
       const got = await picked(src, offsets);
-      assert.deepEqual(got, offsets.map((m) => expected(m + 0.5, 12.5, 75, false)));
+      assert.deepEqual(
+        got,
+        offsets.map((m) => expected(m + 0.5, 12.5, 75, false)),
+      );
       assert.deepEqual(got, [6, 19, 31, 44, 56, 69]);
       const f = await src.frameFor(windowAt(9, 2));
       assert.equal(f!.timestamp, 31 / 12.5, 'frame timestamps are media seconds');
@@ -89,7 +97,10 @@ describe('file video source', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not
   it('wraps around with loop (target modulo the video length)', async () => {
     const src = await started(indexVideo('short-loop.mp4', '25/2', 30), true);
     const offsets = [0, 1, 2, 3, 4, 5, 6, 7];
-    assert.deepEqual(await picked(src, offsets), offsets.map((m) => expected(m + 0.5, 12.5, 30, true)));
+    assert.deepEqual(
+      await picked(src, offsets),
+      offsets.map((m) => expected(m + 0.5, 12.5, 30, true)),
+    );
     await src.stop();
   });
 
@@ -102,12 +113,18 @@ describe('file video source', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not
   it('answers overlapping calls in order and the same window twice with the same frame', async () => {
     const src = await started(indexVideo('idx-10b.mp4', '10', 40));
     const frames = await Promise.all([2, 0, 2, 3].map((m, i) => src.frameFor(windowAt(i, m))));
-    assert.deepEqual(frames.map((f) => frameIndex(f!)), [25, 5, 25, 35]);
+    assert.deepEqual(
+      frames.map((f) => frameIndex(f!)),
+      [25, 5, 25, 35],
+    );
     await src.stop();
   });
 
   it('refuses a missing file and a file that is not a video, with the key and the fix', async () => {
-    await assert.rejects(started(path.join(dir, 'missing.mp4')), /video\.file ".*missing\.mp4" does not exist .* video\.source to "none"/);
+    await assert.rejects(
+      started(path.join(dir, 'missing.mp4')),
+      /video\.file ".*missing\.mp4" does not exist .* video\.source to "none"/,
+    );
     const bogus = path.join(dir, 'bogus.mp4');
     writeFileSync(bogus, 'this is not a video\n');
     await assert.rejects(started(bogus), /video\.file ".*bogus\.mp4"/);
@@ -118,6 +135,9 @@ describe('file video source', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not
     const base = { device: '/dev/video0', file: '/v.mp4', loop: false };
     assert.ok(createVideoSource({ video: { ...base, source: 'file' } }, logger) instanceof FileVideoSource);
     assert.equal(createVideoSource({ video: { ...base, source: 'none' } }, logger), null);
-    assert.throws(() => createVideoSource({ video: { ...base, source: 'file', file: '' } }, logger), /video\.file is empty/);
+    assert.throws(
+      () => createVideoSource({ video: { ...base, source: 'file', file: '' } }, logger),
+      /video\.file is empty/,
+    );
   });
 });

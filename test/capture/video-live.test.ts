@@ -21,18 +21,24 @@ import { WARN, hasProgram, memoryLogger, windowAt } from './support.js';
 
 const FAST = { initialMs: 200, maxMs: 400 };
 const SERVER = path.join(REPO_ROOT, 'test', 'capture', 'fixtures', 'stream-server.mjs');
-const NO_GST_PLUGINS =
-  spawnSync('dpkg-query', ['-W', '-f', '${Status}', 'gstreamer1.0-plugins-base'], { encoding: 'utf8' }).stdout?.includes('installed')
-    ? false
-    : 'GStreamer base plugins (videotestsrc, appsink) not installed: apt-get install gstreamer1.0-plugins-base';
-const GST_PIPELINE = 'videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=10/1 ! videoconvert ! video/x-raw,format=BGR ! appsink';
+const NO_GST_PLUGINS = spawnSync('dpkg-query', ['-W', '-f', '${Status}', 'gstreamer1.0-plugins-base'], {
+  encoding: 'utf8',
+}).stdout?.includes('installed')
+  ? false
+  : 'GStreamer base plugins (videotestsrc, appsink) not installed: apt-get install gstreamer1.0-plugins-base';
+const GST_PIPELINE =
+  'videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=10/1 ! videoconvert ! video/x-raw,format=BGR ! appsink';
 
 /** A 1-s window that ended `agoMs` ago (wall clock), as a live microphone would deliver it. */
 function liveWindow(agoMs: number): AudioWindow {
   return windowAt(0, 0, Date.now() - agoMs - 1000);
 }
 
-async function until<T>(probe: () => Promise<T | null | undefined> | T | null | undefined, ms: number, what: string): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T | null | undefined> | T | null | undefined,
+  ms: number,
+  what: string,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -55,7 +61,9 @@ async function stopServer(proc: ChildProcess): Promise<void> {
 }
 
 describe('live video sources', () => {
-  it('keeps recent frames of a live stream and gives the one nearest the window midpoint (GStreamer pipeline)', { skip: NO_GST_PLUGINS }, async () => {
+  it('keeps recent frames of a live stream and gives the one nearest the window midpoint (GStreamer pipeline)', {
+    skip: NO_GST_PLUGINS,
+  }, async () => {
     const { logger, lines } = memoryLogger();
     const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger });
     await src.start();
@@ -72,17 +80,32 @@ describe('live video sources', () => {
       assert.equal(f.bgr.length, 64 * 48 * 3);
       // Frames come every 100 ms and at most one per 100 ms is kept: the nearest is within about a frame interval.
       assert.ok(Math.abs(f.timestamp - mid) <= 150, `frame at ${f.timestamp - mid} ms from the midpoint`);
-      assert.equal(await src.frameFor(liveWindow(10_000)), null, 'a window 10 s old is farther than maxSkewMs from every frame');
-      assert.deepEqual(lines.filter((l) => l.level >= WARN), []);
+      assert.equal(
+        await src.frameFor(liveWindow(10_000)),
+        null,
+        'a window 10 s old is farther than maxSkewMs from every frame',
+      );
+      assert.deepEqual(
+        lines.filter((l) => l.level >= WARN),
+        [],
+      );
     } finally {
       await src.stop();
     }
   });
 
-  it('keeps only the last ringSeconds of frames (a months-long stream holds a few frames, not all of them)', { skip: NO_GST_PLUGINS }, async () => {
+  it('keeps only the last ringSeconds of frames (a months-long stream holds a few frames, not all of them)', {
+    skip: NO_GST_PLUGINS,
+  }, async () => {
     const { logger } = memoryLogger();
     // A 1-s ring and no skew limit: an old window gets the oldest frame still kept, which shows how far back the ring goes.
-    const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger, ringSeconds: 1, maxSkewMs: 3_600_000 });
+    const src = new LiveVideoSource({
+      kind: 'url',
+      target: GST_PIPELINE,
+      logger,
+      ringSeconds: 1,
+      maxSkewMs: 3_600_000,
+    });
     await src.start();
     try {
       const first = await until(() => src.frameFor(liveWindow(0)), 20_000, 'the first frame');
@@ -91,13 +114,18 @@ describe('live video sources', () => {
       const oldest = await src.frameFor(windowAt(0, 0, first.timestamp - 1500)); // midpoint before the first frame
       assert.ok(oldest, 'some frame is kept');
       assert.ok(oldest.timestamp > first.timestamp + 1000, 'the first frames were released');
-      assert.ok(asked - oldest.timestamp <= 1000 + 500, `the oldest kept frame is ${asked - oldest.timestamp} ms old, the ring holds 1 s`);
+      assert.ok(
+        asked - oldest.timestamp <= 1000 + 500,
+        `the oldest kept frame is ${asked - oldest.timestamp} ms old, the ring holds 1 s`,
+      );
     } finally {
       await src.stop();
     }
   });
 
-  it('reports a stream that vanishes once, gives null meanwhile, and recovers when it is back', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found' }, async () => {
+  it('reports a stream that vanishes once, gives null meanwhile, and recovers when it is back', {
+    skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found',
+  }, async () => {
     const port = await freePort();
     let server = await startServer(port);
     const { logger, lines } = memoryLogger();
@@ -111,11 +139,21 @@ describe('live video sources', () => {
       await until(() => lines.some((l) => l.level === WARN && /unavailable/.test(l.msg)), 30_000, 'the warning');
       assert.equal(await src.frameFor(liveWindow(0)), null, 'no image while the camera is gone');
       // Several reopen attempts fail meanwhile (logged at debug level only).
-      await until(() => lines.filter((l) => l.msg === 'camera still unavailable').length >= 2, 30_000, 'two failed reopen attempts');
+      await until(
+        () => lines.filter((l) => l.msg === 'camera still unavailable').length >= 2,
+        30_000,
+        'two failed reopen attempts',
+      );
       const warnings = lines.filter((l) => l.level === WARN);
       assert.equal(warnings.length, 1, 'one warning per outage');
-      assert.match(warnings[0]!.msg, new RegExp(`camera url http://127\\.0\\.0\\.1:${port}/cam\\.ts is unavailable: .*Windows get no image`));
-      assert.ok(lines.some((l) => /cannot connect to 127\.0\.0\.1/.test(String(l.reason))), 'reopen attempts see the refused connection');
+      assert.match(
+        warnings[0]!.msg,
+        new RegExp(`camera url http://127\\.0\\.0\\.1:${port}/cam\\.ts is unavailable: .*Windows get no image`),
+      );
+      assert.ok(
+        lines.some((l) => /cannot connect to 127\.0\.0\.1/.test(String(l.reason))),
+        'reopen attempts see the refused connection',
+      );
 
       server = await startServer(port);
       await until(() => lines.some((l) => /is back/.test(l.msg)), 30_000, 'recovery');
@@ -126,11 +164,19 @@ describe('live video sources', () => {
     }
   });
 
-  it('a stream that stays open but stops sending is noticed by the stall watchdog, and its frames are welcome again', { skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found' }, async () => {
+  it('a stream that stays open but stops sending is noticed by the stall watchdog, and its frames are welcome again', {
+    skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found',
+  }, async () => {
     const port = await freePort();
     const server = await startServer(port);
     const { logger, lines } = memoryLogger();
-    const src = new LiveVideoSource({ kind: 'url', target: `http://127.0.0.1:${port}/cam.ts`, logger, backoff: FAST, stallMs: 1000 });
+    const src = new LiveVideoSource({
+      kind: 'url',
+      target: `http://127.0.0.1:${port}/cam.ts`,
+      logger,
+      backoff: FAST,
+      stallMs: 1000,
+    });
     await src.start();
     try {
       await until(() => src.frameFor(liveWindow(0)), 30_000, 'the first frame');
@@ -149,14 +195,21 @@ describe('live video sources', () => {
     }
   });
 
-  it('a V4L2 path that exists but is no camera is reported with OpenCV\'s answer, and opening is retried', async () => {
+  it("a V4L2 path that exists but is no camera is reported with OpenCV's answer, and opening is retried", async () => {
     const { logger, lines } = memoryLogger();
     const src = new LiveVideoSource({ kind: 'v4l2', target: '/dev/null', logger, backoff: FAST });
     await src.start();
     try {
       await until(() => lines.some((l) => l.level === WARN), 30_000, 'the warning');
-      assert.match(lines.find((l) => l.level === WARN)!.msg, /camera v4l2 \/dev\/null is unavailable: (OpenCV cannot open it|the camera delivers no frames)/);
-      await until(() => lines.filter((l) => l.msg === 'camera still unavailable').length >= 2, 10_000, 'two more attempts');
+      assert.match(
+        lines.find((l) => l.level === WARN)!.msg,
+        /camera v4l2 \/dev\/null is unavailable: (OpenCV cannot open it|the camera delivers no frames)/,
+      );
+      await until(
+        () => lines.filter((l) => l.msg === 'camera still unavailable').length >= 2,
+        10_000,
+        'two more attempts',
+      );
       assert.equal(lines.filter((l) => l.level === WARN).length, 1, 'one warning per outage');
       assert.equal(await src.frameFor(liveWindow(0)), null);
     } finally {
@@ -175,7 +228,11 @@ describe('live video sources', () => {
       assert.match(lines.find((l) => l.level === WARN)!.msg, /video0 does not exist \(camera unplugged\?/);
       // Plugged in: a device node appears at the path (here /dev/null's, which no camera driver serves).
       symlinkSync('/dev/null', device);
-      await until(() => lines.some((l) => /OpenCV cannot open it|camera opened/.test(`${l.msg} ${String(l.reason)}`)), 10_000, 'an attempt to open the new device');
+      await until(
+        () => lines.some((l) => /OpenCV cannot open it|camera opened/.test(`${l.msg} ${String(l.reason)}`)),
+        10_000,
+        'an attempt to open the new device',
+      );
     } finally {
       await src.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -188,7 +245,10 @@ describe('live video sources', () => {
     await src.start();
     try {
       await until(() => lines.some((l) => l.level === WARN), 5000, 'the warning');
-      assert.match(lines.find((l) => l.level === WARN)!.msg, /\/dev\/video-avscene-absent does not exist \(camera unplugged\? check video\.device/);
+      assert.match(
+        lines.find((l) => l.level === WARN)!.msg,
+        /\/dev\/video-avscene-absent does not exist \(camera unplugged\? check video\.device/,
+      );
       assert.equal(await src.frameFor(liveWindow(0)), null);
     } finally {
       await src.stop();
@@ -198,10 +258,26 @@ describe('live video sources', () => {
   it('refuses settings that cannot work, naming the key', async () => {
     const { logger } = memoryLogger();
     const video = { device: '/dev/video0', file: '', loop: false };
-    await assert.rejects(createVideoSource({ video: { ...video, source: 'v4l2', device: 'video0' } }, logger)!.start(), /video\.device "video0" is not a V4L2 device/);
-    await assert.rejects(createVideoSource({ video: { ...video, source: 'url', file: 'camera.local/stream' } }, logger)!.start(), /video\.file "camera\.local\/stream" is not a stream URL/);
-    await assert.rejects(createVideoSource({ video: { ...video, source: 'url', file: 'file:///tmp/a.mp4' } }, logger)!.start(), /use video\.source=file/);
-    await assert.rejects(createVideoSource({ video: { ...video, source: 'url' } }, logger)!.start(), /video\.file is empty/);
-    assert.match(createVideoSource({ video: { ...video, source: 'url', file: 'rtsp://admin:secret@10.0.0.5/live' } }, logger)!.description, /rtsp:\/\/admin:\*\*\*@10\.0\.0\.5\/live/);
+    await assert.rejects(
+      createVideoSource({ video: { ...video, source: 'v4l2', device: 'video0' } }, logger)!.start(),
+      /video\.device "video0" is not a V4L2 device/,
+    );
+    await assert.rejects(
+      createVideoSource({ video: { ...video, source: 'url', file: 'camera.local/stream' } }, logger)!.start(),
+      /video\.file "camera\.local\/stream" is not a stream URL/,
+    );
+    await assert.rejects(
+      createVideoSource({ video: { ...video, source: 'url', file: 'file:///tmp/a.mp4' } }, logger)!.start(),
+      /use video\.source=file/,
+    );
+    await assert.rejects(
+      createVideoSource({ video: { ...video, source: 'url' } }, logger)!.start(),
+      /video\.file is empty/,
+    );
+    assert.match(
+      createVideoSource({ video: { ...video, source: 'url', file: 'rtsp://admin:secret@10.0.0.5/live' } }, logger)!
+        .description,
+      /rtsp:\/\/admin:\*\*\*@10\.0\.0\.5\/live/,
+    );
   });
 });

@@ -14,10 +14,12 @@ const COMMANDS_DIR = path.join(REPO_ROOT, 'src', 'cli', 'commands');
 
 async function commands(): Promise<Command[]> {
   const files = readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.ts'));
-  return Promise.all(files.map(async (f) => ((await import(path.join(COMMANDS_DIR, f))) as { command: Command }).command));
+  return Promise.all(
+    files.map(async (f) => ((await import(path.join(COMMANDS_DIR, f))) as { command: Command }).command),
+  );
 }
 
-test('each command\'s --help lists exactly the options it accepts', async () => {
+test("each command's --help lists exactly the options it accepts", async () => {
   const all = await commands();
   assert.ok(all.length >= 7, `found the commands: ${all.map((c) => c.name).join(', ')}`);
   for (const command of all) {
@@ -42,9 +44,13 @@ test('each command\'s --help lists exactly the options it accepts', async () => 
 test('the top-level help lists every command and says classify prints text unless --json', async () => {
   const r = runCli(['--help']);
   assert.equal(r.status, 0);
-  for (const command of await commands()) assert.match(r.stdout, new RegExp(`^  ${command.name} `, 'm'), `${command.name} is listed`);
+  for (const command of await commands())
+    assert.match(r.stdout, new RegExp(`^  ${command.name} `, 'm'), `${command.name} is listed`);
   const classifyLine = r.stdout.split('\n').find((line) => line.startsWith('  classify '))!;
-  assert.ok(!/JSON/.test(classifyLine) || /--json/.test(classifyLine), `"${classifyLine.trim()}" must not promise JSON by default`);
+  assert.ok(
+    !/JSON/.test(classifyLine) || /--json/.test(classifyLine),
+    `"${classifyLine.trim()}" must not promise JSON by default`,
+  );
 });
 
 /** The sample encodings a help text names, e.g. "8/16/24/32-bit integer or 32/64-bit float" → pcm8 … float64. */
@@ -62,7 +68,11 @@ test('classify and features --help name exactly the WAV encodings the decoder re
   const channel = () => Float32Array.from({ length: 4800 }, () => noise() - 0.5);
   for (const name of ['classify', 'features']) {
     const help = byName.get(name)!.help.replace(/\s+/g, ' ');
-    assert.deepEqual(claimedFormats(help).sort(), [...ALL_FORMATS].sort(), `${name} --help names every encoding the decoder reads`);
+    assert.deepEqual(
+      claimedFormats(help).sort(),
+      [...ALL_FORMATS].sort(),
+      `${name} --help names every encoding the decoder reads`,
+    );
     assert.match(help, /any sample rate/, `${name}: rate`);
     assert.match(help, /any number of channels/, `${name}: channels`);
   }
@@ -82,9 +92,21 @@ test('classify and features --help name exactly the WAV encodings the decoder re
 test('classify reads an 8-bit mono file and a 6-channel 64-bit float file, as its help says', () => {
   const dir = tempDir('avscene-help-');
   const noise = random(3);
-  for (const [format, channels] of [['pcm8', 1], ['float64', 6]] as const) {
+  for (const [format, channels] of [
+    ['pcm8', 1],
+    ['float64', 6],
+  ] as const) {
     const file = path.join(dir, `${format}.wav`);
-    writeFileSync(file, encodeWav({ sampleRate: 16000, format, channels: Array.from({ length: channels }, () => Float32Array.from({ length: 16000 }, () => 0.3 * (noise() - 0.5))) }));
+    writeFileSync(
+      file,
+      encodeWav({
+        sampleRate: 16000,
+        format,
+        channels: Array.from({ length: channels }, () =>
+          Float32Array.from({ length: 16000 }, () => 0.3 * (noise() - 0.5)),
+        ),
+      }),
+    );
     const r = runCli(['classify', file]);
     assert.equal(r.status, 0, `${format} ×${channels}: ${r.stderr}`);
     assert.match(r.stdout, /^0:00–0:01 /m, 'text output (not JSON) by default');

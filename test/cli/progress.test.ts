@@ -17,7 +17,10 @@ function fixtures(): { dataset: string; list: string; out: string } {
   mkdirSync(path.join(dataset, 'audio'), { recursive: true });
   mkdirSync(path.join(dataset, 'evaluation_setup'));
   copyFileSync(DEMO_CLIP, path.join(dataset, 'audio', 'street.wav'));
-  writeFileSync(path.join(dataset, 'evaluation_setup', 'fold1_evaluate.csv'), 'filename_audio\tfilename_video\tscene_label\naudio/street.wav\tvideo/street.mp4\tstreet_traffic\n');
+  writeFileSync(
+    path.join(dataset, 'evaluation_setup', 'fold1_evaluate.csv'),
+    'filename_audio\tfilename_video\tscene_label\naudio/street.wav\tvideo/street.mp4\tstreet_traffic\n',
+  );
   const list = path.join(dir, 'clips.txt');
   writeFileSync(list, `${DEMO_CLIP}\n`);
   return { dataset, list, out: path.join(dir, 'features') };
@@ -35,7 +38,10 @@ test('with stderr redirected, eval and features write no progress lines', () => 
   for (const [name, args] of commands(f)) {
     const r = runCli(args);
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(!r.stderr.includes('\r'), `${name}: no \\r in a redirected stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`);
+    assert.ok(
+      !r.stderr.includes('\r'),
+      `${name}: no \\r in a redirected stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`,
+    );
   }
 });
 
@@ -44,7 +50,11 @@ test('on a terminal, eval and features show their progress line', () => {
   for (const [name, args] of commands(f)) {
     // script(1) gives the command a pseudo-terminal and copies what it shows to our stdout.
     const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
-    const r = spawnSync('script', ['-qec', line, '/dev/null'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, AVSCENE_LOG_FORMAT: 'json' } });
+    const r = spawnSync('script', ['-qec', line, '/dev/null'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, AVSCENE_LOG_FORMAT: 'json' },
+    });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /\r\x1b\[K\[1\/1\]/, `${name}: the progress line "[1/1] …" on the terminal`);
   }

@@ -24,7 +24,10 @@ test('no command prints the help and exits 64; an unknown command is named, with
 });
 
 test('an unknown option is named, with the command usage', () => {
-  expectUsageError(['classify', DEMO_CLIP, '--vidoe', 'x.mp4'], /Unknown option '--vidoe'[\s\S]*Usage: avscene classify/);
+  expectUsageError(
+    ['classify', DEMO_CLIP, '--vidoe', 'x.mp4'],
+    /Unknown option '--vidoe'[\s\S]*Usage: avscene classify/,
+  );
   expectUsageError(['run', '--whatch'], /Unknown option '--whatch'[\s\S]*Usage: avscene run/);
 });
 

@@ -26,7 +26,14 @@ const file = (name: string, content: string) => {
 };
 
 test('a value outside an enumeration names the key, the value and the allowed values', () => {
-  expectConfigError(['config', '--print', '--set', 'audio.source=microphone'], {}, 'audio.source', '"microphone"', 'alsa', 'file');
+  expectConfigError(
+    ['config', '--print', '--set', 'audio.source=microphone'],
+    {},
+    'audio.source',
+    '"microphone"',
+    'alsa',
+    'file',
+  );
 });
 
 test('a device id with spaces is refused', () => {
@@ -38,11 +45,23 @@ test('a boolean from the environment must be true or false', () => {
 });
 
 test('a count must be a whole number', () => {
-  expectConfigError(['config', '--print', '--set', 'inference.threads=two'], {}, 'inference.threads', '"two"', 'whole number');
+  expectConfigError(
+    ['config', '--print', '--set', 'inference.threads=two'],
+    {},
+    'inference.threads',
+    '"two"',
+    'whole number',
+  );
 });
 
 test('a port must be within 0–65535', () => {
-  expectConfigError(['config', '--print', '--set', 'mqtt.embeddedPort=70000'], {}, 'mqtt.embeddedPort', '70000', 'TCP port');
+  expectConfigError(
+    ['config', '--print', '--set', 'mqtt.embeddedPort=70000'],
+    {},
+    'mqtt.embeddedPort',
+    '70000',
+    'TCP port',
+  );
 });
 
 test('an unknown provider list is refused', () => {
@@ -50,24 +69,57 @@ test('an unknown provider list is refused', () => {
 });
 
 test('an unknown key in the config file is named', () => {
-  expectConfigError(['config', '--print', '--config', file('typo.json', '{"audio": {"sorce": "alsa"}}')], {}, 'audio.sorce', 'unknown config key');
+  expectConfigError(
+    ['config', '--print', '--config', file('typo.json', '{"audio": {"sorce": "alsa"}}')],
+    {},
+    'audio.sorce',
+    'unknown config key',
+  );
 });
 
 test('a config file that is not JSON, or missing, says so', () => {
-  expectConfigError(['config', '--print', '--config', file('broken.json', '{"device": ')], {}, 'broken.json', 'not valid JSON');
-  expectConfigError(['config', '--print', '--config', path.join(dir, 'nope.json')], {}, 'config file not found', 'nope.json');
+  expectConfigError(
+    ['config', '--print', '--config', file('broken.json', '{"device": ')],
+    {},
+    'broken.json',
+    'not valid JSON',
+  );
+  expectConfigError(
+    ['config', '--print', '--config', path.join(dir, 'nope.json')],
+    {},
+    'config file not found',
+    'nope.json',
+  );
 });
 
 test('files the daemon needs must exist', () => {
-  expectConfigError(['config', '--print', '--set', 'audio.file=/nonexistent/a.wav'], {}, 'audio.file', '/nonexistent/a.wav', 'not found');
+  expectConfigError(
+    ['config', '--print', '--set', 'audio.file=/nonexistent/a.wav'],
+    {},
+    'audio.file',
+    '/nonexistent/a.wav',
+    'not found',
+  );
   expectConfigError(['config', '--print', '--set', 'video.source=file'], {}, 'video.file', 'empty');
-  expectConfigError(['config', '--print', '--set', 'model.bundle=/nonexistent/bundle'], {}, 'model.bundle', 'not a directory');
+  expectConfigError(
+    ['config', '--print', '--set', 'model.bundle=/nonexistent/bundle'],
+    {},
+    'model.bundle',
+    'not a directory',
+  );
 });
 
 test('a stream must be a URL or a GStreamer pipeline ending in appsink', () => {
-  expectConfigError(['config', '--print', '--set', 'video.source=url', '--set', 'video.file=camera.local/stream'], {}, 'video.file', '"camera.local/stream"', 'rtsp://');
+  expectConfigError(
+    ['config', '--print', '--set', 'video.source=url', '--set', 'video.file=camera.local/stream'],
+    {},
+    'video.file',
+    '"camera.local/stream"',
+    'rtsp://',
+  );
   // README § Video: a Jetson CSI camera through nvarguscamerasrc.
-  const pipeline = 'nvarguscamerasrc ! nvvidconv ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=2';
+  const pipeline =
+    'nvarguscamerasrc ! nvvidconv ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=2';
   const r = runCli(['config', '--print', '--set', 'video.source=url', '--set', `video.file=${pipeline}`], {}, 30_000);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.stdout.includes(pipeline), r.stdout);
@@ -86,8 +138,14 @@ test('`run` refuses an invalid configuration before starting anything', () => {
 });
 
 test('config --print shows the effective configuration with secrets masked; env beats file, flags beat env', () => {
-  const cfg = file('ok.json', JSON.stringify({ device: { id: 'from-file' }, mqtt: { password: 's3cret', topicPrefix: 'fromfile' } }));
-  const r = runCli(['config', '--print', '--config', cfg, '--set', 'mqtt.topicPrefix=fromflag'], { AVSCENE_DEVICE_ID: 'from-env', AVSCENE_MQTT_TOPIC_PREFIX: 'fromenv' });
+  const cfg = file(
+    'ok.json',
+    JSON.stringify({ device: { id: 'from-file' }, mqtt: { password: 's3cret', topicPrefix: 'fromfile' } }),
+  );
+  const r = runCli(['config', '--print', '--config', cfg, '--set', 'mqtt.topicPrefix=fromflag'], {
+    AVSCENE_DEVICE_ID: 'from-env',
+    AVSCENE_MQTT_TOPIC_PREFIX: 'fromenv',
+  });
   assert.equal(r.status, 0, r.stderr);
   const printed = JSON.parse(r.stdout) as { device: { id: string }; mqtt: { password: string; topicPrefix: string } };
   assert.equal(printed.device.id, 'from-env');
@@ -97,14 +155,24 @@ test('config --print shows the effective configuration with secrets masked; env 
 });
 
 test('state.dir defaults to $XDG_STATE_HOME/avscene (the service sets XDG_STATE_HOME=/var/lib), else ~/.local/state/avscene', () => {
-  const stateDir = (env: NodeJS.ProcessEnv) => (JSON.parse(runCli(['config', '--print'], env).stdout) as { state: { dir: string } }).state.dir;
+  const stateDir = (env: NodeJS.ProcessEnv) =>
+    (JSON.parse(runCli(['config', '--print'], env).stdout) as { state: { dir: string } }).state.dir;
   assert.equal(stateDir({ AVSCENE_STATE_DIR: undefined, XDG_STATE_HOME: '/var/lib' }), '/var/lib/avscene');
-  assert.equal(stateDir({ AVSCENE_STATE_DIR: undefined, XDG_STATE_HOME: '', HOME: '/home/field' }), '/home/field/.local/state/avscene');
+  assert.equal(
+    stateDir({ AVSCENE_STATE_DIR: undefined, XDG_STATE_HOME: '', HOME: '/home/field' }),
+    '/home/field/.local/state/avscene',
+  );
 });
 
 test('a state.dir the daemon cannot create or write stops `run` with exit 78, naming the directory and the fix', () => {
   const notADir = file('plain-file', 'x');
-  expectConfigError(['run', '--set', `state.dir=${path.join(notADir, 'state')}`], {}, 'state.dir', path.join(notADir, 'state'), /create it .* or set state\.dir/);
+  expectConfigError(
+    ['run', '--set', `state.dir=${path.join(notADir, 'state')}`],
+    {},
+    'state.dir',
+    path.join(notADir, 'state'),
+    /create it .* or set state\.dir/,
+  );
 });
 
 test('--help works for every command', () => {

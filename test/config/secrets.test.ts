@@ -18,7 +18,10 @@ test('URL passwords are masked as written; URLs without one, and other text, sta
     ['mqtts://u:p%40ss@broker:8883', 'mqtts://u:***@broker:8883'],
     ['rtsp://admin:p@ss@cam.local/stream1', 'rtsp://admin:***@cam.local/stream1'], // "@" inside the password
     ['rtsp://admin:pa/ss@cam.local/stream1', 'rtsp://admin:***@cam.local/stream1'], // unencoded "/": not a valid URL
-    ['camera rtsp://a:b@10.0.0.2:554/s, broker mqtt://c:d@h', 'camera rtsp://a:***@10.0.0.2:554/s, broker mqtt://c:***@h'],
+    [
+      'camera rtsp://a:b@10.0.0.2:554/s, broker mqtt://c:d@h',
+      'camera rtsp://a:***@10.0.0.2:554/s, broker mqtt://c:***@h',
+    ],
     ['{"url":"mqtt://u:secret@h:1883","msg":"MQTT error"}', '{"url":"mqtt://u:***@h:1883","msg":"MQTT error"}'],
     ['http://cam.local:8080/video@2x.mjpg', 'http://cam.local:8080/video@2x.mjpg'], // a port, not a password
     ['mqtt://user@broker:1883', 'mqtt://user@broker:1883'],
@@ -32,8 +35,14 @@ test('GStreamer pipelines: passwords in locations and in user-pw / proxy-pw prop
     maskSecrets('rtspsrc location=rtsp://cam.local/s user-id=admin user-pw=hunter2 latency=0 ! decodebin ! appsink'),
     'rtspsrc location=rtsp://cam.local/s user-id=admin user-pw=*** latency=0 ! decodebin ! appsink',
   );
-  assert.equal(maskSecrets('rtspsrc location=rtsp://u:hunter2@cam/s ! appsink'), 'rtspsrc location=rtsp://u:***@cam/s ! appsink');
-  assert.equal(maskSecrets(`souphttpsrc location=http://cam/x proxy-pw="two words" ! jpegdec ! appsink`), 'souphttpsrc location=http://cam/x proxy-pw=*** ! jpegdec ! appsink');
+  assert.equal(
+    maskSecrets('rtspsrc location=rtsp://u:hunter2@cam/s ! appsink'),
+    'rtspsrc location=rtsp://u:***@cam/s ! appsink',
+  );
+  assert.equal(
+    maskSecrets(`souphttpsrc location=http://cam/x proxy-pw="two words" ! jpegdec ! appsink`),
+    'souphttpsrc location=http://cam/x proxy-pw=*** ! jpegdec ! appsink',
+  );
   // The same pipeline inside a JSON log line, where the quotes are escaped.
   const line = JSON.stringify({ camera: 'souphttpsrc user-pw="two words" ! appsink' });
   assert.equal(maskSecrets(line), JSON.stringify({ camera: 'souphttpsrc user-pw=*** ! appsink' }));
@@ -43,10 +52,21 @@ test('a remembered secret (sensitive key, password file) is masked wherever it a
   rememberSecret('correct-horse-battery');
   rememberSecret('ab'); // too short to mask by value
   assert.equal(maskSecrets('auth failed for correct-horse-battery (ab)'), 'auth failed for *** (ab)');
-  assert.deepEqual(maskSecretsDeep({ a: ['mqtt://u:pw@h'], b: { c: 'x correct-horse-battery' }, n: 3 }), { a: ['mqtt://u:***@h'], b: { c: 'x ***' }, n: 3 });
+  assert.deepEqual(maskSecretsDeep({ a: ['mqtt://u:pw@h'], b: { c: 'x correct-horse-battery' }, n: 3 }), {
+    a: ['mqtt://u:***@h'],
+    b: { c: 'x ***' },
+    n: 3,
+  });
 });
 
-const SECRETS = ['mqtt-Url-S3cret', 'rtsp-Url-S3cret', 'gst-Pw-S3cret', 'env-Password-S3cret', 'watch-Url-S3cret', 'bad-Url-S3cret'];
+const SECRETS = [
+  'mqtt-Url-S3cret',
+  'rtsp-Url-S3cret',
+  'gst-Pw-S3cret',
+  'env-Password-S3cret',
+  'watch-Url-S3cret',
+  'bad-Url-S3cret',
+];
 
 /** Everything a command printed, and the secrets found in it. */
 function leaked(outputs: string[]): string[] {
@@ -57,14 +77,21 @@ function leaked(outputs: string[]): string[] {
 test('no output of the CLI shows a secret: config --print, a daemon run with debug logs, config errors, watch', async () => {
   const dir = tempDir('avscene-secrets-');
   const closed = await freePort(); // nothing listens there: the broker and the camera are unreachable, so both get logged
-  const env = { AVSCENE_MQTT_PASSWORD: 'env-Password-S3cret', AVSCENE_STATE_DIR: path.join(dir, 'state'), AVSCENE_DEBUG: '1' };
+  const env = {
+    AVSCENE_MQTT_PASSWORD: 'env-Password-S3cret',
+    AVSCENE_STATE_DIR: path.join(dir, 'state'),
+    AVSCENE_DEBUG: '1',
+  };
   const mqttUrl = `mqtt://avscene:mqtt-Url-S3cret@127.0.0.1:${closed}`;
   const rtsp = `rtsp://admin:rtsp-Url-S3cret@127.0.0.1:${closed}/stream1`;
   const pipeline = `rtspsrc location=rtsp://127.0.0.1:${closed}/s user-id=admin user-pw=gst-Pw-S3cret ! decodebin ! videoconvert ! appsink`;
   const outputs: string[] = [];
   const record = (r: { stdout: string; stderr: string }) => outputs.push(r.stdout, r.stderr);
 
-  const printed = runCli(['config', '--print', '--set', `mqtt.url=${mqttUrl}`, '--set', 'video.source=url', '--set', `video.file=${rtsp}`], env);
+  const printed = runCli(
+    ['config', '--print', '--set', `mqtt.url=${mqttUrl}`, '--set', 'video.source=url', '--set', `video.file=${rtsp}`],
+    env,
+  );
   assert.equal(printed.status, 0, printed.stderr);
   record(printed);
   const shown = JSON.parse(printed.stdout) as { mqtt: { url: string; password: string }; video: { file: string } };
@@ -80,13 +107,28 @@ test('no output of the CLI shows a secret: config --print, a daemon run with deb
   // The daemon with everything unreachable: start-up, the camera and broker warnings, the effective configuration.
   for (const format of ['json', 'pretty']) {
     const run = runCli(
-      ['run', '--set', `mqtt.url=${mqttUrl}`, '--set', 'video.source=url', '--set', `video.file=${rtsp}`, '--set', 'sources.realtime=false', '--set', 'log.level=debug'],
+      [
+        'run',
+        '--set',
+        `mqtt.url=${mqttUrl}`,
+        '--set',
+        'video.source=url',
+        '--set',
+        `video.file=${rtsp}`,
+        '--set',
+        'sources.realtime=false',
+        '--set',
+        'log.level=debug',
+      ],
       { ...env, AVSCENE_LOG_FORMAT: format },
       90_000,
     );
     record(run);
     const text = run.stdout + run.stderr;
-    assert.ok(text.includes(`avscene:***@127.0.0.1:${closed}`), `${format}: the broker URL was logged, masked:\n${text.slice(0, 3000)}`);
+    assert.ok(
+      text.includes(`avscene:***@127.0.0.1:${closed}`),
+      `${format}: the broker URL was logged, masked:\n${text.slice(0, 3000)}`,
+    );
     assert.ok(text.includes(`admin:***@127.0.0.1:${closed}`), `${format}: the camera URL was logged, masked`);
   }
 
@@ -108,10 +150,23 @@ test('a password read from mqtt.passwordFile never shows either', async () => {
   writeFileSync(passwordFile, 'file-Password-S3cret\n');
   const closed = await freePort();
   const run = runCli(
-    ['run', '--set', `mqtt.url=mqtt://avscene@127.0.0.1:${closed}`, '--set', `mqtt.passwordFile=${passwordFile}`, '--set', 'sources.realtime=false', '--set', 'log.level=trace'],
+    [
+      'run',
+      '--set',
+      `mqtt.url=mqtt://avscene@127.0.0.1:${closed}`,
+      '--set',
+      `mqtt.passwordFile=${passwordFile}`,
+      '--set',
+      'sources.realtime=false',
+      '--set',
+      'log.level=trace',
+    ],
     { AVSCENE_STATE_DIR: path.join(dir, 'state') },
     90_000,
   );
   assert.ok(!(run.stdout + run.stderr).includes('file-Password-S3cret'), 'the password from the file was printed');
-  assert.ok((run.stdout + run.stderr).includes('mqtt-password'), 'the run did log about the password file (the grep looked at real output)');
+  assert.ok(
+    (run.stdout + run.stderr).includes('mqtt-password'),
+    'the run did log about the password file (the grep looked at real output)',
+  );
 });

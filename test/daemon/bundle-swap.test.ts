@@ -26,8 +26,17 @@ after(async () => {
   await broker.stop();
 });
 
-interface Window { seq: number; window: { start: string; end: string }; model: { name: string; version: string } }
-interface Info { software: string; model: { name: string; version: string; sha256: string; signed: boolean }; since: string; lastReload?: { ok: boolean; error?: string } }
+interface Window {
+  seq: number;
+  window: { start: string; end: string };
+  model: { name: string; version: string };
+}
+interface Info {
+  software: string;
+  model: { name: string; version: string; sha256: string; signed: boolean };
+  since: string;
+  lastReload?: { ok: boolean; error?: string };
+}
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -59,7 +68,8 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
   const v2 = demoVersion(dir, '2.0.0');
   signBundle(v1, release.key);
   signBundle(v2, release.key);
-  const install = (bundle: string, extra: string[]) => runCli(['bundle', 'install', bundle, '--dir', store, '--public-key', release.pub, ...extra]);
+  const install = (bundle: string, extra: string[]) =>
+    runCli(['bundle', 'install', bundle, '--dir', store, '--public-key', release.pub, ...extra]);
   assert.equal(install(v1, ['--no-reload']).status, 0);
 
   const device = 'swap';
@@ -67,14 +77,33 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
   const windows = () => sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Window);
   const infos = () => sub.on(`avscene/${device}/info`).map((m) => JSON.parse(m.payload) as Info);
   const daemon = startCli([
-    'run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'audio.loop=true', '--set', 'sources.realtime=true',
-    '--set', `model.bundle=${path.join(store, 'current')}`, '--set', `model.publicKey=${release.pub}`,
+    'run',
+    '--set',
+    `mqtt.url=${broker.url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'audio.loop=true',
+    '--set',
+    'sources.realtime=true',
+    '--set',
+    `model.bundle=${path.join(store, 'current')}`,
+    '--set',
+    `model.publicKey=${release.pub}`,
   ]);
   const pid = String(daemon.child.pid);
   await until('two windows of 1.0.0', () => windows().length >= 2);
   const first = infos().at(-1)!;
-  assert.deepEqual(first.model, { name: 'demo-audio', version: '1.0.0', sha256: sha256(path.join(v1, 'bundle.json')), signed: true });
-  assert.equal(first.software, (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  assert.deepEqual(first.model, {
+    name: 'demo-audio',
+    version: '1.0.0',
+    sha256: sha256(path.join(v1, 'bundle.json')),
+    signed: true,
+  });
+  assert.equal(
+    first.software,
+    (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+  );
 
   // install verifies, flips current and signals the daemon, which swaps between two windows.
   const installed = install(v2, ['--pid', pid]);
@@ -83,8 +112,14 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
   await until('windows of 2.0.0', () => windows().filter((w) => w.model.version === '2.0.0').length >= 2);
   const swapped = logsWith(daemon, /^model bundle swapped/);
   assert.equal(swapped.length, 1, daemon.stdout().slice(-3000));
-  for (const key of ['validateMs', 'sessionsMs', 'warmUpMs']) assert.equal(typeof swapped[0]![key], 'number', `the swap log gives ${key}`);
-  assert.deepEqual(infos().at(-1)!.model, { name: 'demo-audio', version: '2.0.0', sha256: sha256(path.join(v2, 'bundle.json')), signed: true });
+  for (const key of ['validateMs', 'sessionsMs', 'warmUpMs'])
+    assert.equal(typeof swapped[0]![key], 'number', `the swap log gives ${key}`);
+  assert.deepEqual(infos().at(-1)!.model, {
+    name: 'demo-audio',
+    version: '2.0.0',
+    sha256: sha256(path.join(v2, 'bundle.json')),
+    signed: true,
+  });
   assert.equal(infos().at(-1)!.lastReload?.ok, true);
 
   // A corrupt bundle (signed, but an ONNX file changed since) and a bundle signed with another key: both refused.
@@ -94,7 +129,10 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
   pointCurrentAt(store, corrupt);
   assert.equal(runCli(['reload', '--pid', pid]).status, 0);
   await until('the corrupt bundle refused', () => logsWith(daemon, /^reload refused/).length === 1);
-  assert.match(String(logsWith(daemon, /^reload refused/)[0]!.err), /head-logmel-audio\.onnx: SHA-256 is .*Re-export the bundle/);
+  assert.match(
+    String(logsWith(daemon, /^reload refused/)[0]!.err),
+    /head-logmel-audio\.onnx: SHA-256 is .*Re-export the bundle/,
+  );
   await until('info naming the refusal', () => infos().at(-1)?.lastReload?.ok === false);
   assert.match(infos().at(-1)!.lastReload!.error!, /SHA-256/);
   assert.equal(infos().at(-1)!.model.version, '2.0.0', 'info still names the running bundle');
@@ -104,7 +142,10 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
   pointCurrentAt(store, forged);
   daemon.child.kill('SIGHUP');
   await until('the wrongly signed bundle refused', () => logsWith(daemon, /^reload refused/).length === 2);
-  assert.match(String(logsWith(daemon, /^reload refused/)[1]!.err), /bundle\.sig: does not verify against .*release\.pub/);
+  assert.match(
+    String(logsWith(daemon, /^reload refused/)[1]!.err),
+    /bundle\.sig: does not verify against .*release\.pub/,
+  );
   const afterRefusals = windows().length;
   await until('labelling goes on', () => windows().length >= afterRefusals + 2);
 
@@ -118,9 +159,15 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
 
   // Every window, in order, without a gap; the version switches once, from 1.0.0 to 2.0.0, and never back.
   const all = windows();
-  all.forEach((w, i) => assert.equal(w.seq, all[0]!.seq + i, `seq ${w.seq} follows ${all[0]!.seq + i - 1} without a gap`));
+  all.forEach((w, i) =>
+    assert.equal(w.seq, all[0]!.seq + i, `seq ${w.seq} follows ${all[0]!.seq + i - 1} without a gap`),
+  );
   for (let i = 1; i < all.length; i++) {
-    assert.equal(Date.parse(all[i]!.window.start), Date.parse(all[i - 1]!.window.end), 'consecutive windows: none was dropped at the swap');
+    assert.equal(
+      Date.parse(all[i]!.window.start),
+      Date.parse(all[i - 1]!.window.end),
+      'consecutive windows: none was dropped at the swap',
+    );
   }
   const versions = all.map((w) => w.model.version);
   const at = versions.indexOf('2.0.0');

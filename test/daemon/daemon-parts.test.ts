@@ -59,18 +59,28 @@ async function demoParts(sinks: SceneSink[]): Promise<DaemonParts & { closed: ()
   };
 }
 
-test('every sink gets every window in order with its timings, a health report with all sinks\' stats, and a bounded close', async () => {
+test("every sink gets every window in order with its timings, a health report with all sinks' stats, and a bounded close", async () => {
   const sinks = [new RecordingSink(), new RecordingSink()];
   const parts = await demoParts(sinks);
   const code = await new Daemon(parts, { deviceId: 'parts', queueDepth: 2, logger: quiet }).run();
   assert.equal(code, 0);
   for (const sink of sinks) {
-    assert.deepEqual(sink.windows.map((w) => w.payload.seq), [...Array(10).keys()], 'the demo clip has 10 windows, published in order');
-    assert.ok(sink.windows.every((w) => w.payload.device === 'parts' && w.timings.total! > 0), 'payload and the engine\'s timings');
+    assert.deepEqual(
+      sink.windows.map((w) => w.payload.seq),
+      [...Array(10).keys()],
+      'the demo clip has 10 windows, published in order',
+    );
+    assert.ok(
+      sink.windows.every((w) => w.payload.device === 'parts' && w.timings.total! > 0),
+      "payload and the engine's timings",
+    );
     assert.equal(sink.health.length, 1, 'one health report at shutdown');
     assert.equal(sink.health[0]!.windows, 10);
-    assert.equal(sink.health[0]!.recordedWindows, 10, 'the sinks\' stats are merged into the snapshot');
-    assert.ok(sink.closedWith !== null && sink.closedWith <= 3000, `closed within the sinks' share of the budget (${sink.closedWith} ms)`);
+    assert.equal(sink.health[0]!.recordedWindows, 10, "the sinks' stats are merged into the snapshot");
+    assert.ok(
+      sink.closedWith !== null && sink.closedWith <= 3000,
+      `closed within the sinks' share of the budget (${sink.closedWith} ms)`,
+    );
   }
   assert.ok(parts.closed(), 'the engine is closed');
 });
@@ -80,7 +90,10 @@ test('a sink that cannot start fails the run, and what was opened is closed', as
   const parts = await demoParts(sinks);
   await assert.rejects(new Daemon(parts, { deviceId: 'parts', queueDepth: 2, logger: quiet }).run(), /port taken/);
   assert.ok(parts.closed(), 'the engine is closed');
-  assert.ok(sinks.every((s) => s.closedWith !== null), 'every sink is closed');
+  assert.ok(
+    sinks.every((s) => s.closedWith !== null),
+    'every sink is closed',
+  );
   assert.equal(sinks[0]!.windows.length, 0);
 });
 
@@ -108,8 +121,15 @@ test('an inference engine that stops working ends the run with exit code 1 (syst
   const code = await new Daemon(parts, { deviceId: 'parts', queueDepth: 2, logger }).run();
   assert.equal(code, 1);
   const seqs = sink.windows.map((w) => w.payload.seq);
-  assert.deepEqual(seqs, [...Array(seqs.length).keys()], 'the windows classified before the failure were published, in order');
-  assert.ok(seqs.length >= 3 && seqs.length <= 4, `published ${seqs.length} windows: up to the one in flight when the worker went`);
+  assert.deepEqual(
+    seqs,
+    [...Array(seqs.length).keys()],
+    'the windows classified before the failure were published, in order',
+  );
+  assert.ok(
+    seqs.length >= 3 && seqs.length <= 4,
+    `published ${seqs.length} windows: up to the one in flight when the worker went`,
+  );
   const failure = lines.find((l) => l.msg === 'inference failed');
   assert.ok(failure, `the failure is logged: ${lines.map((l) => l.msg).join(' | ')}`);
   assert.match(String(failure.err), /inference (engine stopped working|worker)/);

@@ -18,7 +18,9 @@ import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../help
 
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 const DEMO_BUNDLE = path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio');
-const CLASSES: string[] = (JSON.parse(readFileSync(path.join(DEMO_BUNDLE, 'bundle.json'), 'utf8')) as { classes: string[] }).classes;
+const CLASSES: string[] = (
+  JSON.parse(readFileSync(path.join(DEMO_BUNDLE, 'bundle.json'), 'utf8')) as { classes: string[] }
+).classes;
 
 const broker = mosquittoForThisFile();
 
@@ -70,14 +72,24 @@ test('publishes one window message per window of the demo clip (44.1 kHz), the n
   await sub.until((m) => m.some((x) => x.topic.endsWith('/status') && x.payload === 'offline'), 5000, 'status offline');
   const scenes = sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene);
   checkScenes(scenes, 10);
-  assert.deepEqual(scenes.map((s) => s.modalities), scenes.map(() => ['audio']));
+  assert.deepEqual(
+    scenes.map((s) => s.modalities),
+    scenes.map(() => ['audio']),
+  );
   // Capture does not wait for the broker: the first windows may be done before it answers, and only the newest of
   // those becomes the (retained) scene; it ends on the last window.
   const live = sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene);
   assert.equal(live.at(-1)!.seq, 9);
-  assert.ok(live.every((s, i) => i === 0 || s.seq > live[i - 1]!.seq), 'never an older scene after a newer one');
+  assert.ok(
+    live.every((s, i) => i === 0 || s.seq > live[i - 1]!.seq),
+    'never an older scene after a newer one',
+  );
   const labels = sub.on(`avscene/${device}/label`).map((m) => m.payload);
-  assert.deepEqual(labels, live.map((s) => s.label), 'the label topic mirrors the scene label');
+  assert.deepEqual(
+    labels,
+    live.map((s) => s.label),
+    'the label topic mirrors the scene label',
+  );
   const status = sub.on(`avscene/${device}/status`).map((m) => m.payload);
   assert.equal(status[0], 'online');
   assert.equal(status.at(-1), 'offline');
@@ -86,7 +98,10 @@ test('publishes one window message per window of the demo clip (44.1 kHz), the n
   // Home Assistant discovery: a retained sensor config pointing at the scene and status topics.
   const ha = await Collector.subscribe(broker.url, `homeassistant/sensor/avscene_${device}/+/config`);
   await ha.until((m) => m.length >= 2, 5000, 'discovery configs');
-  const sensor = JSON.parse(ha.on(`homeassistant/sensor/avscene_${device}/scene/config`)[0]!.payload) as Record<string, unknown>;
+  const sensor = JSON.parse(ha.on(`homeassistant/sensor/avscene_${device}/scene/config`)[0]!.payload) as Record<
+    string,
+    unknown
+  >;
   assert.equal(sensor.state_topic, `avscene/${device}/scene`);
   assert.equal(sensor.availability_topic, `avscene/${device}/status`);
   assert.deepEqual(sensor.options, CLASSES);
@@ -101,7 +116,9 @@ test('publishes one window message per window of the demo clip (44.1 kHz), the n
   await late.close();
 });
 
-test('a real TAU recording with a video file gives one message per second', { skip: HAS_SHARED_DATA ? false : NO_SHARED_DATA }, async () => {
+test('a real TAU recording with a video file gives one message per second', {
+  skip: HAS_SHARED_DATA ? false : NO_SHARED_DATA,
+}, async () => {
   const dir = tempDir();
   const wav = path.join(dir, 'park.wav');
   copyFileSync(path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', 'park-lyon-1144-44031.wav'), wav);
@@ -109,15 +126,31 @@ test('a real TAU recording with a video file gives one message per second', { sk
   const device = 'tau-clip';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/window`);
   const daemon = startCli(
-    daemonArgs(device, ['--set', 'sources.realtime=false', '--set', `audio.file=${wav}`, '--set', 'video.source=file', '--set', `video.file=${video}`]),
+    daemonArgs(device, [
+      '--set',
+      'sources.realtime=false',
+      '--set',
+      `audio.file=${wav}`,
+      '--set',
+      'video.source=file',
+      '--set',
+      `video.file=${video}`,
+    ]),
   );
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   // TAU clips are 10 s give or take a sample: a last window short of a sample is completed, so 10 windows.
   const windows = 10;
-  assert.equal(Math.abs(Number(execFileSync('soxi', ['-s', wav], { encoding: 'utf8' })) - 480000), 1, 'this clip is one sample off 10 s');
+  assert.equal(
+    Math.abs(Number(execFileSync('soxi', ['-s', wav], { encoding: 'utf8' })) - 480000),
+    1,
+    'this clip is one sample off 10 s',
+  );
   await sub.until((m) => m.length >= windows, 10_000, `${windows} scene messages`);
-  checkScenes(sub.messages.map((m) => JSON.parse(m.payload) as Scene), windows);
+  checkScenes(
+    sub.messages.map((m) => JSON.parse(m.payload) as Scene),
+    windows,
+  );
   await sub.close();
 });
 
@@ -126,20 +159,28 @@ test('SIGTERM finishes the window in flight, publishes it, discards the windows 
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
   // A looped file read as fast as possible: capture always keeps the inference queue full, so at SIGTERM one window
   // is being classified and others wait behind it.
-  const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=false', '--set', 'inference.queue=4']));
+  const daemon = startCli(
+    daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=false', '--set', 'inference.queue=4']),
+  );
   await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 3, 120_000, 'three window messages');
   await stopWithin5s(daemon);
   await sub.until((m) => m.at(-1)?.payload === 'offline', 3000, 'offline');
   const logs = daemon.logs();
   const stopping = logs.findIndex((l) => l.msg === 'stopping: finishing the window in flight');
   assert.ok(stopping >= 0, 'the daemon logged the stop');
-  const finished = logs.slice(stopping).filter((l) => typeof l.seq === 'number').map((l) => l.seq as number);
+  const finished = logs
+    .slice(stopping)
+    .filter((l) => typeof l.seq === 'number')
+    .map((l) => l.seq as number);
   assert.ok(finished.length >= 1, 'the window in flight at SIGTERM was classified after the signal');
   const scenes = sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene);
   checkScenes(scenes, scenes.length);
   assert.equal(scenes.at(-1)!.seq, finished.at(-1), 'and published: it is the last window message');
   const discarded = logs.find((l) => l.msg === 'windows captured but not yet classified at shutdown were discarded');
-  assert.ok(discarded && (discarded.discarded as number) >= 1, 'the windows waiting behind it were discarded, not classified');
+  assert.ok(
+    discarded && (discarded.discarded as number) >= 1,
+    'the windows waiting behind it were discarded, not classified',
+  );
   assert.equal(finished.length, 1, 'nothing but the window in flight is classified after SIGTERM');
   await sub.close();
 });
@@ -161,13 +202,30 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
   // A persistent subscriber session: the broker keeps its subscription across the restart.
   const sub = await Collector.subscribe(first.url, `avscene/${device}/window`, 'late-broker-watcher');
   await first.stop();
-  const daemon = startCli(['run', '--set', `mqtt.url=${first.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=true', '--set', 'mqtt.reconnectMaxS=1']);
+  const daemon = startCli([
+    'run',
+    '--set',
+    `mqtt.url=${first.url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'sources.realtime=true',
+    '--set',
+    'mqtt.reconnectMaxS=1',
+  ]);
   let second: Mosquitto | undefined;
   try {
     // Capture does not wait for the broker; it comes back once three windows have been classified (their log lines)
     // while it was down.
-    await daemon.until((l) => l.filter((x) => typeof x.seq === 'number').length >= 3, 120_000, 'three windows classified while the broker is down');
-    const classifiedWhileDown = daemon.logs().filter((x) => typeof x.seq === 'number').map((x) => x.seq as number);
+    await daemon.until(
+      (l) => l.filter((x) => typeof x.seq === 'number').length >= 3,
+      120_000,
+      'three windows classified while the broker is down',
+    );
+    const classifiedWhileDown = daemon
+      .logs()
+      .filter((x) => typeof x.seq === 'number')
+      .map((x) => x.seq as number);
     assert.equal(sub.messages.length, 0, 'nothing could be delivered yet');
     second = await startMosquitto(first.port, first.dataDir);
     const { code } = await daemon.exited;
@@ -176,7 +234,10 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
     const scenes = sub.messages.map((m) => JSON.parse(m.payload) as Scene);
     checkScenes(scenes, 10);
     // The windows classified while nothing was listening arrived: they were held and sent once the broker was back.
-    assert.deepEqual(scenes.slice(0, classifiedWhileDown.length).map((s) => s.seq), classifiedWhileDown);
+    assert.deepEqual(
+      scenes.slice(0, classifiedWhileDown.length).map((s) => s.seq),
+      classifiedWhileDown,
+    );
   } finally {
     await sub.close();
     await second?.stop();
@@ -188,11 +249,20 @@ test('with mqtt.url empty the daemon starts its embedded broker and --watch show
   const daemon = startCli(['run', '--watch', '--set', `mqtt.embeddedPort=${port}`, '--set', 'sources.realtime=false']);
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
-  const watched = daemon.stdout().split('\n').filter((line) => line.startsWith('avscene/avscene-demo/scene #'));
+  const watched = daemon
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('avscene/avscene-demo/scene #'));
   // Every window of the 10-s demo clip, in order, one line each, with the label the daemon logged for it.
-  assert.deepEqual(watched.map((line) => Number(/ #(\d+) /.exec(line)?.[1])), [...Array(10).keys()], `watch lines printed:\n${daemon.stdout()}`);
+  assert.deepEqual(
+    watched.map((line) => Number(/ #(\d+) /.exec(line)?.[1])),
+    [...Array(10).keys()],
+    `watch lines printed:\n${daemon.stdout()}`,
+  );
   const logged = daemon.logs().filter((l) => typeof l.seq === 'number');
-  watched.forEach((line, i) => assert.ok(line.includes(` ${String(logged[i]!.label)} `), `${line} shows the label ${String(logged[i]!.label)}`));
+  watched.forEach((line, i) =>
+    assert.ok(line.includes(` ${String(logged[i]!.label)} `), `${line} shows the label ${String(logged[i]!.label)}`),
+  );
   assert.ok(daemon.logs().some((l) => String(l.msg).includes('embedded MQTT broker listening')));
 });
 
@@ -223,10 +293,26 @@ test('a start-up failure after the model is loaded (embedded broker port taken) 
 });
 
 test('SIGTERM while the broker is unreachable (windows piling up in the outbox) exits within 5 s', async () => {
-  const daemon = startCli(daemonArgs('sigterm-no-broker', ['--set', `mqtt.url=mqtt://127.0.0.1:${await freePort()}`, '--set', 'audio.loop=true', '--set', 'sources.realtime=true']));
+  const daemon = startCli(
+    daemonArgs('sigterm-no-broker', [
+      '--set',
+      `mqtt.url=mqtt://127.0.0.1:${await freePort()}`,
+      '--set',
+      'audio.loop=true',
+      '--set',
+      'sources.realtime=true',
+    ]),
+  );
   // Running, with its first connection refused and a window classified for the outbox.
-  await daemon.until((l) => l.some((x) => /MQTT broker .* unreachable: .*nothing listens there/.test(String(x.msg))), 120_000, 'the refused connection');
+  await daemon.until(
+    (l) => l.some((x) => /MQTT broker .* unreachable: .*nothing listens there/.test(String(x.msg))),
+    120_000,
+    'the refused connection',
+  );
   await daemon.until((l) => l.some((x) => typeof x.seq === 'number'), 120_000, 'a window classified');
   await stopWithin5s(daemon);
-  assert.ok(daemon.logs().some((l) => l.msg === 'stopping: finishing the window in flight'), 'the stop was orderly, not the 5-s forced exit');
+  assert.ok(
+    daemon.logs().some((l) => l.msg === 'stopping: finishing the window in flight'),
+    'the stop was orderly, not the 5-s forced exit',
+  );
 });

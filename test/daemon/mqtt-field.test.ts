@@ -23,24 +23,46 @@ interface Window {
 
 type LogLine = Record<string, unknown>;
 
-async function untilLog(daemon: RunningCli, predicate: (line: LogLine) => boolean, what: string, timeoutMs = 30_000): Promise<LogLine> {
+async function untilLog(
+  daemon: RunningCli,
+  predicate: (line: LogLine) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<LogLine> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = daemon.logs().find(predicate);
     if (found) return found;
-    if (daemon.child.exitCode !== null || Date.now() > deadline) assert.fail(`no log line for ${what}:\n${daemon.stdout().slice(-3000)}\n${daemon.stderr()}`);
+    if (daemon.child.exitCode !== null || Date.now() > deadline)
+      assert.fail(`no log line for ${what}:\n${daemon.stdout().slice(-3000)}\n${daemon.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-const windowLogged = (minSeq: number) => (l: LogLine) => typeof l.seq === 'number' && l.seq >= minSeq && String(l.msg).startsWith('scene ');
-const lastSeqLogged = (daemon: RunningCli) => Math.max(...daemon.logs().filter(windowLogged(0)).map((l) => l.seq as number));
+const windowLogged = (minSeq: number) => (l: LogLine) =>
+  typeof l.seq === 'number' && l.seq >= minSeq && String(l.msg).startsWith('scene ');
+const lastSeqLogged = (daemon: RunningCli) =>
+  Math.max(
+    ...daemon
+      .logs()
+      .filter(windowLogged(0))
+      .map((l) => l.seq as number),
+  );
 
 test('an outage with a SIGTERM restart and a SIGKILL inside it: every seq arrives once, in order; the retained scene is the newest', async () => {
   const broker = await startMosquitto();
   const device = 'outage';
   const env = { AVSCENE_STATE_DIR: tempDir() };
-  const args = (...extra: string[]) => ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'mqtt.reconnectMaxS=1', ...extra];
+  const args = (...extra: string[]) => [
+    'run',
+    '--set',
+    `mqtt.url=${broker.url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'mqtt.reconnectMaxS=1',
+    ...extra,
+  ];
   // A history tool with a persistent session: the broker keeps its subscription while it is down.
   const history = await Collector.subscribe(broker.url, `avscene/${device}/window`, 'outage-history');
   await broker.stop();
@@ -68,12 +90,23 @@ test('an outage with a SIGTERM restart and a SIGKILL inside it: every seq arrive
     assert.equal(total, afterSecond + 1 + 10, 'the third run classified the 10-s demo clip');
     await history.until((m) => m.length >= total, 20_000, `${total} windows`);
     const windows = history.messages.map((m) => JSON.parse(m.payload) as Window);
-    assert.deepEqual(windows.map((w) => w.seq), Array.from({ length: total }, (_, i) => i), 'every seq once, in order');
-    assert.ok(windows.slice(0, afterSecond + 1).every((w) => Date.parse(w.window.end) < brokerBackAt), 'backlog windows keep their capture time');
+    assert.deepEqual(
+      windows.map((w) => w.seq),
+      Array.from({ length: total }, (_, i) => i),
+      'every seq once, in order',
+    );
+    assert.ok(
+      windows.slice(0, afterSecond + 1).every((w) => Date.parse(w.window.end) < brokerBackAt),
+      'backlog windows keep their capture time',
+    );
 
     const late = await Collector.subscribe(back.url, `avscene/${device}/scene`);
     await late.until((m) => m.length >= 1, 5000, 'the retained scene');
-    assert.equal((JSON.parse(late.messages[0]!.payload) as Window).seq, total - 1, 'the retained scene is the newest window');
+    assert.equal(
+      (JSON.parse(late.messages[0]!.payload) as Window).seq,
+      total - 1,
+      'the retained scene is the newest window',
+    );
     await late.close();
   } finally {
     await history.close();
@@ -85,7 +118,17 @@ test('last-will race, same client id: the open connection of a frozen daemon is 
   const broker = await startMosquitto();
   const device = 'race';
   const keepaliveS = 3;
-  const args = ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'audio.loop=true', '--set', `mqtt.keepaliveS=${keepaliveS}`];
+  const args = [
+    'run',
+    '--set',
+    `mqtt.url=${broker.url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'audio.loop=true',
+    '--set',
+    `mqtt.keepaliveS=${keepaliveS}`,
+  ];
   const status = await Collector.subscribe(broker.url, `avscene/${device}/status`);
   const frozen = startCli(args);
   try {
@@ -98,7 +141,11 @@ test('last-will race, same client id: the open connection of a frozen daemon is 
     await status.until((m) => m.some((x) => x.payload === 'offline'), 15_000, 'the last will of the frozen connection');
     const willAfterMs = Date.now() - connectedAt;
     assert.ok(willAfterMs < keepaliveS * 1000, `replaced at once, not at the keep-alive (${willAfterMs} ms)`);
-    await status.until(() => Date.now() - connectedAt > keepaliveS * 1500 + 500, 10_000, 'the keep-alive deadline to pass');
+    await status.until(
+      () => Date.now() - connectedAt > keepaliveS * 1500 + 500,
+      10_000,
+      'the keep-alive deadline to pass',
+    );
     await expectRetainedStatus(broker.url, device, 'online');
     fresh.child.kill('SIGTERM');
     await fresh.exited;
@@ -113,7 +160,17 @@ test('last-will race, a stale will after our online (another client id, as a pre
   const broker = await startMosquitto();
   const device = 'race-late';
   const keepaliveS = 2;
-  const args = ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'audio.loop=true', '--set', `mqtt.keepaliveS=${keepaliveS}`];
+  const args = [
+    'run',
+    '--set',
+    `mqtt.url=${broker.url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'audio.loop=true',
+    '--set',
+    `mqtt.keepaliveS=${keepaliveS}`,
+  ];
   const status = await Collector.subscribe(broker.url, `avscene/${device}/status`);
   const stale = startCli([...args, '--set', `mqtt.clientId=avscene-${device}-4711`]);
   const current = startCli(args);
@@ -123,7 +180,11 @@ test('last-will race, a stale will after our online (another client id, as a pre
     const onlineCount = status.messages.filter((m) => m.payload === 'online').length;
     stale.child.kill('SIGSTOP'); // the broker publishes its will 1.5 keep-alives later, after the current daemon's online
     await status.until((m) => m.some((x) => x.payload === 'offline'), 15_000, 'the stale last will');
-    await status.until((m) => m.at(-1)?.payload === 'online' && m.filter((x) => x.payload === 'online').length > onlineCount, 5000, 'online re-asserted');
+    await status.until(
+      (m) => m.at(-1)?.payload === 'online' && m.filter((x) => x.payload === 'online').length > onlineCount,
+      5000,
+      'online re-asserted',
+    );
     await expectRetainedStatus(broker.url, device, 'online');
     assert.ok(current.logs().some((l) => /online re-asserted/.test(String(l.msg))));
     current.child.kill('SIGTERM');
@@ -152,7 +213,15 @@ test('capture starts at once: windows are classified while the broker has not an
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as net.AddressInfo).port;
   try {
-    const daemon = startCli(['run', '--set', `mqtt.url=mqtt://127.0.0.1:${port}`, '--set', 'device.id=no-answer', '--set', 'sources.realtime=false']);
+    const daemon = startCli([
+      'run',
+      '--set',
+      `mqtt.url=mqtt://127.0.0.1:${port}`,
+      '--set',
+      'device.id=no-answer',
+      '--set',
+      'sources.realtime=false',
+    ]);
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
     assert.equal(daemon.logs().filter(windowLogged(0)).length, 10);
     assert.ok(acceptedAt > 0, 'the daemon had opened its broker connection');
@@ -173,7 +242,19 @@ test('Home Assistant discovery: current entities announced; a changed device.id 
   const broker = await startMosquitto();
   const state = { AVSCENE_STATE_DIR: tempDir() };
   const run = async (device: string, ...extra: string[]) => {
-    const daemon = startCli(['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=false', ...extra], state);
+    const daemon = startCli(
+      [
+        'run',
+        '--set',
+        `mqtt.url=${broker.url}`,
+        '--set',
+        `device.id=${device}`,
+        '--set',
+        'sources.realtime=false',
+        ...extra,
+      ],
+      state,
+    );
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
   };
   /** The retained discovery configs on the broker now. */
@@ -186,7 +267,14 @@ test('Home Assistant discovery: current entities announced; a changed device.id 
   try {
     await run('ha-kitchen');
     const first = await retainedConfigs();
-    assert.deepEqual([...first.keys()].map((t) => t.split('/')[3]).sort(), ['bundle', 'confidence', 'dropped', 'latency', 'queued', 'scene']);
+    assert.deepEqual([...first.keys()].map((t) => t.split('/')[3]).sort(), [
+      'bundle',
+      'confidence',
+      'dropped',
+      'latency',
+      'queued',
+      'scene',
+    ]);
     const scene = first.get('homeassistant/sensor/avscene_ha-kitchen/scene/config')!;
     assert.equal(scene.default_entity_id, 'sensor.avscene_ha_kitchen_scene');
     assert.equal(scene.expire_after, 30);
@@ -196,7 +284,10 @@ test('Home Assistant discovery: current entities announced; a changed device.id 
     await run('ha-hall');
     const second = await retainedConfigs();
     assert.equal(second.size, 6);
-    assert.ok([...second.keys()].every((t) => t.includes('avscene_ha-hall/')), `old device's entities removed: ${[...second.keys()].join(' ')}`);
+    assert.ok(
+      [...second.keys()].every((t) => t.includes('avscene_ha-hall/')),
+      `old device's entities removed: ${[...second.keys()].join(' ')}`,
+    );
 
     await run('ha-hall', '--set', 'mqtt.homeAssistant=false');
     assert.deepEqual([...(await retainedConfigs()).keys()], [], 'discovery off: every entity removed');

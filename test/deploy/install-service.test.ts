@@ -18,7 +18,12 @@ function install(cwd: string, args: string[]) {
 }
 
 const config = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ device: { id: 'bench-1' }, mqtt: { url: 'mqtt://broker.local:1883' }, model: { bundle: '/var/lib/avscene/bundles/current' }, ...extra });
+  JSON.stringify({
+    device: { id: 'bench-1' },
+    mqtt: { url: 'mqtt://broker.local:1883' },
+    model: { bundle: '/var/lib/avscene/bundles/current' },
+    ...extra,
+  });
 
 test('an unknown argument, a missing or an invalid --config change nothing', () => {
   const caller = tempDir('avscene-caller-');
@@ -28,7 +33,11 @@ test('an unknown argument, a missing or an invalid --config change nothing', () 
 
   const missing = install(caller, ['--config', 'nope.json', '--root', 'root']);
   assert.equal(missing.status, 66);
-  assert.match(missing.stderr, new RegExp(`--config ${caller}/nope\\.json: no such file`), 'the path is the caller\'s, not the checkout\'s');
+  assert.match(
+    missing.stderr,
+    new RegExp(`--config ${caller}/nope\\.json: no such file`),
+    "the path is the caller's, not the checkout's",
+  );
 
   writeFileSync(path.join(caller, 'bad.json'), config({ mqtt: { url: 'http://not-a-broker' } }));
   const invalid = install(caller, ['--config', 'bad.json', '--root', 'root']);
@@ -38,7 +47,7 @@ test('an unknown argument, a missing or an invalid --config change nothing', () 
   assert.ok(!existsSync(path.join(caller, 'root')), 'nothing was written');
 });
 
-test('a relative --config and --root are the caller\'s; the runtime is copied without models/work', () => {
+test("a relative --config and --root are the caller's; the runtime is copied without models/work", () => {
   const caller = tempDir('avscene-caller-');
   mkdirSync(path.join(caller, 'conf'));
   writeFileSync(path.join(caller, 'conf', 'my.json'), config());
@@ -57,12 +66,19 @@ test('a relative --config and --root are the caller\'s; the runtime is copied wi
   }
   const root = path.join(caller, 'root');
   assert.equal(readFileSync(path.join(root, 'etc/avscene/config.json'), 'utf8'), config());
-  assert.equal(statSync(path.join(root, 'etc/avscene/config.json')).mode & 0o777, 0o640, 'the config may hold the MQTT password');
+  assert.equal(
+    statSync(path.join(root, 'etc/avscene/config.json')).mode & 0o777,
+    0o640,
+    'the config may hold the MQTT password',
+  );
   assert.ok(existsSync(path.join(root, 'etc/systemd/system/avscene.service')));
   const app = path.join(root, 'opt/avscene');
   assert.deepEqual(readdirSync(path.join(app, 'models')).sort(), ['BUNDLE.md', 'bundles']);
   assert.ok(existsSync(path.join(app, 'node_modules/@u4/opencv4nodejs/build/Release/opencv4nodejs.node')));
   assert.ok(!existsSync(path.join(app, 'node_modules/typescript')), 'production node_modules only');
   const version = spawnSync(process.execPath, [path.join(app, 'dist/cli/main.js'), '--version'], { encoding: 'utf8' });
-  assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  assert.equal(
+    version.stdout.trim(),
+    (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+  );
 });

@@ -11,7 +11,9 @@ test('every section of BENCHMARKS.md names the commit it was measured on, and th
   const text = readFileSync(path.join(REPO_ROOT, 'BENCHMARKS.md'), 'utf8');
   const sections = text.split(/^(?=#{2,3} )/m).filter((s) => /^#{2,3} /.test(s));
   assert.ok(sections.length >= 5, `found ${sections.length} sections`);
-  const shallow = spawnSync('git', ['rev-parse', '--is-shallow-repository'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() === 'true';
+  const shallow =
+    spawnSync('git', ['rev-parse', '--is-shallow-repository'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() ===
+    'true';
   for (const section of sections) {
     const title = section.split('\n')[0]!;
     const commits = [...section.matchAll(/\bcommits? `?([0-9a-f]{7,40})\b/gi)].map((m) => m[1]!);
@@ -26,11 +28,15 @@ test('every section of BENCHMARKS.md names the commit it was measured on, and th
 
 test('the feature benchmark stops when the real recording is missing, and says how to proceed', () => {
   const missing = path.join(REPO_ROOT, 'no-such-shared-data');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/bench/features.bench.ts', '--windows', '1', '--reps', '1'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, AVSCENE_SHARED_DATA: missing },
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'test/bench/features.bench.ts', '--windows', '1', '--reps', '1'],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, AVSCENE_SHARED_DATA: missing },
+    },
+  );
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.ok(r.stderr.includes(`not at ${missing}`), r.stderr);
   assert.match(r.stderr, /AVSCENE_SHARED_DATA .* --synthetic/);

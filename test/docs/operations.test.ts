@@ -12,12 +12,15 @@ const README = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 const UNIT = readFileSync(path.join(REPO_ROOT, 'systemd', 'avscene.service'), 'utf8');
 const INSTALL_DIR = '/opt/avscene';
 
-test('the README\'s journalctl | pino-pretty line turns the daemon\'s journal lines into text, from any directory', () => {
+test("the README's journalctl | pino-pretty line turns the daemon's journal lines into text, from any directory", () => {
   const hint = /^journalctl -u avscene (.*)\| (\S+pino-pretty)$/m.exec(README);
   assert.ok(hint, 'README shows `journalctl -u avscene … | …pino-pretty`');
   assert.match(hint[1]!, /-o cat\b/, 'journald\'s "Dec 02 host node[1]:" prefix would hide the JSON from pino-pretty');
-  assert.ok(hint[2]!.startsWith(`${INSTALL_DIR}/`), `an absolute path into the install directory, not npx (which only works there): ${hint[2]}`);
-  assert.ok(UNIT.includes(`journalctl -u avscene -o cat -f | ${hint[2]}`), 'the unit file\'s comment says the same');
+  assert.ok(
+    hint[2]!.startsWith(`${INSTALL_DIR}/`),
+    `an absolute path into the install directory, not npx (which only works there): ${hint[2]}`,
+  );
+  assert.ok(UNIT.includes(`journalctl -u avscene -o cat -f | ${hint[2]}`), "the unit file's comment says the same");
   // Run it as installed (here the checkout plays /opt/avscene) from another directory, on a line as `-o cat` prints it.
   const prettyBin = path.join(REPO_ROOT, path.relative(INSTALL_DIR, hint[2]!));
   const line = JSON.stringify({ level: 40, time: Date.now(), name: 'avscene', msg: 'MQTT connection lost' });
@@ -33,8 +36,12 @@ function sources(dir: string): string[] {
   });
 }
 
-test('environment variables read outside the schema, and the unit\'s environment file, are documented', () => {
-  const read = new Set(sources(path.join(REPO_ROOT, 'src')).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/process\.env\.(AVSCENE_[A-Z_]+)/g)].map((m) => m[1]!)));
+test("environment variables read outside the schema, and the unit's environment file, are documented", () => {
+  const read = new Set(
+    sources(path.join(REPO_ROOT, 'src')).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/process\.env\.(AVSCENE_[A-Z_]+)/g)].map((m) => m[1]!),
+    ),
+  );
   const fromUnit = [...UNIT.matchAll(/^Environment=(AVSCENE_[A-Z_]+)=/gm)].map((m) => m[1]!);
   const names = [...new Set([...read, ...fromUnit])];
   assert.ok(names.includes('AVSCENE_DEBUG') && names.includes('AVSCENE_LOG_FORMAT'), `found ${names.join(', ')}`);

@@ -50,12 +50,17 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.mat'))):
                     fmin=float(d['fmin'].item()), fmax=float(d['fmax'].item()), htk=int(d['htk'].item()),
                     wts=d['wts'][:, :n // 2 + 1].tolist()))
 print(json.dumps(out))`;
-  const r = spawnSync(PYTHON, ['-c', script, path.join(SHARED_DATA, 'librosa-melfb')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(PYTHON, ['-c', script, path.join(SHARED_DATA, 'librosa-melfb')], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   assert.equal(r.status, 0, `reading the .mat fixtures with SciPy failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout) as Fixture[];
 }
 
-test("mel filterbank equals librosa's regression fixtures (relative error < 1e-6)", { skip: HAS_SHARED_DATA ? NO_SCIPY ?? false : NO_SHARED_DATA }, (t) => {
+test("mel filterbank equals librosa's regression fixtures (relative error < 1e-6)", {
+  skip: HAS_SHARED_DATA ? (NO_SCIPY ?? false) : NO_SHARED_DATA,
+}, (t) => {
   const fixtures = loadFixtures();
   assert.ok(fixtures.length >= 16, `${fixtures.length} fixtures`);
   for (const f of fixtures) {
@@ -102,8 +107,12 @@ test('Bark triangles peak at 1 on the Traunmueller grid (no area normalisation)'
     const halfWidth = Math.min(edge(j + 1) - edge(j), edge(j + 2) - edge(j + 1));
     assert.ok(peak <= 1 && peak >= 1 - binHz / 2 / halfWidth, `filter ${j} peak ${peak}`);
     // Support: strictly inside (b_j, b_{j+2}).
-    const first = fb.first[j]! * binHz, last = (fb.first[j]! + fb.length[j]! - 1) * binHz;
-    assert.ok(first > edge(j) && last < edge(j + 2), `filter ${j}: ${first}…${last} Hz outside ${edge(j)}…${edge(j + 2)}`);
+    const first = fb.first[j]! * binHz,
+      last = (fb.first[j]! + fb.length[j]! - 1) * binHz;
+    assert.ok(
+      first > edge(j) && last < edge(j + 2),
+      `filter ${j}: ${first}…${last} Hz outside ${edge(j)}…${edge(j + 2)}`,
+    );
   }
 });
 
@@ -125,9 +134,12 @@ test('scalogram Gaussians: normalised to sum 1, truncated only below 1e-12 of th
       assert.ok(Math.abs(w - g[k]! / sum) <= 1e-7 * (g[k]! / sum) + 1e-30, `filter ${j} bin ${k}`);
       kept += g[k]!;
     }
-    const first = fb.first[j]!, last = first + fb.length[j]! - 1;
-    if (first > 0) assert.ok(g[first - 1]! < GAUSSIAN_TRUNCATION * peak, `filter ${j}: dropped bin ${first - 1} is not negligible`);
-    if (last < 12288) assert.ok(g[last + 1]! < GAUSSIAN_TRUNCATION * peak, `filter ${j}: dropped bin ${last + 1} is not negligible`);
+    const first = fb.first[j]!,
+      last = first + fb.length[j]! - 1;
+    if (first > 0)
+      assert.ok(g[first - 1]! < GAUSSIAN_TRUNCATION * peak, `filter ${j}: dropped bin ${first - 1} is not negligible`);
+    if (last < 12288)
+      assert.ok(g[last + 1]! < GAUSSIAN_TRUNCATION * peak, `filter ${j}: dropped bin ${last + 1} is not negligible`);
     assert.ok(1 - kept / sum < 1e-11, `filter ${j}: dropped mass ${1 - kept / sum}`);
   }
 });

@@ -19,14 +19,19 @@ test('identical L and R: the difference channel is silent (≤ −100 dB) in eve
     const F = FEATURE_BANDS[kind];
     const v = features[kind]!;
     for (let t = 0; t < 6; t++) {
-      for (let j = 0; j < F; j++) assert.ok(v[(2 * t + 1) * F + j]! <= -100, `${kind} t=${t} j=${j}: ${v[(2 * t + 1) * F + j]}`);
-      assert.ok(Math.max(...v.subarray(2 * t * F, (2 * t + 1) * F)) > -40, `${kind} t=${t}: the average channel has signal`);
+      for (let j = 0; j < F; j++)
+        assert.ok(v[(2 * t + 1) * F + j]! <= -100, `${kind} t=${t} j=${j}: ${v[(2 * t + 1) * F + j]}`);
+      assert.ok(
+        Math.max(...v.subarray(2 * t * F, (2 * t + 1) * F)) > -40,
+        `${kind} t=${t}: the average channel has signal`,
+      );
     }
   }
 });
 
 test('swapping L and R leaves the average channel unchanged (and the difference channel’s power too)', () => {
-  const l = signal(48000, 2), r = signal(48000, 3);
+  const l = signal(48000, 2),
+    r = signal(48000, 3);
   const extractor = new FeatureExtractor(FEATURE_KINDS);
   const a = Object.fromEntries(Object.entries(extractor.window(l, r)).map(([k, v]) => [k, v.slice()]));
   const b = extractor.window(r, l);
@@ -35,14 +40,18 @@ test('swapping L and R leaves the average channel unchanged (and the difference 
     for (let t = 0; t < 6; t++) {
       for (let j = 0; j < F; j++) {
         assert.equal(b[kind]![2 * t * F + j], a[kind]![2 * t * F + j], `${kind} average t=${t} j=${j}`);
-        assert.ok(Math.abs(b[kind]![(2 * t + 1) * F + j]! - a[kind]![(2 * t + 1) * F + j]!) < 1e-4, `${kind} difference t=${t} j=${j}`);
+        assert.ok(
+          Math.abs(b[kind]![(2 * t + 1) * F + j]! - a[kind]![(2 * t + 1) * F + j]!) < 1e-4,
+          `${kind} difference t=${t} j=${j}`,
+        );
       }
     }
   }
 });
 
 test('a window is [6, 2, F] and equals the clip framing of the same 48000 samples', () => {
-  const l = signal(48000, 4), r = signal(48000, 5);
+  const l = signal(48000, 4),
+    r = signal(48000, 5);
   const extractor = new FeatureExtractor(['scalogram', 'logmel']);
   const window = extractor.window(l, r);
   const clip = extractor.clip(l, r);
@@ -71,7 +80,8 @@ test('mono input maps to L = R, more than two channels to the first two', () => 
   const mono = toStereo48k({ sampleRate: 48000, channels: [x] });
   assert.equal(mono.left, x);
   assert.equal(mono.right, x);
-  const y = signal(1000, 1), z = signal(1000, 2);
+  const y = signal(1000, 1),
+    z = signal(1000, 2);
   const multi = toStereo48k({ sampleRate: 48000, channels: [x, y, z] });
   assert.equal(multi.left, x);
   assert.equal(multi.right, y);
@@ -87,7 +97,8 @@ test('mixed-radix FFT equals the DFT for sizes 2^a·3^b, and 24576 keeps Parseva
     fft.data.set(x);
     const y = fft.transform();
     for (let k = 0; k < n; k++) {
-      let re = 0, im = 0;
+      let re = 0,
+        im = 0;
       for (let j = 0; j < n; j++) {
         const angle = (-2 * Math.PI * ((j * k) % n)) / n;
         re += x[2 * j]! * Math.cos(angle) - x[2 * j + 1]! * Math.sin(angle);

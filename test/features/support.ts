@@ -16,7 +16,9 @@ export const NO_NUMPY: string | null = (() => {
 
 /** Null when sox (Debian package sox) is on PATH, else the reason to skip. */
 export const NO_SOX: string | null =
-  spawnSync('sox', ['--version'], { encoding: 'utf8' }).status === 0 ? null : 'sox not found (install the Debian package sox)';
+  spawnSync('sox', ['--version'], { encoding: 'utf8' }).status === 0
+    ? null
+    : 'sox not found (install the Debian package sox)';
 
 export type SampleFormat = 'pcm8' | 'pcm16' | 'pcm24' | 'pcm32' | 'float32' | 'float64';
 
@@ -118,7 +120,11 @@ export function readNumpy(file: string): { shape: number[]; data: Float64Array }
   const buf = readFileSync(file);
   const headerLength = buf.readUInt16LE(8);
   const dict = buf.toString('latin1', 10, 10 + headerLength);
-  const shape = (/'shape':\s*\(([^)]*)\)/.exec(dict)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(dict)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const body = buf.subarray(10 + headerLength);
   const data = new Float64Array(count);

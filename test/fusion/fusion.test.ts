@@ -17,7 +17,11 @@ test('weights are renormalised: unnormalised weights and missing heads still giv
   const probs = { a: [0.7, 0.2, 0.1], b: [0.1, 0.6, 0.3] };
   close(fuseDecisions(probs, { a: 2, b: 6 }), [0.25, 0.5, 0.25]); // (2a + 6b) / 8
   // head c has no result (its modality is missing): a and b share the mass in proportion 0.5 : 0.3
-  close(fuseDecisions(probs, { a: 0.5, b: 0.3, c: 0.2 }), [(0.35 + 0.03) / 0.8, (0.1 + 0.18) / 0.8, (0.05 + 0.09) / 0.8]);
+  close(fuseDecisions(probs, { a: 0.5, b: 0.3, c: 0.2 }), [
+    (0.35 + 0.03) / 0.8,
+    (0.1 + 0.18) / 0.8,
+    (0.05 + 0.09) / 0.8,
+  ]);
 });
 
 test('zero weights are ignored and unweighted fusion is the plain mean', () => {
@@ -30,7 +34,10 @@ test('zero weights are ignored and unweighted fusion is the plain mean', () => {
 test('fusion refuses when nothing can be fused or widths differ', () => {
   assert.throws(() => fuseDecisions({ a: [1, 0] }, { b: 1 }), FusionError);
   assert.throws(() => fuseDecisions({ a: [1, 0] }, { a: 0 }), FusionError);
-  assert.throws(() => fuseDecisions({ a: [1, 0], b: [0.2, 0.3, 0.5] }, { a: 1, b: 1 }), /head b gives 3 classes, expected 2/);
+  assert.throws(
+    () => fuseDecisions({ a: [1, 0], b: [0.2, 0.3, 0.5] }, { a: 1, b: 1 }),
+    /head b gives 3 classes, expected 2/,
+  );
 });
 
 test('smoothing off passes each window through unchanged', () => {
@@ -54,7 +61,10 @@ test('smoothing is the normalised geometric mean over the last K windows', () =>
   three.push([0.5, 0.25, 0.25]);
   const g = [Math.cbrt(0.6 * 0.5 * 0.4), Math.cbrt(0.3 * 0.25 * 0.4), Math.cbrt(0.1 * 0.25 * 0.2)];
   const sum = g[0]! + g[1]! + g[2]!;
-  close(three.push([0.4, 0.4, 0.2]), g.map((x) => x / sum));
+  close(
+    three.push([0.4, 0.4, 0.2]),
+    g.map((x) => x / sum),
+  );
 });
 
 test('a zero probability does not veto a class forever, and reset forgets history', () => {

@@ -19,7 +19,11 @@ export function demoVersion(dir: string, version: string, folder = `demo-${versi
 
 /** Runs the toolkit (Debian python3 + python3-cryptography) from models/. */
 function toolkit(args: string[]): string {
-  return execFileSync('/usr/bin/python3', ['-m', 'avscene_models', ...args], { cwd: MODELS, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('/usr/bin/python3', ['-m', 'avscene_models', ...args], {
+    cwd: MODELS,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** A fresh Ed25519 key pair made by the toolkit: { key, pub } file paths. */

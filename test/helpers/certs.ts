@@ -17,20 +17,58 @@ export interface TestPki {
   stranger: CertPair;
 }
 
-const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+const openssl = (args: string[], cwd: string) =>
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 function signed(dir: string, name: string, extensions: string): CertPair {
   const ext = path.join(dir, `${name}.ext`);
   writeFileSync(ext, extensions);
   openssl(['req', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`], dir);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', ext], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+    ],
+    dir,
+  );
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
 }
 
 export function makePki(dir: string): TestPki {
-  openssl(['req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=avscene test CA'], dir);
-  openssl(['req', '-x509', ...newKey, '-keyout', 'stranger.key', '-out', 'stranger.pem', '-days', '2', '-subj', '/CN=stranger'], dir);
+  openssl(
+    ['req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=avscene test CA'],
+    dir,
+  );
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...newKey,
+      '-keyout',
+      'stranger.key',
+      '-out',
+      'stranger.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=stranger',
+    ],
+    dir,
+  );
   return {
     ca: path.join(dir, 'ca.pem'),
     server: signed(dir, 'broker', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'),

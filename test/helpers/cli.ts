@@ -5,7 +5,11 @@ import { tempDir } from './media.js';
 import { staleBuild } from '../build-state.mjs';
 
 /** Each run gets its own fresh state.dir (outbox, seq) unless the test passes AVSCENE_STATE_DIR to share one. */
-const baseEnv = (): NodeJS.ProcessEnv => ({ ...process.env, AVSCENE_LOG_FORMAT: 'json', AVSCENE_STATE_DIR: tempDir('avscene-state-') });
+const baseEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  AVSCENE_LOG_FORMAT: 'json',
+  AVSCENE_STATE_DIR: tempDir('avscene-state-'),
+});
 
 export interface CliResult {
   status: number | null;
@@ -16,12 +20,20 @@ export interface CliResult {
 /** Refuses to test a dist/ older than src/ (a pass would say nothing about the code under review). */
 function requireFreshBuild(): void {
   const stale = staleBuild();
-  if (stale !== null) throw new Error(`dist/ is out of date (${stale}): run npm run build, or run the tests with node test/run.mjs or make test, which build first`);
+  if (stale !== null)
+    throw new Error(
+      `dist/ is out of date (${stale}): run npm run build, or run the tests with node test/run.mjs or make test, which build first`,
+    );
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): CliResult {
   requireFreshBuild();
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env }, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -47,7 +59,11 @@ export function killAll(): void {
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
   requireFreshBuild();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -71,7 +87,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
     while (!predicate(logs())) {
       if ((ended && !predicate(logs())) || Date.now() > deadline) {
         const why = ended ? 'the process exited' : `${timeoutMs} ms passed`;
-        throw new Error(`${why} before ${what}; last log lines:\n${logs().slice(-5).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${err.slice(-2000)}`);
+        throw new Error(
+          `${why} before ${what}; last log lines:\n${logs()
+            .slice(-5)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}\nstderr: ${err.slice(-2000)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -14,7 +14,7 @@ export function mosquittoForThisFile(): Mosquitto {
     await Collector.closeAll();
     await broker?.stop();
   });
-  const started = (): Mosquitto => broker ?? assertNever('the broker is used before the file\'s before() hook ran');
+  const started = (): Mosquitto => broker ?? assertNever("the broker is used before the file's before() hook ran");
   return {
     get url() {
       return started().url;

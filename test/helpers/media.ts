@@ -10,6 +10,22 @@ export function tempDir(prefix = 'avscene-test-'): string {
 
 /** An H.264 MP4 test pattern of `seconds` at `fps`, 320×240. */
 export function makeVideo(file: string, seconds: number, fps = 25): string {
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=${fps}`, '-t', String(seconds), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=320x240:rate=${fps}`,
+    '-t',
+    String(seconds),
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'libx264',
+    file,
+  ]);
   return file;
 }

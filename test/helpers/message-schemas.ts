@@ -9,7 +9,9 @@ import { REPO_ROOT } from './paths.js';
 
 const ajv = new Ajv({ allErrors: true });
 const load = (name: string): ValidateFunction =>
-  ajv.compile(JSON.parse(readFileSync(path.join(REPO_ROOT, 'schemas', 'mqtt', `${name}.schema.json`), 'utf8')) as object);
+  ajv.compile(
+    JSON.parse(readFileSync(path.join(REPO_ROOT, 'schemas', 'mqtt', `${name}.schema.json`), 'utf8')) as object,
+  );
 const windowSchema = load('window');
 const healthSchema = load('health');
 const discoverySchema = load('homeassistant-config');
@@ -30,7 +32,8 @@ export function contractViolation(topic: string, payload: string): string | null
   if (/\/health$/.test(topic)) return json(healthSchema);
   if (/\/info$/.test(topic)) return json(infoSchema);
   if (/\/config$/.test(topic)) return payload === '' ? null : json(discoverySchema);
-  if (/\/status$/.test(topic) && !topic.startsWith('homeassistant/')) return payload === 'online' || payload === 'offline' ? null : `status "${payload}"`;
+  if (/\/status$/.test(topic) && !topic.startsWith('homeassistant/'))
+    return payload === 'online' || payload === 'offline' ? null : `status "${payload}"`;
   if (/\/label$/.test(topic)) return payload.length > 0 && !payload.startsWith('{') ? null : `label "${payload}"`;
   return null;
 }

@@ -69,7 +69,14 @@ export async function startMosquitto(
     conf,
     [
       `listener ${chosen} 127.0.0.1`,
-      ...(tls ? [`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`, `require_certificate ${tls.requireClientCertificate}`] : []),
+      ...(tls
+        ? [
+            `cafile ${tls.ca}`,
+            `certfile ${tls.cert}`,
+            `keyfile ${tls.key}`,
+            `require_certificate ${tls.requireClientCertificate}`,
+          ]
+        : []),
       ...(options.users ? ['allow_anonymous false', `password_file ${passwordFile}`] : ['allow_anonymous true']),
       'persistence true',
       `persistence_location ${dir}/`,

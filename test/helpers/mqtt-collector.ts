@@ -48,7 +48,10 @@ export class Collector {
     const before = this.messages.length;
     await this.client.publishAsync(topic, '', { qos: 1 });
     await this.until((m) => m.slice(before).some((x) => x.topic === topic), 5000, `the barrier on ${topic}`);
-    this.messages.splice(this.messages.findIndex((x, i) => i >= before && x.topic === topic), 1);
+    this.messages.splice(
+      this.messages.findIndex((x, i) => i >= before && x.topic === topic),
+      1,
+    );
   }
 
   on(topic: string): Received[] {
@@ -60,7 +63,12 @@ export class Collector {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.messages)) {
       if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}; got ${this.messages.length}: ${this.messages.slice(-3).map((m) => `${m.topic} ${m.payload.slice(0, 80)}`).join(' | ')}`);
+        throw new Error(
+          `timed out waiting for ${what}; got ${this.messages.length}: ${this.messages
+            .slice(-3)
+            .map((m) => `${m.topic} ${m.payload.slice(0, 80)}`)
+            .join(' | ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -70,6 +78,7 @@ export class Collector {
   async close(): Promise<void> {
     Collector.open.delete(this);
     await this.client.endAsync(true);
-    if (this.violations.length > 0) throw new Error(`messages break schemas/mqtt/:\n${this.violations.slice(0, 5).join('\n')}`);
+    if (this.violations.length > 0)
+      throw new Error(`messages break schemas/mqtt/:\n${this.violations.slice(0, 5).join('\n')}`);
   }
 }

@@ -19,7 +19,11 @@ export function readNpy(file: string): NpyArray {
   if (!/'descr':\s*'<f4'/.test(dict)) throw new Error(`${file}: dtype is not '<f4' (${dict.trim()})`);
   if (/'fortran_order':\s*True/.test(dict)) throw new Error(`${file}: Fortran order is not supported`);
   const dims = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1] ?? '';
-  const shape = dims.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const shape = dims
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   const offset = start + headerLength;
   const count = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(count);

@@ -36,14 +36,22 @@ test('a bundle signed by the toolkit verifies against its public key', async () 
   signBundle(bundle, release.key);
   const loaded = await loadBundle(bundle, { publicKey: release.pub });
   assert.equal(loaded.signed, true);
-  assert.equal(loaded.sha256, execFileSync('sha256sum', [path.join(bundle, 'bundle.json')], { encoding: 'utf8' }).split(' ')[0]);
+  assert.equal(
+    loaded.sha256,
+    execFileSync('sha256sum', [path.join(bundle, 'bundle.json')], { encoding: 'utf8' }).split(' ')[0],
+  );
   // Without a key configured, signatures are not required (and not claimed).
   assert.equal((await loadBundle(bundle)).signed, false);
 });
 
 test('unsigned, wrongly signed and changed-after-signing bundles are refused', async () => {
   const unsigned = demoVersion(dir, '1.0.0-unsigned');
-  await refused(unsigned, release.pub, 'bundle.sig', /is missing: model\.publicKey is set.*python3 -m avscene_models sign/);
+  await refused(
+    unsigned,
+    release.pub,
+    'bundle.sig',
+    /is missing: model\.publicKey is set.*python3 -m avscene_models sign/,
+  );
 
   const wrong = demoVersion(dir, '1.0.0-wrong');
   signBundle(wrong, other.key);
@@ -76,14 +84,25 @@ test('model.publicKey must be an Ed25519 public key: a private key or an RSA key
   signBundle(bundle, release.key);
   await refused(bundle, release.key, 'release.key', /is a private key: give the daemon only the public half/);
   const rsa = path.join(dir, 'rsa.pub');
-  execFileSync('sh', ['-c', `openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -out ${rsa}`]);
+  execFileSync('sh', [
+    '-c',
+    `openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:1024 2>/dev/null | openssl pkey -pubout -out ${rsa}`,
+  ]);
   await refused(bundle, rsa, 'rsa.pub', /is a rsa key, bundles are signed with Ed25519.*keygen/);
   rmSync(rsa);
 });
 
 test('avscene run exits 78 at start when the bundle is not signed with model.publicKey', () => {
   const unsigned = demoVersion(dir, '1.0.0-run');
-  const r = runCli(['run', '--set', `model.bundle=${unsigned}`, '--set', `model.publicKey=${release.pub}`, '--set', 'mqtt.url=mqtt://127.0.0.1:9']);
+  const r = runCli([
+    'run',
+    '--set',
+    `model.bundle=${unsigned}`,
+    '--set',
+    `model.publicKey=${release.pub}`,
+    '--set',
+    'mqtt.url=mqtt://127.0.0.1:9',
+  ]);
   assert.equal(r.status, 78, r.stderr);
   assert.match(r.stderr, /bundle\.sig: is missing: model\.publicKey is set/);
 });

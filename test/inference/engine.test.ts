@@ -18,13 +18,20 @@ const quiet = pino({ level: 'silent' });
 /** A logger whose JSON lines the test can read. */
 function recordingLogger() {
   const lines: Array<Record<string, any>> = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
   return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 async function windowsOf(file: string, count: number): Promise<AudioWindow[]> {
   const out: AudioWindow[] = [];
-  for await (const w of new FileAudioSource({ file, loop: false, realtime: false, logger: quiet }).windows(new AbortController().signal)) {
+  for await (const w of new FileAudioSource({ file, loop: false, realtime: false, logger: quiet }).windows(
+    new AbortController().signal,
+  )) {
     out.push(w);
     if (out.length === count) break;
   }
@@ -34,7 +41,9 @@ async function windowsOf(file: string, count: number): Promise<AudioWindow[]> {
 /** Weighted mean of the heads' probabilities, computed here from the manifest's weights. */
 function handFused(result: SceneResult, weights: Record<string, number>): number[] {
   const total = Object.values(weights).reduce((a, b) => a + b, 0);
-  return result.classes.map((_, c) => Object.entries(weights).reduce((s, [h, w]) => s + w * result.heads[h]![c]!, 0) / total);
+  return result.classes.map(
+    (_, c) => Object.entries(weights).reduce((s, [h, w]) => s + w * result.heads[h]![c]!, 0) / total,
+  );
 }
 
 let av = '';
@@ -42,9 +51,15 @@ before(() => {
   if (!skip) av = fixtureBundle('av');
 });
 
-test('asking for TensorRT then CUDA: each session runs on the first that loads here (CPU when neither does), and the log says why the others did not', { skip }, async () => {
+test('asking for TensorRT then CUDA: each session runs on the first that loads here (CPU when neither does), and the log says why the others did not', {
+  skip,
+}, async () => {
   const { logger, lines } = recordingLogger();
-  const engine = await SceneEngine.create(await loadBundle(fixtureBundle('audio')), { providers: 'tensorrt,cuda', threads: 1, logger });
+  const engine = await SceneEngine.create(await loadBundle(fixtureBundle('audio')), {
+    providers: 'tensorrt,cuda',
+    threads: 1,
+    logger,
+  });
   await engine.close();
   const order = ['tensorrt', 'cuda', 'cpu'];
   const installed = lines.find((l) => l.msg === 'onnxruntime-node execution providers');
@@ -54,15 +69,30 @@ test('asking for TensorRT then CUDA: each session runs on the first that loads h
   // On a CPU-only machine both GPU providers fail and everything runs on CPU; on a GPU host the first that loads wins.
   assert.ok(engine.sessions.length > 0);
   const got = engine.sessions[0]!.provider;
-  for (const s of engine.sessions) assert.equal(s.provider, got, `${s.key} runs on ${s.provider}, ${engine.sessions[0]!.key} on ${got}`);
-  if (!existsSync('/dev/nvidia0') && !existsSync('/dev/nvhost-ctrl-gpu')) assert.equal(got, 'cpu', 'no GPU here (no NVIDIA or Jetson GPU device)');
+  for (const s of engine.sessions)
+    assert.equal(s.provider, got, `${s.key} runs on ${s.provider}, ${engine.sessions[0]!.key} on ${got}`);
+  if (!existsSync('/dev/nvidia0') && !existsSync('/dev/nvhost-ctrl-gpu'))
+    assert.equal(got, 'cpu', 'no GPU here (no NVIDIA or Jetson GPU device)');
   const warnings = lines.filter((l) => l.level === 40 && /is not usable here/.test(l.msg));
-  assert.deepEqual(warnings.map((w) => w.provider).sort(), order.slice(0, order.indexOf(got)).sort(), 'one warning per provider before it, none after');
-  assert.ok(warnings.every((w) => typeof w.reason === 'string' && w.reason.length > 0), 'each warning gives the reason');
-  for (const s of engine.sessions) assert.ok(lines.some((l) => l.msg === `session ${s.key} runs on ${got}`), `${s.key} logs the provider it got`);
+  assert.deepEqual(
+    warnings.map((w) => w.provider).sort(),
+    order.slice(0, order.indexOf(got)).sort(),
+    'one warning per provider before it, none after',
+  );
+  assert.ok(
+    warnings.every((w) => typeof w.reason === 'string' && w.reason.length > 0),
+    'each warning gives the reason',
+  );
+  for (const s of engine.sessions)
+    assert.ok(
+      lines.some((l) => l.msg === `session ${s.key} runs on ${got}`),
+      `${s.key} logs the provider it got`,
+    );
 });
 
-test('audio + video: shared nets, fused heads, then audio-only fallback when the video ends early', { skip }, async () => {
+test('audio + video: shared nets, fused heads, then audio-only fallback when the video ends early', {
+  skip,
+}, async () => {
   const dir = scratchDir();
   const video = makeVideo(path.join(dir, 'clip.mp4'), 2); // frames for windows 0 and 1 (midpoints 0.5 s, 1.5 s) only
   const windows = await windowsOf(DEMO_CLIP, 4);
@@ -84,8 +114,12 @@ test('audio + video: shared nets, fused heads, then audio-only fallback when the
   assert.equal(full.degraded, false);
   assert.deepEqual(Object.keys(full.heads).sort(), Object.keys(m.decision.weights).sort());
   // each net ran once per window: one timing per net, one preprocessing, one feature pass
-  assert.deepEqual(Object.keys(full.timings).filter((k) => k.includes(':')).sort(),
-    [...Object.keys(m.audioNets).map((k) => `audio:${k}`), ...Object.keys(m.imageNets).map((k) => `image:${k}`)].sort());
+  assert.deepEqual(
+    Object.keys(full.timings)
+      .filter((k) => k.includes(':'))
+      .sort(),
+    [...Object.keys(m.audioNets).map((k) => `audio:${k}`), ...Object.keys(m.imageNets).map((k) => `image:${k}`)].sort(),
+  );
   assert.ok(full.timings.features! > 0 && full.timings.preprocess! > 0);
   handFused(full, m.decision.weights).forEach((p, c) => assert.ok(Math.abs(p - full.probs[c]!) < 1e-9));
   assert.equal(full.label, m.classes[full.probs.indexOf(Math.max(...full.probs))]);
@@ -118,7 +152,10 @@ test('without fallback heads a missing frame gives a degraded result, never a cr
     assert.equal(nothing.degraded, true);
     assert.deepEqual(nothing.modalities, []);
     // a broken frame (wrong buffer size) degrades instead of throwing
-    const broken = await engine.classify({ audio: w!, frame: { timestamp: 0.5, width: 64, height: 48, bgr: Buffer.alloc(10) } });
+    const broken = await engine.classify({
+      audio: w!,
+      frame: { timestamp: 0.5, width: 64, height: 48, bgr: Buffer.alloc(10) },
+    });
     assert.equal(broken.degraded, true);
     assert.match(broken.degradedReason!, /image preprocessing .* failed: video frame 64x48 has 10 bytes/);
     assert.equal(lines.filter((l) => l.msg === 'scene label degraded').length, 3, 'logged once per change of reason');
@@ -127,8 +164,14 @@ test('without fallback heads a missing frame gives a degraded result, never a cr
   }
 });
 
-test('an engine whose worker thread is gone refuses to classify (a restart is the fix), instead of degrading forever', { skip }, async () => {
-  const engine = await SceneEngine.create(await loadBundle(av), { providers: 'cpu', threads: 1, logger: recordingLogger().logger });
+test('an engine whose worker thread is gone refuses to classify (a restart is the fix), instead of degrading forever', {
+  skip,
+}, async () => {
+  const engine = await SceneEngine.create(await loadBundle(av), {
+    providers: 'cpu',
+    threads: 1,
+    logger: recordingLogger().logger,
+  });
   const [w] = await windowsOf(DEMO_CLIP, 1);
   await engine.classify({ audio: w!, frame: null });
   await engine.close();

@@ -14,15 +14,21 @@ const MODELS = path.join(REPO_ROOT, 'models');
 
 /** Why fixture bundles cannot be built here (no Debian python3-torch / toolkit), or null when they can. */
 export const NO_TOOLKIT: string | null = (() => {
-  if (!existsSync(path.join(MODELS, 'avscene_models', 'fixtures.py'))) return 'the toolkit (models/avscene_models) is not there';
+  if (!existsSync(path.join(MODELS, 'avscene_models', 'fixtures.py')))
+    return 'the toolkit (models/avscene_models) is not there';
   const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { encoding: 'utf8' });
-  return r.status === 0 ? null : `${PYTHON} cannot import torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`;
+  return r.status === 0
+    ? null
+    : `${PYTHON} cannot import torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`;
 })();
 
 /** Runs a toolkit command from models/ with one torch thread. */
 export function toolkit(args: string[]): string {
   return execFileSync(PYTHON, ['-m', 'avscene_models', ...args], {
-    cwd: MODELS, encoding: 'utf8', env: { ...process.env, AVSCENE_TORCH_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: MODELS,
+    encoding: 'utf8',
+    env: { ...process.env, AVSCENE_TORCH_THREADS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 

@@ -24,7 +24,11 @@ const quiet = pino({ level: 'silent' });
 const SCRIPT = path.join(REPO_ROOT, 'test', 'inference', 'torch-reference.py');
 const TAU_CLIP = path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', 'park-lyon-1144-44031.wav');
 const reference = (args: string[]) =>
-  execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'models') }, maxBuffer: 1 << 26 });
+  execFileSync(PYTHON, [SCRIPT, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'models') },
+    maxBuffer: 1 << 26,
+  });
 
 let exported: { dir: string; video: string } | undefined;
 /** The toolkit's reference bundle and a 2-s video, made once for both recordings. */
@@ -51,7 +55,9 @@ async function assertParity(audioFile: string, work: string): Promise<void> {
   const inputs: Array<{ features: Record<string, string>; image: string | null }> = [];
   const engineResults = [];
   try {
-    for await (const w of new FileAudioSource({ file: audioFile, loop: false, realtime: false, logger: quiet }).windows(new AbortController().signal)) {
+    for await (const w of new FileAudioSource({ file: audioFile, loop: false, realtime: false, logger: quiet }).windows(
+      new AbortController().signal,
+    )) {
       const frame = await frames.frameFor(w);
       engineResults.push(await engine.classify({ audio: w, frame }));
       // the same inputs, from the same daemon code, for PyTorch
@@ -73,14 +79,20 @@ async function assertParity(audioFile: string, work: string): Promise<void> {
     await engine.close();
   }
   writeFileSync(path.join(dir, 'inputs.json'), JSON.stringify({ windows: inputs }));
-  const torch = JSON.parse(reference(['predict', exportDir, path.join(dir, 'inputs.json')])) as { windows: Array<{ heads: Record<string, number[]>; fused: number[] }> };
+  const torch = JSON.parse(reference(['predict', exportDir, path.join(dir, 'inputs.json')])) as {
+    windows: Array<{ heads: Record<string, number[]>; fused: number[] }>;
+  };
 
-  assert.deepEqual(engineResults.map((r) => r.modalities.join('+')), ['audio+image', 'audio+image', 'audio']);
+  assert.deepEqual(
+    engineResults.map((r) => r.modalities.join('+')),
+    ['audio+image', 'audio+image', 'audio'],
+  );
   let worst = 0;
   engineResults.forEach((r, i) => {
     const t = torch.windows[i]!;
     assert.deepEqual(Object.keys(r.heads).sort(), Object.keys(t.heads).sort(), `window ${i}: same heads`);
-    for (const [head, probs] of Object.entries(t.heads)) probs.forEach((p, c) => (worst = Math.max(worst, Math.abs(p - r.heads[head]![c]!))));
+    for (const [head, probs] of Object.entries(t.heads))
+      probs.forEach((p, c) => (worst = Math.max(worst, Math.abs(p - r.heads[head]![c]!))));
     t.fused.forEach((p, c) => (worst = Math.max(worst, Math.abs(p - r.probs[c]!))));
   });
   assert.ok(worst < 1e-4, `max |engine − PyTorch| = ${worst}`);
@@ -90,10 +102,14 @@ async function assertParity(audioFile: string, work: string): Promise<void> {
   assert.ok(spread > 1e-3, `fused probabilities are not flat (spread ${spread})`);
 }
 
-test('engine output equals PyTorch on the demo recording (44.1 kHz, resampled) + video (1e-4)', { skip: NO_TOOLKIT ?? false }, async () => {
+test('engine output equals PyTorch on the demo recording (44.1 kHz, resampled) + video (1e-4)', {
+  skip: NO_TOOLKIT ?? false,
+}, async () => {
   await assertParity(DEMO_CLIP, 'demo');
 });
 
-test('engine output equals PyTorch on a real TAU recording + video (1e-4)', { skip: NO_TOOLKIT ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA) }, async () => {
+test('engine output equals PyTorch on a real TAU recording + video (1e-4)', {
+  skip: NO_TOOLKIT ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA),
+}, async () => {
   await assertParity(TAU_CLIP, 'tau');
 });

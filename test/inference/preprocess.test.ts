@@ -24,7 +24,11 @@ test('center crop, BGR→RGB, /255, mean/std, NCHW', async () => {
   const std = [0.2, 0.25, 0.5] as [number, number, number];
   const out = preprocessFrame(cv, f, { resize: 2, crop: [2, 2], mean, std });
   const expected: number[] = [];
-  for (const [c, value] of [[0, (x: number, y: number) => 200 + y], [1, (x: number) => 100 + x], [2, (x: number, y: number) => 10 * x + y]] as const) {
+  for (const [c, value] of [
+    [0, (x: number, y: number) => 200 + y],
+    [1, (x: number) => 100 + x],
+    [2, (x: number, y: number) => 10 * x + y],
+  ] as const) {
     for (let y = 0; y < 2; y++) for (let x = 1; x <= 2; x++) expected.push((value(x, y) / 255 - mean[c]!) / std[c]!);
   }
   assert.equal(out.length, 12);
@@ -36,19 +40,49 @@ test('shrinking averages pixels (INTER_AREA), so a 2× reduction is the 2×2 blo
   const f = frame(4, 4, (x, y) => [x * 40 + y * 8, 0, 0]);
   const out = preprocessFrame(cv, f, { resize: 2, crop: [2, 2], mean: [0, 0, 0], std: [1, 1, 1] });
   const blue = Array.from(out.subarray(8, 12), (v) => Math.round(v * 255));
-  const block = (bx: number, by: number) => (bx * 2 * 40 + by * 2 * 8 + (bx * 2 + 1) * 40 + by * 2 * 8 + bx * 2 * 40 + (by * 2 + 1) * 8 + (bx * 2 + 1) * 40 + (by * 2 + 1) * 8) / 4;
+  const block = (bx: number, by: number) =>
+    (bx * 2 * 40 +
+      by * 2 * 8 +
+      (bx * 2 + 1) * 40 +
+      by * 2 * 8 +
+      bx * 2 * 40 +
+      (by * 2 + 1) * 8 +
+      (bx * 2 + 1) * 40 +
+      (by * 2 + 1) * 8) /
+    4;
   assert.deepEqual(blue, [block(0, 0), block(1, 0), block(0, 1), block(1, 1)]);
 });
 
 test('a frame too small for the crop or with a wrong buffer is refused clearly', async () => {
   const cv = await loadOpenCV();
-  assert.throws(() => preprocessFrame(cv, { timestamp: 0, width: 4, height: 4, bgr: Buffer.alloc(5) }, { resize: 4, crop: [4, 4], mean: [0, 0, 0], std: [1, 1, 1] }), /has 5 bytes, expected 48/);
-  assert.throws(() => preprocessFrame(cv, frame(4, 4, () => [0, 0, 0]), { resize: 4, crop: [5, 4], mean: [0, 0, 0], std: [1, 1, 1] }), /smaller than the crop 4x5/);
+  assert.throws(
+    () =>
+      preprocessFrame(
+        cv,
+        { timestamp: 0, width: 4, height: 4, bgr: Buffer.alloc(5) },
+        { resize: 4, crop: [4, 4], mean: [0, 0, 0], std: [1, 1, 1] },
+      ),
+    /has 5 bytes, expected 48/,
+  );
+  assert.throws(
+    () =>
+      preprocessFrame(
+        cv,
+        frame(4, 4, () => [0, 0, 0]),
+        { resize: 4, crop: [5, 4], mean: [0, 0, 0], std: [1, 1, 1] },
+      ),
+    /smaller than the crop 4x5/,
+  );
 });
 
 test('image nets share one preprocessing exactly when their blocks are equal: every field is part of the key', () => {
   type Block = Parameters<typeof preprocessKey>[0];
-  const block = (): Block => ({ resize: 256, crop: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  const block = (): Block => ({
+    resize: 256,
+    crop: [224, 224],
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+  });
   assert.equal(preprocessKey(block()), preprocessKey(block()), 'equal blocks (different objects) share');
   const variants: Array<[string, (b: Block) => void]> = [
     ['resize', (b) => (b.resize = 232)],
@@ -69,7 +103,12 @@ test('image nets share one preprocessing exactly when their blocks are equal: ev
 });
 
 test('provider order: auto keeps what the build offers, explicit lists end with cpu, typos are refused', () => {
-  const x64 = [{ name: 'cpu', bundled: true }, { name: 'webgpu', bundled: true }, { name: 'cuda', bundled: false }, { name: 'tensorrt', bundled: false }];
+  const x64 = [
+    { name: 'cpu', bundled: true },
+    { name: 'webgpu', bundled: true },
+    { name: 'cuda', bundled: false },
+    { name: 'tensorrt', bundled: false },
+  ];
   const arm64 = [{ name: 'cpu', bundled: true }];
   assert.deepEqual(providerOrder('auto', x64), ['tensorrt', 'cuda', 'cpu']);
   assert.deepEqual(providerOrder('auto', arm64), ['cpu']);

@@ -25,9 +25,12 @@ const SKIP = !existsSync(PYTHON) ? `${PYTHON} not found (Debian python3-numpy is
 
 const WINDOWS = 3;
 const EMPTY = new Float32Array(0);
-const IMAGENET = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
+const IMAGENET = {
+  mean: [0.485, 0.456, 0.406] as [number, number, number],
+  std: [0.229, 0.224, 0.225] as [number, number, number],
+};
 const BLOCKS: Record<string, PreprocessSpec> = {
-  shrink: { resize: 72, crop: [64, 64], ...IMAGENET },   // 200x150 → 96x72, INTER_AREA
+  shrink: { resize: 72, crop: [64, 64], ...IMAGENET }, // 200x150 → 96x72, INTER_AREA
   enlarge: { resize: 200, crop: [192, 160], ...IMAGENET }, // 200x150 → 266x200, INTER_LINEAR
 };
 
@@ -63,17 +66,37 @@ describe('image tensors: toolkit = daemon', () => {
     dir = tempDir('avscene-frames-');
     video = path.join(dir, 'clip.mp4');
     // Textured, moving, non-square: every window's frame differs and resizing has real work to do.
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-      'testsrc=size=200x150:rate=10,noise=alls=30:allf=t', '-t', String(WINDOWS), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video]);
+    const r = spawnSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=200x150:rate=10,noise=alls=30:allf=t',
+      '-t',
+      String(WINDOWS),
+      '-pix_fmt',
+      'yuv420p',
+      '-c:v',
+      'libx264',
+      video,
+    ]);
     assert.equal(r.status, 0, String(r.stderr));
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-  test('frames cached losslessly at native size, tensors equal the daemon\'s (max abs diff ≤ 1e-6)', { skip: SKIP }, async (t) => {
+  test("frames cached losslessly at native size, tensors equal the daemon's (max abs diff ≤ 1e-6)", {
+    skip: SKIP,
+  }, async (t) => {
     const cache = path.join(dir, 'cache');
     writeFileSync(path.join(dir, 'toolkit.py'), TOOLKIT);
     const py = spawnSync(PYTHON, [path.join(dir, 'toolkit.py'), cache, video, JSON.stringify(BLOCKS)], {
-      cwd: MODELS, encoding: 'utf8', env: { ...process.env, PYTHONPATH: MODELS, PYTHONDONTWRITEBYTECODE: '1' }, timeout: 120_000,
+      cwd: MODELS,
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: MODELS, PYTHONDONTWRITEBYTECODE: '1' },
+      timeout: 120_000,
     });
     assert.equal(py.status, 0, py.stderr);
     assert.deepEqual(JSON.parse(py.stdout.trim().split('\n').pop()!), ['0.webp', '1.webp', '2.webp']);
@@ -93,15 +116,27 @@ describe('image tensors: toolkit = daemon', () => {
         const size = 3 * h * w;
         let worst = 0;
         for (let i = 0; i < WINDOWS; i++) {
-          const frame = await source.frameFor({ index: i, mediaOffset: i, start: new Date(0), end: new Date(0), left: EMPTY, right: EMPTY });
+          const frame = await source.frameFor({
+            index: i,
+            mediaOffset: i,
+            start: new Date(0),
+            end: new Date(0),
+            left: EMPTY,
+            right: EMPTY,
+          });
           assert.ok(frame, `window ${i} has a frame`);
           if (i === 1 && name === Object.keys(BLOCKS)[0]) {
             // Lossless: the frame training decodes (PIL, RGB) is the daemon's BGR frame byte for byte.
             const rgb = readNpy(path.join(cache, 'train-rgb-1.npy'));
             assert.deepEqual(rgb.shape, [frame.height, frame.width, 3]);
             let off = 0;
-            for (let k = 0; k < frame.width * frame.height; k++) off = Math.max(off, Math.abs(rgb.data[3 * k]! - frame.bgr[3 * k + 2]!), Math.abs(rgb.data[3 * k + 2]! - frame.bgr[3 * k]!));
-            assert.equal(off, 0, 'training frame differs from the daemon\'s');
+            for (let k = 0; k < frame.width * frame.height; k++)
+              off = Math.max(
+                off,
+                Math.abs(rgb.data[3 * k]! - frame.bgr[3 * k + 2]!),
+                Math.abs(rgb.data[3 * k + 2]! - frame.bgr[3 * k]!),
+              );
+            assert.equal(off, 0, "training frame differs from the daemon's");
           }
           const daemon = preprocessFrame(cv, frame, block);
           const mine = toolkit.data.subarray(i * size, (i + 1) * size);

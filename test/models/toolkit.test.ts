@@ -19,7 +19,13 @@ const pyEnv = { ...process.env, PYTHONPATH: MODELS, AVSCENE_TORCH_THREADS: '1', 
 const NO_PYTHON = existsSync(PYTHON) ? undefined : `${PYTHON} not found (Debian python3 with python3-torch is needed)`;
 
 function python(args: string[], timeoutMs: number) {
-  const r = spawnSync(PYTHON, args, { cwd: MODELS, env: pyEnv, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const r = spawnSync(PYTHON, args, {
+    cwd: MODELS,
+    env: pyEnv,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 << 20,
+  });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
 }
 
@@ -40,7 +46,10 @@ describe('toolkit python unit tests', () => {
       // tests/runner.py: unittest with one JSON line per case on stdout (library logs go to stderr).
       const r = python(['-m', 'tests.runner', mod], 180_000);
       assert.ifError(r.error);
-      const cases = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CaseResult);
+      const cases = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as CaseResult);
       assert.ok(cases.length > 0, `no test cases reported by ${mod}:\n${r.stderr.slice(-3000)}`);
       for (const c of cases) {
         await t.test(c.name, { skip: c.outcome === 'skipped' ? c.detail : undefined }, () => {
@@ -59,28 +68,47 @@ describe('ONNX export matches PyTorch in onnxruntime-node', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('every net and head of an audio-visual fixture bundle: max abs difference < 1e-4', { skip: NO_PYTHON }, async () => {
+  test('every net and head of an audio-visual fixture bundle: max abs difference < 1e-4', {
+    skip: NO_PYTHON,
+  }, async () => {
     const bundle = path.join(dir, 'bundle');
     const parity = path.join(dir, 'parity');
-    const r = python(['-m', 'avscene_models', 'fixture', '--system', 'av', '--out', bundle, '--parity-dir', parity, '--no-parity'], 180_000);
+    const r = python(
+      ['-m', 'avscene_models', 'fixture', '--system', 'av', '--out', bundle, '--parity-dir', parity, '--no-parity'],
+      180_000,
+    );
     assert.equal(r.status, 0, r.stderr);
     const { maxAbsDiffs } = (await import(path.join(MODELS, 'scripts', 'onnx-parity.mjs'))) as {
       maxAbsDiffs(dir: string): Promise<Record<string, number>>;
     };
     const diffs = await maxAbsDiffs(parity);
     const manifest = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8'));
-    const files = ['audioNets', 'imageNets', 'heads'].flatMap((k) => Object.values(manifest[k] as Record<string, { file: string }>).map((e) => e.file));
-    assert.deepEqual(Object.keys(diffs).map((f) => path.basename(f)).sort(), [...files].sort());
-    for (const [file, diff] of Object.entries(diffs)) assert.ok(diff < 1e-4, `${path.basename(file)}: max abs difference ${diff}`);
+    const files = ['audioNets', 'imageNets', 'heads'].flatMap((k) =>
+      Object.values(manifest[k] as Record<string, { file: string }>).map((e) => e.file),
+    );
+    assert.deepEqual(
+      Object.keys(diffs)
+        .map((f) => path.basename(f))
+        .sort(),
+      [...files].sort(),
+    );
+    for (const [file, diff] of Object.entries(diffs))
+      assert.ok(diff < 1e-4, `${path.basename(file)}: max abs difference ${diff}`);
     // The reference outputs are not degenerate (a net that outputs ~0 would pass any absolute tolerance).
-    const checks = JSON.parse(readFileSync(path.join(parity, 'parity.json'), 'utf8')) as Array<{ file: string; outputs: Record<string, { bin: string }> }>;
+    const checks = JSON.parse(readFileSync(path.join(parity, 'parity.json'), 'utf8')) as Array<{
+      file: string;
+      outputs: Record<string, { bin: string }>;
+    }>;
     for (const c of checks) {
       const out = Object.values(c.outputs)[0]!;
       const buf = readFileSync(path.join(parity, out.bin));
       const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
       const scale = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       assert.ok(scale > 1e-3, `${path.basename(c.file)}: reference output too small to compare (${scale})`);
-      assert.ok(diffs[c.file]! / scale < 1e-3, `${path.basename(c.file)}: relative difference ${diffs[c.file]! / scale}`);
+      assert.ok(
+        diffs[c.file]! / scale < 1e-3,
+        `${path.basename(c.file)}: relative difference ${diffs[c.file]! / scale}`,
+      );
     }
   });
 });
@@ -91,27 +119,45 @@ describe('demo bundle shipped in models/bundles/demo-audio', () => {
     const m = JSON.parse(readFileSync(path.join(dir, 'bundle.json'), 'utf8'));
     for (const kind of ['audioNets', 'imageNets', 'heads']) {
       for (const [key, e] of Object.entries(m[kind] as Record<string, { file: string; sha256: string }>)) {
-        const hash = createHash('sha256').update(readFileSync(path.join(dir, e.file))).digest('hex');
+        const hash = createHash('sha256')
+          .update(readFileSync(path.join(dir, e.file)))
+          .digest('hex');
         assert.equal(hash, e.sha256, `${kind}.${key}`);
       }
     }
     assert.deepEqual(m.untrainedClasses, ['public_square', 'tram']);
     assert.equal(m.classes.length, 10);
     assert.deepEqual(Object.keys(m.imageNets), []);
-    assert.ok(m.metrics.accuracy > m.metrics.baseline.accuracy, `accuracy ${m.metrics.accuracy} vs baseline ${m.metrics.baseline.accuracy}`);
-    assert.ok(m.metrics.logLoss < m.metrics.baseline.logLoss, `log loss ${m.metrics.logLoss} vs baseline ${m.metrics.baseline.logLoss}`);
+    assert.ok(
+      m.metrics.accuracy > m.metrics.baseline.accuracy,
+      `accuracy ${m.metrics.accuracy} vs baseline ${m.metrics.baseline.accuracy}`,
+    );
+    assert.ok(
+      m.metrics.logLoss < m.metrics.baseline.logLoss,
+      `log loss ${m.metrics.logLoss} vs baseline ${m.metrics.baseline.logLoss}`,
+    );
     assert.equal(m.metrics.calibrationMethod, 'temperature', 'a deployment bundle is calibrated');
   });
 
-  test('the docs quote the shipped bundle\'s own numbers', { skip: existsSync(dir) ? undefined : 'not built yet' }, () => {
+  test("the docs quote the shipped bundle's own numbers", {
+    skip: existsSync(dir) ? undefined : 'not built yet',
+  }, () => {
     const m = JSON.parse(readFileSync(path.join(dir, 'bundle.json'), 'utf8'));
     const readme = readFileSync(path.join(MODELS, 'README.md'), 'utf8');
     const weights = `[${Object.values(m.decision.weights as Record<string, number>).join(', ')}]`;
-    for (const quoted of [`**${m.metrics.logLoss.toFixed(3)}**`, `**${(100 * m.metrics.accuracy).toFixed(1)}%**`, weights, `${m.metrics.n} one-second segments`]) {
+    for (const quoted of [
+      `**${m.metrics.logLoss.toFixed(3)}**`,
+      `**${(100 * m.metrics.accuracy).toFixed(1)}%**`,
+      weights,
+      `${m.metrics.n} one-second segments`,
+    ]) {
       assert.ok(readme.includes(quoted), `models/README.md does not quote ${quoted}`);
     }
     const bench = readFileSync(path.join(REPO_ROOT, 'BENCHMARKS.md'), 'utf8');
-    for (const quoted of [m.metrics.logLoss.toFixed(8), `${(100 * m.metrics.accuracy).toFixed(1)} % over ${m.metrics.n}`]) {
+    for (const quoted of [
+      m.metrics.logLoss.toFixed(8),
+      `${(100 * m.metrics.accuracy).toFixed(1)} % over ${m.metrics.n}`,
+    ]) {
       assert.ok(bench.includes(quoted), `BENCHMARKS.md does not quote ${quoted}`);
     }
   });
@@ -135,10 +181,24 @@ function run(cmd: string, args: string[]) {
 
 /** A stand-in for Places365 in its ImageFolder layout: two "categories" of three noisy 96×72 frames (ffmpeg). */
 function buildPlaces(root: string): void {
-  for (const [category, colour] of [['alley', 'gray'], ['beach', 'yellow']]) {
+  for (const [category, colour] of [
+    ['alley', 'gray'],
+    ['beach', 'yellow'],
+  ]) {
     mkdirSync(path.join(root, category!), { recursive: true });
-    run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${colour}:size=96x72:rate=3,noise=alls=40:allf=t`,
-      '-frames:v', '3', path.join(root, category!, '%d.png')]);
+    run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `color=c=${colour}:size=96x72:rate=3,noise=alls=40:allf=t`,
+      '-frames:v',
+      '3',
+      path.join(root, category!, '%d.png'),
+    ]);
   }
 }
 
@@ -152,9 +212,23 @@ function buildDataset(root: string): void {
   for (const [label, ids] of Object.entries(CLIPS)) {
     for (const id of ids) {
       run('sox', [path.join(TAU, 'audio', `${id}.wav`), path.join(root, 'audio', `${id}.wav`), 'trim', '0', '3']);
-      run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-        `color=c=${COLOURS[label]}:size=160x120:rate=10,noise=alls=40:allf=t`, '-t', '3', '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
-        path.join(root, 'video', `${id}.mp4`)]);
+      run('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `color=c=${COLOURS[label]}:size=160x120:rate=10,noise=alls=40:allf=t`,
+        '-t',
+        '3',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:v',
+        'libx264',
+        path.join(root, 'video', `${id}.mp4`),
+      ]);
       const row = `audio/${id}.wav\tvideo/${id}.mp4\t${label}`;
       meta.push(`${row}\t${id.split('-').slice(1, 3).join('-')}`);
       (EVALUATE.has(id) ? evaluate : train).push(row);
@@ -178,17 +252,39 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     buildPlaces(path.join(dir, 'places'));
     // Report mode (no calibration, final models retrained on the whole training split), with a Places365 stage.
     const config = {
-      name: 'e2e-av', description: 'test fixture trained by the end-to-end test', dataset: 'data', workDir: 'work',
-      classes, device: 'cpu', features: { jobs: 1 },
+      name: 'e2e-av',
+      description: 'test fixture trained by the end-to-end test',
+      dataset: 'data',
+      workDir: 'work',
+      classes,
+      device: 'cpu',
+      features: { jobs: 1 },
       heldout: { mode: 'split', fraction: 0.4, retrain: true },
       audio: { width: 0.25, fc: [16, 8, 8], epochs: 2, batchSize: 32, restartEpochs: 1 },
-      image: { nets: ['mobilenet_v3_small'], size: 64, epochs: 1, batchSize: 8, workers: 0, places365Epochs: 1,
-        weights: { mobilenet_v3_small: { places365Data: 'places' } } },
+      image: {
+        nets: ['mobilenet_v3_small'],
+        size: 64,
+        epochs: 1,
+        batchSize: 8,
+        workers: 0,
+        places365Epochs: 1,
+        weights: { mobilenet_v3_small: { places365Data: 'places' } },
+      },
       heads: { hidden: [16, 8], attentionDim: 8, epochs: 3, lr: 0.001, batchSize: 4 },
       calibration: { method: 'none' },
-      fusion: { systems: { av: { heads: ['mobilenet-v3-small-logmel', 'mobilenet-v3-small-scalogram', 'mobilenet-v3-small-bark'], method: 'weighted' } } },
+      fusion: {
+        systems: {
+          av: {
+            heads: ['mobilenet-v3-small-logmel', 'mobilenet-v3-small-scalogram', 'mobilenet-v3-small-bark'],
+            method: 'weighted',
+          },
+        },
+      },
       export: { system: 'av', out: 'bundle' },
-      sources: { 'audio.epochs': 'ours: two epochs keep the test short', 'heads.lr': 'report §3.3 (not here: 1e-3 for a 3-epoch test)' },
+      sources: {
+        'audio.epochs': 'ours: two epochs keep the test short',
+        'heads.lr': 'report §3.3 (not here: 1e-3 for a 3-epoch test)',
+      },
     };
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   });
@@ -215,7 +311,9 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     });
   }
 
-  test('check, then the pipeline killed in each stage and continued with --resume, never repeating a finished step', { skip: E2E_SKIP }, async () => {
+  test('check, then the pipeline killed in each stage and continued with --resume, never repeating a finished step', {
+    skip: E2E_SKIP,
+  }, async () => {
     const check = python(['-m', 'avscene_models', 'check', path.join(dir, 'config.json')], 60_000);
     assert.equal(check.status, 0, check.stderr);
     const report = JSON.parse(check.stdout);
@@ -238,7 +336,18 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
       ['evaluate', /^== evaluate$/],
       ['export', /^== export$/],
     ];
-    const order = ['features', 'frames', 'train-audio', 'train-image', 'embed', 'train-heads', 'calibrate', 'fuse', 'evaluate', 'export'];
+    const order = [
+      'features',
+      'frames',
+      'train-audio',
+      'train-image',
+      'embed',
+      'train-heads',
+      'calibrate',
+      'fuse',
+      'evaluate',
+      'export',
+    ];
     // What the run after a kill must show: it continued the interrupted work rather than redoing it.
     const continued: Record<number, (stderr: string) => void> = {
       3: (e) => assert.doesNotMatch(e, /^train logmel-resnet1d \(fold0\): 1\/2/m, 'epoch 1 of logmel-resnet1d redone'),
@@ -255,9 +364,18 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
       assert.equal(r.code, null, `run killed in ${step} ended by itself (code ${r.code}):\n${r.stderr.slice(-3000)}`);
       // Every step finished before the previous kill is skipped; the one it interrupted runs again (and continues).
       for (const done of order.slice(0, order.indexOf(killedIn))) {
-        assert.match(r.stderr, new RegExp(`^== ${done}: finished earlier`, 'm'), `${done} repeated after a kill in ${killedIn}`);
+        assert.match(
+          r.stderr,
+          new RegExp(`^== ${done}: finished earlier`, 'm'),
+          `${done} repeated after a kill in ${killedIn}`,
+        );
       }
-      if (!first) assert.doesNotMatch(r.stderr, new RegExp(`^== ${killedIn}: finished earlier`, 'm'), `${killedIn} was killed, not finished`);
+      if (!first)
+        assert.doesNotMatch(
+          r.stderr,
+          new RegExp(`^== ${killedIn}: finished earlier`, 'm'),
+          `${killedIn} was killed, not finished`,
+        );
       killedIn = step;
       if (first) {
         // A second plain start on the same workDir is refused: it would mix two runs.
@@ -275,21 +393,31 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     for (const kind of ['logmel', 'bark', 'scalogram']) {
       assert.ok(existsSync(path.join(work, 'cache', 'features', kind, 'airport-helsinki-3-117.npy')), kind);
     }
-    assert.ok(existsSync(path.join(work, 'cache', 'frames', 'airport-helsinki-3-117', '2.webp')), 'center frame of window 2');
-    assert.ok(existsSync(path.join(work, 'places365', 'mobilenet_v3_small-places365.pt')), 'the Places365 stage keeps its result');
+    assert.ok(
+      existsSync(path.join(work, 'cache', 'frames', 'airport-helsinki-3-117', '2.webp')),
+      'center frame of window 2',
+    );
+    assert.ok(
+      existsSync(path.join(work, 'places365', 'mobilenet_v3_small-places365.pt')),
+      'the Places365 stage keeps its result',
+    );
     const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
     assert.ok(results.systems.av.n === 9, `9 evaluate segments, got ${results.systems.av.n}`);
     assert.ok(Number.isFinite(results.baseline.logLoss));
     assert.ok(existsSync(path.join(work, 'report', 'confusion-system-av.png')));
   });
 
-  test('report mode: final models on the whole training split, no calibration, the tables say so and list our settings', { skip: E2E_SKIP }, () => {
+  test('report mode: final models on the whole training split, no calibration, the tables say so and list our settings', {
+    skip: E2E_SKIP,
+  }, () => {
     const work = path.join(dir, 'work');
     const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
     assert.equal(results.finalStage, 'final');
     assert.equal(results.finalTrainClips, 9);
     assert.equal(results.calibration.method, 'none');
-    for (const [h, d] of Object.entries(results.heads as Record<string, { temperature: number; logLoss: number; uncalibrated: { logLoss: number } }>)) {
+    for (const [h, d] of Object.entries(
+      results.heads as Record<string, { temperature: number; logLoss: number; uncalibrated: { logLoss: number } }>,
+    )) {
       assert.equal(d.temperature, 1, h);
       assert.equal(d.logLoss, d.uncalibrated.logLoss, h);
     }
@@ -302,22 +430,33 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     assert.match(md, /Log loss \(DCASE\) \| Accuracy \(DCASE\) \| Log loss \(pooled\) \| Accuracy \(pooled\)/);
     assert.match(md, /Calibration: \*\*none/);
     assert.doesNotMatch(md, /## Calibration \(temperature scaling\)/);
-    assert.match(md, /## Settings that are ours, not the report's[\s\S]*`audio\.epochs` \| `2` \| two epochs keep the test short/);
+    assert.match(
+      md,
+      /## Settings that are ours, not the report's[\s\S]*`audio\.epochs` \| `2` \| two epochs keep the test short/,
+    );
     assert.doesNotMatch(md, /`heads\.lr`/);
     const fusion = JSON.parse(readFileSync(path.join(work, 'fusion.json'), 'utf8'));
     assert.deepEqual(fusion.av.searchedOn.stages, ['fold0']);
   });
 
-  test('calibrated mode (deployment): the same run re-calibrated, re-fused, re-evaluated and re-exported says temperature', { skip: E2E_SKIP }, () => {
+  test('calibrated mode (deployment): the same run re-calibrated, re-fused, re-evaluated and re-exported says temperature', {
+    skip: E2E_SKIP,
+  }, () => {
     for (const step of ['calibrate', 'fuse', 'evaluate', 'export']) {
-      const r = python(['-m', 'avscene_models', step, path.join(dir, 'config.json'), '--set', 'calibration.method=temperature'], 180_000);
+      const r = python(
+        ['-m', 'avscene_models', step, path.join(dir, 'config.json'), '--set', 'calibration.method=temperature'],
+        180_000,
+      );
       assert.equal(r.status, 0, `${step}: ${r.stderr.slice(-3000)}`);
     }
     const work = path.join(dir, 'work');
     const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
     assert.equal(results.calibration.method, 'temperature');
     const temps = Object.values(results.heads as Record<string, { temperature: number }>).map((d) => d.temperature);
-    assert.ok(temps.some((t) => Math.abs(t - 1) > 1e-3), `temperatures ${temps}`);
+    assert.ok(
+      temps.some((t) => Math.abs(t - 1) > 1e-3),
+      `temperatures ${temps}`,
+    );
     const md = readFileSync(path.join(work, 'report', 'report.md'), 'utf8');
     assert.match(md, /Calibration: \*\*temperature scaling/);
     assert.match(md, /## Calibration \(temperature scaling\)/);
@@ -343,9 +482,21 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     const copy = path.join(dir, `${clip}.wav`);
     copyFileSync(path.join(data, 'audio', `${clip}.wav`), copy);
     const video = withVideo ? ['--video', path.join(data, 'video', `${clip}.mp4`)] : [];
-    const r = runCli(['classify', copy, ...video, '--bundle', path.join(dir, 'bundle'), '--json', '--set', 'inference.smoothing=0']);
+    const r = runCli([
+      'classify',
+      copy,
+      ...video,
+      '--bundle',
+      path.join(dir, 'bundle'),
+      '--json',
+      '--set',
+      'inference.smoothing=0',
+    ]);
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => 'summary' in l));
     return lines.filter((l) => !('summary' in l));
   }
@@ -358,19 +509,24 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
     windows.forEach((w, i) => {
       assert.deepEqual([...w.modalities].sort(), modalities);
       seg.classes.forEach((c: string, k: number) => {
-        assert.ok(Math.abs(w.probs[c]! - expected[i]![k]!) < 1e-4, `window ${i} ${c}: daemon ${w.probs[c]} toolkit ${expected[i]![k]}`);
+        assert.ok(
+          Math.abs(w.probs[c]! - expected[i]![k]!) < 1e-4,
+          `window ${i} ${c}: daemon ${w.probs[c]} toolkit ${expected[i]![k]}`,
+        );
       });
     });
   }
 
-  test('with its video the daemon gives exactly the toolkit\'s audio-visual probabilities (image branch included)', { skip: E2E_SKIP }, () => {
+  test("with its video the daemon gives exactly the toolkit's audio-visual probabilities (image branch included)", {
+    skip: E2E_SKIP,
+  }, () => {
     const windows = classify(true);
     assert.equal(windows.length, 3);
     for (const w of windows) assert.ok(classes.includes(w.label), `label ${w.label}`);
     assertSameAsToolkit(windows, 'av', ['audio', 'image']);
   });
 
-  test('without video the daemon gives exactly the toolkit\'s audio-only probabilities', { skip: E2E_SKIP }, () => {
+  test("without video the daemon gives exactly the toolkit's audio-only probabilities", { skip: E2E_SKIP }, () => {
     assertSameAsToolkit(classify(false), 'audio-weighted', ['audio']);
   });
 });

@@ -24,7 +24,11 @@ test('scores: per-segment log loss, accuracy, per class and confusion against ha
   assert.equal(s.accuracy, 0.5);
   const expected = -(Math.log(0.7) + Math.log(0.3) + Math.log(0.8) + Math.log(1e-15)) / 4;
   assert.ok(Math.abs(s.logLoss - expected) < 1e-12, `${s.logLoss} vs ${expected}`);
-  assert.deepEqual(s.confusion, [[1, 1, 0], [0, 0, 1], [0, 0, 1]]);
+  assert.deepEqual(s.confusion, [
+    [1, 1, 0],
+    [0, 0, 1],
+    [0, 0, 1],
+  ]);
   assert.deepEqual(s.perClass.a, { n: 2, accuracy: 0.5, logLoss: -(Math.log(0.7) + Math.log(0.3)) / 2 });
   assert.equal(s.perClass.b!.accuracy, 0);
 });
@@ -32,25 +36,49 @@ test('scores: per-segment log loss, accuracy, per class and confusion against ha
 test('the TAU list reader takes tab-separated lists and explains a wrong folder', async () => {
   const dir = scratchDir();
   mkdirSync(path.join(dir, 'evaluation_setup'));
-  writeFileSync(path.join(dir, 'evaluation_setup', 'fold1_evaluate.csv'), 'filename_audio\tfilename_video\tscene_label\r\naudio/x.wav\tvideo/x.mp4\tbus\r\n');
+  writeFileSync(
+    path.join(dir, 'evaluation_setup', 'fold1_evaluate.csv'),
+    'filename_audio\tfilename_video\tscene_label\r\naudio/x.wav\tvideo/x.mp4\tbus\r\n',
+  );
   assert.deepEqual(await readSplit(dir), [{ audio: 'audio/x.wav', video: 'video/x.mp4', label: 'bus' }]);
   await assert.rejects(readSplit(path.join(dir, 'nowhere')), /not found: DATASET must be a folder in the TAU layout/);
   writeFileSync(path.join(dir, 'bad.csv'), 'file,label\n');
-  await assert.rejects(readSplit(dir, 'bad.csv'), /expected a tab-separated header with filename_audio and scene_label/);
+  await assert.rejects(
+    readSplit(dir, 'bad.csv'),
+    /expected a tab-separated header with filename_audio and scene_label/,
+  );
 });
 
-test('eval on real TAU clips, one with its video and one without', { skip: NO_TOOLKIT ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA) }, async () => {
+test('eval on real TAU clips, one with its video and one without', {
+  skip: NO_TOOLKIT ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA),
+}, async () => {
   const ds = scratchDir('avscene-tau-');
   mkdirSync(path.join(ds, 'audio'));
   mkdirSync(path.join(ds, 'video'));
   mkdirSync(path.join(ds, 'evaluation_setup'));
-  const clips = [['airport-paris-206-6258', 'airport'], ['park-lyon-1144-44031', 'park']] as const;
-  for (const [name] of clips) copyFileSync(path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', `${name}.wav`), path.join(ds, 'audio', `${name}.wav`));
+  const clips = [
+    ['airport-paris-206-6258', 'airport'],
+    ['park-lyon-1144-44031', 'park'],
+  ] as const;
+  for (const [name] of clips)
+    copyFileSync(
+      path.join(SHARED_DATA, 'tau-av-2021-sample', 'audio', `${name}.wav`),
+      path.join(ds, 'audio', `${name}.wav`),
+    );
   makeVideo(path.join(ds, 'video', `${clips[1][0]}.mp4`), 10); // the airport clip's video is missing
-  writeFileSync(path.join(ds, 'evaluation_setup', 'fold1_evaluate.csv'),
-    ['filename_audio\tfilename_video\tscene_label', ...clips.map(([n, l]) => `audio/${n}.wav\tvideo/${n}.mp4\t${l}`)].join('\n') + '\n');
+  writeFileSync(
+    path.join(ds, 'evaluation_setup', 'fold1_evaluate.csv'),
+    [
+      'filename_audio\tfilename_video\tscene_label',
+      ...clips.map(([n, l]) => `audio/${n}.wav\tvideo/${n}.mp4\t${l}`),
+    ].join('\n') + '\n',
+  );
 
-  const engine = await SceneEngine.create(await loadBundle(fixtureBundle('av')), { providers: 'cpu', threads: 1, logger: quiet });
+  const engine = await SceneEngine.create(await loadBundle(fixtureBundle('av')), {
+    providers: 'cpu',
+    threads: 1,
+    logger: quiet,
+  });
   let report;
   try {
     report = await evaluate(engine, { datasetDir: ds, logger: quiet });
@@ -63,11 +91,17 @@ test('eval on real TAU clips, one with its video and one without', { skip: NO_TO
   assert.equal(report.missingVideos, 1);
   assert.equal(report.imagelessSegments, 10, 'the airport clip, whose video is missing');
   assert.equal(report.degradedSegments, 0, 'the bundle has audio fallback heads for the clip without video');
-  assert.equal(report.confusion.flat().reduce((a, b) => a + b, 0), 20);
+  assert.equal(
+    report.confusion.flat().reduce((a, b) => a + b, 0),
+    20,
+  );
   assert.equal(report.perClass.airport!.n + report.perClass.park!.n, 20);
   assert.ok(report.logLoss > 0 && Number.isFinite(report.logLoss));
   const md = reportMarkdown(report);
-  assert.match(md, /2 clips, 20 one-second segments, 1 clip without their video, 10 segments classified without an image/);
+  assert.match(
+    md,
+    /2 clips, 20 one-second segments, 1 clip without their video, 10 segments classified without an image/,
+  );
   assert.match(md, /\| airport \| 10 \|/);
 
   const png = path.join(ds, 'confusion.png');
@@ -79,14 +113,28 @@ test('eval on real TAU clips, one with its video and one without', { skip: NO_TO
 });
 
 const DEMO_BUNDLE = path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio');
-const noDemo = existsSync(path.join(DEMO_BUNDLE, 'bundle.json')) ? null : `${DEMO_BUNDLE} is not there (the toolkit's demo training writes it)`;
+const noDemo = existsSync(path.join(DEMO_BUNDLE, 'bundle.json'))
+  ? null
+  : `${DEMO_BUNDLE} is not there (the toolkit's demo training writes it)`;
 
-test('the engine reproduces the toolkit\'s PyTorch evaluation of the demo bundle on real TAU clips', { skip: noDemo ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA) }, async () => {
+test("the engine reproduces the toolkit's PyTorch evaluation of the demo bundle on real TAU clips", {
+  skip: noDemo ?? (HAS_SHARED_DATA ? false : NO_SHARED_DATA),
+}, async () => {
   // bundle.json's metrics were computed by the toolkit in PyTorch on the same split (fold1_evaluate)
   const manifest = JSON.parse(readFileSync(path.join(DEMO_BUNDLE, 'bundle.json'), 'utf8'));
-  const expected = manifest.metrics as { split: string; logLoss: number; accuracy: number; n: number; perClass: Record<string, { logLoss: number; accuracy: number; n: number }> };
+  const expected = manifest.metrics as {
+    split: string;
+    logLoss: number;
+    accuracy: number;
+    n: number;
+    perClass: Record<string, { logLoss: number; accuracy: number; n: number }>;
+  };
   assert.equal(expected.split, 'fold1_evaluate');
-  const engine = await SceneEngine.create(await loadBundle(DEMO_BUNDLE), { providers: 'cpu', threads: 1, logger: quiet });
+  const engine = await SceneEngine.create(await loadBundle(DEMO_BUNDLE), {
+    providers: 'cpu',
+    threads: 1,
+    logger: quiet,
+  });
   let report;
   try {
     report = await evaluate(engine, { datasetDir: path.join(SHARED_DATA, 'tau-av-2021-sample'), logger: quiet });
@@ -94,10 +142,16 @@ test('the engine reproduces the toolkit\'s PyTorch evaluation of the demo bundle
     await engine.close();
   }
   assert.equal(report.segments, expected.n);
-  assert.ok(Math.abs(report.logLoss - expected.logLoss) < 1e-4, `log loss ${report.logLoss} vs toolkit ${expected.logLoss}`);
+  assert.ok(
+    Math.abs(report.logLoss - expected.logLoss) < 1e-4,
+    `log loss ${report.logLoss} vs toolkit ${expected.logLoss}`,
+  );
   assert.equal(report.accuracy, expected.accuracy);
   for (const [c, want] of Object.entries(expected.perClass)) {
     assert.equal(report.perClass[c]!.n, want.n, c);
-    assert.ok(Math.abs(report.perClass[c]!.logLoss - want.logLoss) < 1e-4, `${c}: ${report.perClass[c]!.logLoss} vs ${want.logLoss}`);
+    assert.ok(
+      Math.abs(report.perClass[c]!.logLoss - want.logLoss) < 1e-4,
+      `${c}: ${report.perClass[c]!.logLoss} vs ${want.logLoss}`,
+    );
   }
 });

@@ -12,7 +12,9 @@ import { copyBundle, fixtureBundle, NO_TOOLKIT } from '../inference/fixture-bund
 
 const quiet = pino({ level: 'silent' });
 
-test('a window no head can classify is published as unknown, not as the first class of a uniform guess', { skip: NO_TOOLKIT ?? false }, async () => {
+test('a window no head can classify is published as unknown, not as the first class of a uniform guess', {
+  skip: NO_TOOLKIT ?? false,
+}, async () => {
   // An audio-visual bundle without fallback heads, and no camera: nothing can run.
   const dir = copyBundle(fixtureBundle('av'));
   const manifestFile = path.join(dir, 'bundle.json');

@@ -44,7 +44,10 @@ interface Run {
 function avscene(arm64: boolean, args: string[], timeoutMs = 120_000): Run {
   const node = arm64 && !NATIVE_ARM64 ? ARM64_WRAPPER : process.execPath;
   if (arm64 && !NATIVE_ARM64) {
-    assert.ok(existsSync(node), `${node} is missing: \`make setup-test\` installs qemu and the arm64 Node.js and writes it`);
+    assert.ok(
+      existsSync(node),
+      `${node} is missing: \`make setup-test\` installs qemu and the arm64 Node.js and writes it`,
+    );
   }
   const librariesFile = path.join(tempDir('avscene-arm64-'), 'libraries.json');
   const r = spawnSync(node, ['--import', LIBRARY_PROBE, CLI, ...args], {
@@ -67,7 +70,11 @@ function assertArm64Run(run: Run, what: string): void {
     );
   }
   const opencv = run.libraries.filter((lib) => /opencv/i.test(lib));
-  assert.deepEqual(opencv, [], `the audio-only path loads no OpenCV (it is not built for arm64 here): ${opencv.join(', ')}`);
+  assert.deepEqual(
+    opencv,
+    [],
+    `the audio-only path loads no OpenCV (it is not built for arm64 here): ${opencv.join(', ')}`,
+  );
 }
 
 test('avscene features on a real recording (44.1 kHz, resampled) gives the amd64 output within the spec tolerance (0.01 dB)', async (t) => {
@@ -76,9 +83,24 @@ test('avscene features on a real recording (44.1 kHz, resampled) gives the amd64
   writeFileSync(list, `${clip44k}\n`);
   const kinds = ['logmel', 'bark', 'scalogram'];
   const outputs: Record<string, string> = {};
-  for (const [arch, arm64] of [['amd64', false], ['arm64', true]] as const) {
+  for (const [arch, arm64] of [
+    ['amd64', false],
+    ['arm64', true],
+  ] as const) {
     outputs[arch] = path.join(dir, arch);
-    const run = avscene(arm64, ['features', '--list', list, '--kind', kinds.join(','), '--out-dir', outputs[arch]!, '--window', '1', '--jobs', '1']);
+    const run = avscene(arm64, [
+      'features',
+      '--list',
+      list,
+      '--kind',
+      kinds.join(','),
+      '--out-dir',
+      outputs[arch]!,
+      '--window',
+      '1',
+      '--jobs',
+      '1',
+    ]);
     if (arm64) assertArm64Run(run, 'avscene features');
     else assert.equal(run.status, 0, run.stderr);
   }
@@ -89,21 +111,40 @@ test('avscene features on a real recording (44.1 kHz, resampled) gives the amd64
     assert.deepEqual(arm.shape, native.shape, `${kind}: same shape`);
     assert.deepEqual(native.shape.slice(0, 2), [3, 6], `${kind}: 3 windows of 6 frames`);
     const cmp = compareDb(arm.data, native.data);
-    t.diagnostic(`${kind}: arm64 vs amd64 max difference ${cmp.maxError.toExponential(2)} dB over ${cmp.compared} values`);
-    assert.ok(cmp.compared > native.data.length / 2, `${kind}: most values are within 80 dB of the maximum and compared`);
-    assert.ok(cmp.maxError <= 0.01, `${kind}: value ${cmp.worst} is ${arm.data[cmp.worst]} dB on arm64, ${native.data[cmp.worst]} dB on amd64`);
+    t.diagnostic(
+      `${kind}: arm64 vs amd64 max difference ${cmp.maxError.toExponential(2)} dB over ${cmp.compared} values`,
+    );
+    assert.ok(
+      cmp.compared > native.data.length / 2,
+      `${kind}: most values are within 80 dB of the maximum and compared`,
+    );
+    assert.ok(
+      cmp.maxError <= 0.01,
+      `${kind}: value ${cmp.worst} is ${arm.data[cmp.worst]} dB on arm64, ${native.data[cmp.worst]} dB on amd64`,
+    );
   }
 });
 
-test('avscene classify with the demo bundle gives the amd64 probabilities within 1e-4, on onnxruntime-node\'s arm64 binary', () => {
-  type Line = { window: { start: number }; label: string; probs: Record<string, number>; summary?: { windows: number } };
-  const parse = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as Line);
+test("avscene classify with the demo bundle gives the amd64 probabilities within 1e-4, on onnxruntime-node's arm64 binary", () => {
+  type Line = {
+    window: { start: number };
+    label: string;
+    probs: Record<string, number>;
+    summary?: { windows: number };
+  };
+  const parse = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Line);
   const native = avscene(false, ['classify', clip48k, '--json']);
   assert.equal(native.status, 0, native.stderr);
   const arm = avscene(true, ['classify', clip48k, '--json']);
   assertArm64Run(arm, 'avscene classify');
   assert.ok(
-    arm.libraries.some((lib) => lib.endsWith(path.join('onnxruntime-node', 'bin', 'napi-v6', 'linux', 'arm64', 'libonnxruntime.so.1'))),
+    arm.libraries.some((lib) =>
+      lib.endsWith(path.join('onnxruntime-node', 'bin', 'napi-v6', 'linux', 'arm64', 'libonnxruntime.so.1')),
+    ),
     `onnxruntime-node's bundled linux/arm64 library ran the model; loaded: ${arm.libraries.filter((l) => l.includes('node_modules')).join(', ')}`,
   );
   const expected = parse(native.stdout);
@@ -114,7 +155,10 @@ test('avscene classify with the demo bundle gives the amd64 probabilities within
     const line = got[i]!;
     assert.equal(line.window.start, want.window.start);
     for (const [label, p] of Object.entries(want.probs)) {
-      assert.ok(Math.abs(line.probs[label]! - p) <= 1e-4, `window ${i}, ${label}: arm64 ${line.probs[label]} vs amd64 ${p}`);
+      assert.ok(
+        Math.abs(line.probs[label]! - p) <= 1e-4,
+        `window ${i}, ${label}: arm64 ${line.probs[label]} vs amd64 ${p}`,
+      );
     }
   });
 });
@@ -122,12 +166,18 @@ test('avscene classify with the demo bundle gives the amd64 probabilities within
 test('avscene run on the embedded broker publishes every window of a file (sources.realtime=false) on arm64', async () => {
   const port = await freePort(); // never 1883: other test runs share this machine
   const run = avscene(true, [
-    'run', '--watch',
-    '--set', `mqtt.embeddedPort=${port}`,
-    '--set', 'device.id=arm64-check',
-    '--set', `audio.file=${clip48k}`,
-    '--set', 'sources.realtime=false',
-    '--set', `state.dir=${tempDir('avscene-arm64-state-')}`, // a fresh window counter: seq starts at 0
+    'run',
+    '--watch',
+    '--set',
+    `mqtt.embeddedPort=${port}`,
+    '--set',
+    'device.id=arm64-check',
+    '--set',
+    `audio.file=${clip48k}`,
+    '--set',
+    'sources.realtime=false',
+    '--set',
+    `state.dir=${tempDir('avscene-arm64-state-')}`, // a fresh window counter: seq starts at 0
   ]);
   assertArm64Run(run, 'avscene run');
   // --watch subscribes before the first window is captured and prints each scene message the broker delivers.

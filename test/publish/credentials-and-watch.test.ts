@@ -28,7 +28,11 @@ before(async () => {
     },
   });
   broker.on('subscribe', (subs, client) => {
-    if (client.id.startsWith('avscene-watch-')) subscribed.set(client.id, subs.map((s) => s.topic));
+    if (client.id.startsWith('avscene-watch-'))
+      subscribed.set(
+        client.id,
+        subs.map((s) => s.topic),
+      );
   });
   server = net.createServer(broker.handle).listen(await freePort(), '127.0.0.1');
   await once(server, 'listening');
@@ -52,53 +56,109 @@ async function retainedScenes(device: string): Promise<Array<{ seq: number }>> {
 
 test('with the right user name and password the daemon publishes every window', async () => {
   const device = 'with-credentials';
-  const daemon = startCli(['run', '--set', `mqtt.url=${url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=false', '--set', `mqtt.username=${USER}`, '--set', `mqtt.password=${PASSWORD}`]);
+  const daemon = startCli([
+    'run',
+    '--set',
+    `mqtt.url=${url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'sources.realtime=false',
+    '--set',
+    `mqtt.username=${USER}`,
+    '--set',
+    `mqtt.password=${PASSWORD}`,
+  ]);
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   const complaints = daemon.logs().filter((l) => /refused|unreachable/.test(String(l.msg)));
   assert.deepEqual(complaints, [], 'no refusal, nothing left undelivered');
-  assert.deepEqual((await retainedScenes(device)).map((s) => s.seq), [9], 'the last window is the retained state');
+  assert.deepEqual(
+    (await retainedScenes(device)).map((s) => s.seq),
+    [9],
+    'the last window is the retained state',
+  );
   assert.ok(!daemon.stdout().includes(PASSWORD), 'the password never appears in the logs');
 });
 
 test('a wrong password is named as such, with the settings to check, and windows are kept (not lost) meanwhile', async () => {
   const device = 'wrong-password';
-  const daemon = startCli(['run', '--set', `mqtt.url=${url}`, '--set', `device.id=${device}`, '--set', 'sources.realtime=false', '--set', `mqtt.username=${USER}`, '--set', 'mqtt.password=guess']);
-  await daemon.until((l) => l.some((x) => /the broker refused the credentials/.test(String(x.msg))), 120_000, 'the refusal');
+  const daemon = startCli([
+    'run',
+    '--set',
+    `mqtt.url=${url}`,
+    '--set',
+    `device.id=${device}`,
+    '--set',
+    'sources.realtime=false',
+    '--set',
+    `mqtt.username=${USER}`,
+    '--set',
+    'mqtt.password=guess',
+  ]);
+  await daemon.until(
+    (l) => l.some((x) => /the broker refused the credentials/.test(String(x.msg))),
+    120_000,
+    'the refusal',
+  );
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   const refused = daemon.logs().find((l) => /the broker refused the credentials/.test(String(l.msg)))!;
   assert.equal(refused.level, 50, 'an error: the field engineer must act');
   assert.match(String(refused.msg), /check mqtt\.username and mqtt\.password/);
-  assert.ok(daemon.logs().some((l) => /unreachable at shutdown: 10 window\(s\) in time; kept in the outbox/.test(String(l.msg))), 'all 10 windows are kept for the next start');
+  assert.ok(
+    daemon
+      .logs()
+      .some((l) => /unreachable at shutdown: 10 window\(s\) in time; kept in the outbox/.test(String(l.msg))),
+    'all 10 windows are kept for the next start',
+  );
   assert.deepEqual(await retainedScenes(device), [], 'nothing was published');
   assert.ok(!daemon.stdout().includes('guess'), 'the password never appears in the logs');
 });
 
 test('avscene watch subscribes with the configured credentials and prints one line per window (or the raw JSON)', async () => {
   // Their own topic prefix: the retained messages of the daemon tests above are not theirs to print.
-  const settings = ['--set', 'mqtt.topicPrefix=watchtest', '--set', `mqtt.username=${USER}`, '--set', `mqtt.password=${PASSWORD}`];
+  const settings = [
+    '--set',
+    'mqtt.topicPrefix=watchtest',
+    '--set',
+    `mqtt.username=${USER}`,
+    '--set',
+    `mqtt.password=${PASSWORD}`,
+  ];
   const watch = startCli(['watch', '--url', url, '--device', 'watched', ...settings]);
   const json = startCli(['watch', '--url', url, '--json', ...settings]);
   const waitFor = async (what: string, cond: () => boolean) => {
     const deadline = Date.now() + 60_000;
     while (!cond()) {
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; watch stderr: ${watch.stderr()} ${json.stderr()}`);
+      if (Date.now() > deadline)
+        assert.fail(`timed out waiting for ${what}; watch stderr: ${watch.stderr()} ${json.stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
   await waitFor('both watchers to subscribe', () => subscribed.size >= 2);
   assert.deepEqual([...subscribed.values()].flat().sort(), ['watchtest/+/scene', 'watchtest/watched/scene']);
   const publisher = await mqtt.connectAsync(url, { username: USER, password: PASSWORD });
-  const scene = (seq: number, device: string) => JSON.stringify({
-    seq, device, label: 'park', confidence: 0.62, probs: { park: 0.62, street: 0.3, bus: 0.08 },
-    window: { start: `2026-01-01T10:00:0${seq}.000Z`, end: `2026-01-01T10:00:0${seq + 1}.000Z` }, modalities: ['audio', 'image'], degraded: false,
-    model: { name: 'm', version: '1' }, latencyMs: 5,
-  });
+  const scene = (seq: number, device: string) =>
+    JSON.stringify({
+      seq,
+      device,
+      label: 'park',
+      confidence: 0.62,
+      probs: { park: 0.62, street: 0.3, bus: 0.08 },
+      window: { start: `2026-01-01T10:00:0${seq}.000Z`, end: `2026-01-01T10:00:0${seq + 1}.000Z` },
+      modalities: ['audio', 'image'],
+      degraded: false,
+      model: { name: 'm', version: '1' },
+      latencyMs: 5,
+    });
   await publisher.publishAsync('watchtest/watched/scene', scene(0, 'watched'), { qos: 1 });
   await publisher.publishAsync('watchtest/other/scene', scene(1, 'other'), { qos: 1 });
   await publisher.publishAsync('watchtest/watched/scene', scene(2, 'watched'), { qos: 1 });
-  await waitFor('the watched lines', () => watch.stdout().trim().split('\n').length >= 2 && json.stdout().trim().split('\n').length >= 3);
+  await waitFor(
+    'the watched lines',
+    () => watch.stdout().trim().split('\n').length >= 2 && json.stdout().trim().split('\n').length >= 3,
+  );
   await publisher.endAsync();
   watch.child.kill('SIGTERM');
   json.child.kill('SIGTERM');
@@ -109,10 +169,18 @@ test('avscene watch subscribes with the configured credentials and prints one li
     'watchtest/watched/scene #2  10:00:02–10:00:03  park 62%  (next: street 30%)  [audio+image]',
   ]);
   assert.match(watch.stderr(), /watching watchtest\/watched\/scene on mqtt:\/\/127\.0\.0\.1:\d+/);
-  assert.deepEqual(json.stdout().trim().split('\n').map((l) => (JSON.parse(l) as { device: string }).device), ['watched', 'other', 'watched'], '--json: the raw payloads, every device');
+  assert.deepEqual(
+    json
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { device: string }).device),
+    ['watched', 'other', 'watched'],
+    '--json: the raw payloads, every device',
+  );
 });
 
-test('avscene watch with a wrong password fails with the broker\'s answer instead of waiting forever', async () => {
+test("avscene watch with a wrong password fails with the broker's answer instead of waiting forever", async () => {
   // startCli, not runCli: the broker lives in this process and must keep answering while watch runs.
   const watch = startCli(['watch', '--url', url, '--set', `mqtt.username=${USER}`, '--set', 'mqtt.password=guess']);
   const ended = await Promise.race([watch.exited, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);

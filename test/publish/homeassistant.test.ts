@@ -28,20 +28,53 @@ const topics = topicsFor('avscene', 'lobby-east');
 
 function scene(label: string): ScenePayload {
   return {
-    label, confidence: 0.813457, probs: { bus: 0.120001, park: 0.813457, street_traffic: 0.066542 }, seq: 7, device: 'lobby-east',
-    window: { start: '2026-12-01T10:00:00.000Z', end: '2026-12-01T10:00:01.000Z' }, modalities: ['audio'], degraded: false,
-    model: { name: 'demo-audio', version: '1.1.0' }, latencyMs: 80,
+    label,
+    confidence: 0.813457,
+    probs: { bus: 0.120001, park: 0.813457, street_traffic: 0.066542 },
+    seq: 7,
+    device: 'lobby-east',
+    window: { start: '2026-12-01T10:00:00.000Z', end: '2026-12-01T10:00:01.000Z' },
+    modalities: ['audio'],
+    degraded: false,
+    model: { name: 'demo-audio', version: '1.1.0' },
+    latencyMs: 80,
   };
 }
 
-const health = JSON.stringify({ schemaVersion: 1, windows: 60, degraded: 0, dropped: 2, invalid: 0, latencyP50Ms: 60, latencyP95Ms: 91, mqttConnected: 1, mqttQueued: 5, mqttDropped: 3, mqttReconnects: 1, mqttOldestQueuedS: 4, rssMB: 300, uptimeS: 61 });
+const health = JSON.stringify({
+  schemaVersion: 1,
+  windows: 60,
+  degraded: 0,
+  dropped: 2,
+  invalid: 0,
+  latencyP50Ms: 60,
+  latencyP95Ms: 91,
+  mqttConnected: 1,
+  mqttQueued: 5,
+  mqttDropped: 3,
+  mqttReconnects: 1,
+  mqttOldestQueuedS: 4,
+  rssMB: 300,
+  uptimeS: 61,
+});
 
 function render(label: string): Record<string, Record<string, string>> {
-  const configs = homeAssistantDiscovery({ discoveryPrefix: 'homeassistant', deviceId: 'lobby-east', topics, model: { name: 'demo-audio', version: '1.1.0', classes: CLASSES }, softwareVersion: '0.1.0' });
+  const configs = homeAssistantDiscovery({
+    discoveryPrefix: 'homeassistant',
+    deviceId: 'lobby-east',
+    topics,
+    model: { name: 'demo-audio', version: '1.1.0', classes: CLASSES },
+    softwareVersion: '0.1.0',
+  });
   for (const c of configs) assert.equal(contractViolation(c.topic, c.payload), null, c.topic);
-  const entities = Object.fromEntries(configs.map((c) => [c.topic.split('/')[3]!, JSON.parse(c.payload) as Record<string, string>]));
+  const entities = Object.fromEntries(
+    configs.map((c) => [c.topic.split('/')[3]!, JSON.parse(c.payload) as Record<string, string>]),
+  );
   const messages = { [topics.scene]: windowJson(scene(label)), [topics.health]: health };
-  const r = spawnSync('/usr/bin/python3', ['-c', RENDER], { input: JSON.stringify({ entities, messages }), encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', ['-c', RENDER], {
+    input: JSON.stringify({ entities, messages }),
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, `python3 with jinja2 (Debian python3-jinja2, installed by make test): ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, Record<string, string>>;
 }

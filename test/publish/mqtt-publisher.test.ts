@@ -28,15 +28,35 @@ after(() => Promise.all([...publishers].map((p) => p.close(100))));
 
 function scene(seq: number): ScenePayload {
   return {
-    label: 'park', confidence: 0.9, probs: { park: 0.9, bus: 0.1 }, seq, device: 'dev',
+    label: 'park',
+    confidence: 0.9,
+    probs: { park: 0.9, bus: 0.1 },
+    seq,
+    device: 'dev',
     window: { start: new Date(Date.now() - 1000).toISOString(), end: new Date().toISOString() },
-    modalities: ['audio'], degraded: false, model: { name: 'm', version: '1' }, latencyMs: 1,
+    modalities: ['audio'],
+    degraded: false,
+    model: { name: 'm', version: '1' },
+    latencyMs: 1,
   };
 }
 
 function publisher(options: Partial<PublisherOptions> & { url: string }): MqttPublisher {
-  const outbox = new Outbox({ dir: tempDir(), maxBytes: 1 << 24, maxAgeMs: 3600_000, syncIntervalMs: 5000, writeAheadAfterMs: 1000 });
-  const p = new MqttPublisher({ deviceId: 'dev', topicPrefix: 'avscene', logger: createLogger('silent'), outbox, reconnectMaxMs: 400, ...options });
+  const outbox = new Outbox({
+    dir: tempDir(),
+    maxBytes: 1 << 24,
+    maxAgeMs: 3600_000,
+    syncIntervalMs: 5000,
+    writeAheadAfterMs: 1000,
+  });
+  const p = new MqttPublisher({
+    deviceId: 'dev',
+    topicPrefix: 'avscene',
+    logger: createLogger('silent'),
+    outbox,
+    reconnectMaxMs: 400,
+    ...options,
+  });
   publishers.add(p);
   return p;
 }
@@ -49,14 +69,16 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
-const seqs = (sub: Collector, topic = 'avscene/dev/window') => sub.on(topic).map((m) => (JSON.parse(m.payload) as ScenePayload).seq);
+const seqs = (sub: Collector, topic = 'avscene/dev/window') =>
+  sub.on(topic).map((m) => (JSON.parse(m.payload) as ScenePayload).seq);
 
 test('after a dropped connection, windows reach the broker in seq order (in flight, then queued, then new)', async () => {
   // 'hold': the broker never acknowledges (a link that died silently); 'slow': each acknowledgement takes 150 ms.
   let acks: 'now' | 'hold' | 'slow' = 'now';
   const broker = await Aedes.createBroker({
     authorizePublish: (client: Client | null, packet, callback) => {
-      if (client?.id.startsWith('avscene-') !== true || acks === 'now' || !packet.topic.endsWith('/window')) return callback(null);
+      if (client?.id.startsWith('avscene-') !== true || acks === 'now' || !packet.topic.endsWith('/window'))
+        return callback(null);
       if (acks === 'slow') setTimeout(() => callback(null), 150);
     },
   });
@@ -97,12 +119,22 @@ test('backlog goes to `window` only; the retained `scene` is the newest live win
   try {
     const sub = await Collector.subscribe(back.url, 'avscene/dev/#');
     await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 50, 10_000, '50 windows');
-    assert.deepEqual(seqs(sub), Array.from({ length: 50 }, (_, i) => i));
-    assert.ok(sub.on('avscene/dev/window').every((m) => !m.retain), 'window messages are not retained');
+    assert.deepEqual(
+      seqs(sub),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.ok(
+      sub.on('avscene/dev/window').every((m) => !m.retain),
+      'window messages are not retained',
+    );
     assert.deepEqual(seqs(sub, 'avscene/dev/scene'), [49], 'only the newest window became the scene');
     await sub.close();
     const late = await Collector.subscribe(back.url, 'avscene/dev/+');
-    await late.until((m) => m.some((x) => x.topic.endsWith('/scene')) && m.some((x) => x.topic.endsWith('/label')), 5000, 'retained state');
+    await late.until(
+      (m) => m.some((x) => x.topic.endsWith('/scene')) && m.some((x) => x.topic.endsWith('/label')),
+      5000,
+      'retained state',
+    );
     assert.deepEqual(seqs(late, 'avscene/dev/scene'), [49]);
     assert.deepEqual(late.on('avscene/dev/window'), [], 'no window stays on the broker');
     await late.close();
@@ -114,11 +146,17 @@ test('backlog goes to `window` only; the retained `scene` is the newest live win
 
 test('TLS: with mqtt.ca the broker certificate is verified; without it, a clear error and retries', async () => {
   const pki = makePki(tempDir());
-  const broker = await startMosquitto(undefined, undefined, { tls: { ca: pki.ca, ...pki.server, requireClientCertificate: false } });
+  const broker = await startMosquitto(undefined, undefined, {
+    tls: { ca: pki.ca, ...pki.server, requireClientCertificate: false },
+  });
   const untrusted = memoryLogger();
   const bad = publisher({ url: broker.url, logger: untrusted.logger, deviceId: 'untrusting' });
   try {
-    await waitFor(() => untrusted.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 2, 10_000, 'retries');
+    await waitFor(
+      () => untrusted.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 2,
+      10_000,
+      'retries',
+    );
     const errors = untrusted.lines.filter((l) => l.level >= 50);
     assert.equal(errors.length, 1, `one error line, then quiet retries: ${JSON.stringify(errors)}`);
     assert.match(errors[0]!.msg, /TLS certificate is not trusted .*set mqtt\.ca/);
@@ -139,12 +177,21 @@ test('TLS: with mqtt.ca the broker certificate is verified; without it, a clear 
 
 test('mutual TLS: a client certificate from the CA connects; a missing or foreign one gets a clear error and retries', async () => {
   const pki = makePki(tempDir());
-  const broker = await startMosquitto(undefined, undefined, { tls: { ca: pki.ca, ...pki.server, requireClientCertificate: true } });
+  const broker = await startMosquitto(undefined, undefined, {
+    tls: { ca: pki.ca, ...pki.server, requireClientCertificate: true },
+  });
   try {
-    for (const [name, cert] of [['missing', {}], ['foreign', pki.stranger]] as const) {
+    for (const [name, cert] of [
+      ['missing', {}],
+      ['foreign', pki.stranger],
+    ] as const) {
       const log = memoryLogger();
       const pub = publisher({ url: broker.url, ca: pki.ca, ...cert, logger: log.logger, deviceId: `mtls-${name}` });
-      await waitFor(() => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 2, 10_000, `retries (${name})`);
+      await waitFor(
+        () => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 2,
+        10_000,
+        `retries (${name})`,
+      );
       const errors = log.lines.filter((l) => l.level >= 50);
       assert.equal(errors.length, 1, `${name}: ${JSON.stringify(errors)}`);
       assert.match(errors[0]!.msg, /rejected the TLS client authentication .*set mqtt\.cert and mqtt\.key/, name);
@@ -160,19 +207,30 @@ test('mutual TLS: a client certificate from the CA connects; a missing or foreig
 });
 
 test('a refused password: one clear error, retries with backoff; fixing it on the broker delivers the backlog', async () => {
-  const broker = await startMosquitto(undefined, undefined, { users: { field: 'rotated-on-the-broker', history: 'h' } });
+  const broker = await startMosquitto(undefined, undefined, {
+    users: { field: 'rotated-on-the-broker', history: 'h' },
+  });
   const dir = tempDir();
   const passwordFile = path.join(dir, 'mqtt-password');
   writeFileSync(passwordFile, 'old-password\n');
   const log = memoryLogger();
   const pub = publisher({ url: broker.url, username: 'field', passwordFile, logger: log.logger });
-  const watcher = await mqtt.connectAsync(broker.url, { username: 'history', password: 'h', clientId: 'pw-watch', clean: false });
+  const watcher = await mqtt.connectAsync(broker.url, {
+    username: 'history',
+    password: 'h',
+    clientId: 'pw-watch',
+    clean: false,
+  });
   await watcher.subscribeAsync('avscene/dev/window', { qos: 1 });
   const received: number[] = [];
   watcher.on('message', (_t, p) => received.push((JSON.parse(p.toString()) as ScenePayload).seq));
   try {
     for (let seq = 0; seq < 5; seq++) pub.publishWindow(scene(seq));
-    await waitFor(() => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 3, 15_000, 'three refused attempts');
+    await waitFor(
+      () => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 3,
+      15_000,
+      'three refused attempts',
+    );
     const errors = log.lines.filter((l) => l.level >= 50);
     assert.equal(errors.length, 1, JSON.stringify(errors));
     assert.match(errors[0]!.msg, /refused the credentials .*mqtt\.username and mqtt\.password or mqtt\.passwordFile/);
@@ -222,7 +280,11 @@ test('MQTT 5: window messages carry a message expiry; scene stays retained witho
   const pub = publisher({ url: broker.url, protocolVersion: '5', windowExpiryS: 3600 });
   try {
     pub.publishWindow(scene(0));
-    await waitFor(() => got.some((m) => m.topic.endsWith('/window')) && got.some((m) => m.topic.endsWith('/scene')), 5000, 'window and scene');
+    await waitFor(
+      () => got.some((m) => m.topic.endsWith('/window')) && got.some((m) => m.topic.endsWith('/scene')),
+      5000,
+      'window and scene',
+    );
     const window = got.find((m) => m.topic.endsWith('/window'))!;
     assert.ok(window.expiry !== undefined && window.expiry > 3500 && window.expiry <= 3600, `expiry ${window.expiry}`);
     assert.equal(got.find((m) => m.topic.endsWith('/scene'))!.expiry, undefined);

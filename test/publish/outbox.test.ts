@@ -16,7 +16,15 @@ const TOPIC = 'avscene/dev/window';
 const payload = (seq: number) => JSON.stringify({ schemaVersion: 1, seq, label: 'park' });
 
 function open(dir: string, clock: { t: number }, extra: Partial<OutboxOptions> = {}): Outbox {
-  return new Outbox({ dir, maxBytes: 1 << 20, maxAgeMs: 3600_000, syncIntervalMs: 5000, writeAheadAfterMs: 1000, now: () => clock.t, ...extra });
+  return new Outbox({
+    dir,
+    maxBytes: 1 << 20,
+    maxAgeMs: 3600_000,
+    syncIntervalMs: 5000,
+    writeAheadAfterMs: 1000,
+    now: () => clock.t,
+    ...extra,
+  });
 }
 
 function drain(outbox: Outbox): number[] {
@@ -73,7 +81,10 @@ test('windows queued during an outage survive a restart without close (SIGKILL) 
   // No close(): the process is gone. A new one reads the segments.
   const second = open(dir, clock);
   assert.equal(second.length, 50);
-  assert.deepEqual(drain(second), Array.from({ length: 50 }, (_, i) => 100 + i));
+  assert.deepEqual(
+    drain(second),
+    Array.from({ length: 50 }, (_, i) => 100 + i),
+  );
   assert.deepEqual(segments(dir), [], 'every segment deleted once its windows are acknowledged');
 });
 
@@ -84,10 +95,16 @@ test('a real SIGKILL right after the appends loses nothing (the page cache outli
     const outbox = new Outbox({ dir: ${JSON.stringify(dir)}, maxBytes: 1 << 20, maxAgeMs: 3600000, syncIntervalMs: 60000, writeAheadAfterMs: 1000 });
     for (let seq = 0; seq < 20; seq++) outbox.push(seq, 'a/b/window', JSON.stringify({ seq }), Date.now(), true);
     process.kill(process.pid, 'SIGKILL');`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(r.signal, 'SIGKILL', r.stderr);
   const clock = { t: Date.now() };
-  assert.deepEqual(drain(open(dir, clock)), Array.from({ length: 20 }, (_, i) => i));
+  assert.deepEqual(
+    drain(open(dir, clock)),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
 });
 
 test('in flight when the connection drops: written ahead at once and sent again first, in order', () => {

@@ -37,9 +37,18 @@ Threads per session come from inference.threads (0 = one per core: --set inferen
 Example:
   avscene bench --bundle models/work/bench-system3 --naive models/work/bench-report12 --windows 20`,
   options: {
-    ...configOptions, bundle: { type: 'string' }, windows: { type: 'string' }, warmup: { type: 'string' },
-    naive: { type: 'string' }, 'no-naive': { type: 'boolean' }, audio: { type: 'string' }, video: { type: 'string' },
-    lanes: { type: 'string' }, optimization: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
+    ...configOptions,
+    bundle: { type: 'string' },
+    windows: { type: 'string' },
+    warmup: { type: 'string' },
+    naive: { type: 'string' },
+    'no-naive': { type: 'boolean' },
+    audio: { type: 'string' },
+    video: { type: 'string' },
+    lanes: { type: 'string' },
+    optimization: { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
   },
   async run(values) {
     const { config } = loadConfigFromFlags(values, values.bundle ? { 'model.bundle': values.bundle } : {});
@@ -53,15 +62,27 @@ Example:
     const lanes = count('lanes', 1, 1);
     if (lanes > 2) throw new UsageError('--lanes must be 1 or 2');
     const optimization = (values.optimization ?? 'all') as Optimization;
-    if (!['disabled', 'basic', 'extended', 'all'].includes(optimization)) throw new UsageError('--optimization must be disabled, basic, extended or all');
+    if (!['disabled', 'basic', 'extended', 'all'].includes(optimization))
+      throw new UsageError('--optimization must be disabled, basic, extended or all');
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-bench', 2);
 
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
     const naive = values['no-naive'] ? null : values.naive ? await loadBundle(values.naive as string) : bundle;
-    const input = await benchInput((values.audio as string | undefined) ?? DEMO_CLIP, values.video as string | undefined, logger);
+    const input = await benchInput(
+      (values.audio as string | undefined) ?? DEMO_CLIP,
+      values.video as string | undefined,
+      logger,
+    );
     const threads = config.inference.threads > 0 ? config.inference.threads : os.availableParallelism();
     const report = await bench(bundle, input, {
-      providers: config.inference.providers, threads, lanes: lanes as 1 | 2, optimization, logger, windows, warmup, naive,
+      providers: config.inference.providers,
+      threads,
+      lanes: lanes as 1 | 2,
+      optimization,
+      logger,
+      windows,
+      warmup,
+      naive,
     });
     const markdown = benchMarkdown(report);
     if (values.out) await writeFile(values.out as string, markdown);
@@ -70,7 +91,11 @@ Example:
   },
 };
 
-async function benchInput(audioFile: string, videoFile: string | undefined, logger: ReturnType<typeof createLogger>): Promise<BenchInput> {
+async function benchInput(
+  audioFile: string,
+  videoFile: string | undefined,
+  logger: ReturnType<typeof createLogger>,
+): Promise<BenchInput> {
   const windows: BenchInput['windows'] = [];
   let firstFrame: VideoFrame | null | undefined;
   for await (const { window, frame } of clipWindows({ audio: audioFile, video: videoFile ?? null, logger })) {

@@ -57,19 +57,28 @@ Examples:
   async run(values, positionals) {
     const [action, source, ...extra] = positionals;
     if (!action || !['install', 'rollback', 'list'].includes(action)) {
-      throw new UsageError(`say what to do: avscene bundle install DIR|FILE.tar.gz, bundle rollback or bundle list (got ${action ?? 'nothing'})`);
+      throw new UsageError(
+        `say what to do: avscene bundle install DIR|FILE.tar.gz, bundle rollback or bundle list (got ${action ?? 'nothing'})`,
+      );
     }
-    if (action === 'install' && !source) throw new UsageError('bundle install needs the bundle: a directory with bundle.json, or a .tar.gz of one');
-    if ((action !== 'install' && source) || extra.length > 0) throw new UsageError(`unexpected argument ${action === 'install' ? extra[0] : source}`);
+    if (action === 'install' && !source)
+      throw new UsageError('bundle install needs the bundle: a directory with bundle.json, or a .tar.gz of one');
+    if ((action !== 'install' && source) || extra.length > 0)
+      throw new UsageError(`unexpected argument ${action === 'install' ? extra[0] : source}`);
     const withConfig = values.config || !existsSync(SERVICE_CONFIG) ? values : { ...values, config: SERVICE_CONFIG };
     const { config } = loadConfigFromFlags(withConfig, {}, { requireBundle: false });
-    const store = new BundleStore(path.resolve((values.dir as string | undefined) ?? bundlesDirFor(config.model.bundle)));
+    const store = new BundleStore(
+      path.resolve((values.dir as string | undefined) ?? bundlesDirFor(config.model.bundle)),
+    );
     const publicKey = (values['public-key'] as string | undefined) ?? (config.model.publicKey || undefined);
 
     if (action === 'list') return list(store, Boolean(values.json));
 
     const keep = values.keep === undefined ? DEFAULT_KEEP : Number(values.keep);
-    if (!Number.isInteger(keep) || keep < 2) throw new UsageError(`--keep must be a whole number of at least 2 (the active bundle and one to roll back to), got ${values.keep}`);
+    if (!Number.isInteger(keep) || keep < 2)
+      throw new UsageError(
+        `--keep must be a whole number of at least 2 (the active bundle and one to roll back to), got ${values.keep}`,
+      );
     const pids = values.pid === undefined ? [] : [parsePid(values.pid as string)];
     const logger = createLogger('warn', 'avscene-bundle', 2);
 
@@ -81,8 +90,12 @@ Examples:
       };
       const r = await store.install(source!, { keep, publicKey, check });
       const m = r.bundle.manifest;
-      console.log(`${r.reused ? 'activated already installed' : 'installed'} ${m.name} ${m.version} (sha256 ${r.bundle.sha256.slice(0, 12)}, ${r.bundle.signed ? 'signature verified' : 'unsigned'}) in ${path.join(store.root, r.dir)}`);
-      console.log(`${store.currentLink} -> ${r.dir}${r.previous && r.previous !== r.dir ? ` (was ${r.previous}; \`avscene bundle rollback\` returns to it)` : ''}`);
+      console.log(
+        `${r.reused ? 'activated already installed' : 'installed'} ${m.name} ${m.version} (sha256 ${r.bundle.sha256.slice(0, 12)}, ${r.bundle.signed ? 'signature verified' : 'unsigned'}) in ${path.join(store.root, r.dir)}`,
+      );
+      console.log(
+        `${store.currentLink} -> ${r.dir}${r.previous && r.previous !== r.dir ? ` (was ${r.previous}; \`avscene bundle rollback\` returns to it)` : ''}`,
+      );
       if (r.removed.length > 0) console.log(`removed older bundles (--keep ${keep}): ${r.removed.join(', ')}`);
     } else {
       const r = await store.rollback(publicKey);
@@ -106,8 +119,12 @@ async function list(store: BundleStore, json: boolean): Promise<number> {
   const width = Math.max(...bundles.map((b) => b.dir.length));
   for (const b of bundles) {
     const what = b.manifest ? `${b.manifest.name} ${b.manifest.version}` : b.problem;
-    const when = b.installedAt ? `installed ${b.installedAt}${b.rolledBack ? ', rolled back' : ''}` : 'not installed by bundle install';
-    console.log(`${b.active ? '*' : ' '} ${b.dir.padEnd(width)}  ${what}  ${b.signed ? 'signed' : 'unsigned'}  ${when}`);
+    const when = b.installedAt
+      ? `installed ${b.installedAt}${b.rolledBack ? ', rolled back' : ''}`
+      : 'not installed by bundle install';
+    console.log(
+      `${b.active ? '*' : ' '} ${b.dir.padEnd(width)}  ${what}  ${b.signed ? 'signed' : 'unsigned'}  ${when}`,
+    );
   }
   return 0;
 }

@@ -44,7 +44,11 @@ ${configOptionsHelp}`,
     // Logs go to stderr so stdout stays machine-readable.
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-classify', 2);
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-    const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
+    const engine = await SceneEngine.create(bundle, {
+      providers: config.inference.providers,
+      threads: config.inference.threads,
+      logger,
+    });
     const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
     const classes = bundle.manifest.classes;
     const sum = new Float64Array(classes.length);
@@ -69,15 +73,30 @@ ${configOptionsHelp}`,
         // Where the window lies in the recording: the wall clock of an offline run says nothing about it.
         const offset = window.mediaOffset;
         if (values.json) console.log(JSON.stringify({ window: { start: offset, end: offset + 1 }, ...shown }));
-        else console.log(`${fmtTime(offset)}–${fmtTime(offset + 1)}  ${shown.label.padEnd(18)} ${pct(shown.confidence)}  [${shown.modalities.join('+')}${shown.degraded ? ', degraded' : ''}]`);
+        else
+          console.log(
+            `${fmtTime(offset)}–${fmtTime(offset + 1)}  ${shown.label.padEnd(18)} ${pct(shown.confidence)}  [${shown.modalities.join('+')}${shown.degraded ? ', degraded' : ''}]`,
+          );
       }
     } finally {
       await engine.close();
     }
-    if (windows === 0) throw new Error(`${audioFile}: no whole 1-second window to classify (the recording is shorter than 1 s)`);
-    const summary = { file: audioFile, windows, skipped, ...toClassDecision(classes, Array.from(sum, (x) => x / windows)) };
+    if (windows === 0)
+      throw new Error(`${audioFile}: no whole 1-second window to classify (the recording is shorter than 1 s)`);
+    const summary = {
+      file: audioFile,
+      windows,
+      skipped,
+      ...toClassDecision(
+        classes,
+        Array.from(sum, (x) => x / windows),
+      ),
+    };
     if (values.json) console.log(JSON.stringify({ summary }));
-    else console.log(`clip: ${summary.label} ${pct(summary.confidence)} over ${windows} window(s)${skipped ? `, ${skipped} skipped` : ''}`);
+    else
+      console.log(
+        `clip: ${summary.label} ${pct(summary.confidence)} over ${windows} window(s)${skipped ? `, ${skipped} skipped` : ''}`,
+      );
     return 0;
   },
 };

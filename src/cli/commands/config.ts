@@ -19,14 +19,25 @@ Options:
                         accept a model.bundle that does not exist yet (installers: …/bundles/current before the
                         first \`avscene bundle install\`)
 ${configOptionsHelp}`,
-  options: { ...configOptions, print: { type: 'boolean' }, schema: { type: 'boolean' }, 'allow-missing-bundle': { type: 'boolean' } },
+  options: {
+    ...configOptions,
+    print: { type: 'boolean' },
+    schema: { type: 'boolean' },
+    'allow-missing-bundle': { type: 'boolean' },
+  },
   async run(values) {
     if (values.schema) {
       console.log(JSON.stringify(describeSchema(configSchema), null, 2));
       return 0;
     }
     if (!values.print) throw new UsageError('say what to print: avscene config --print (or --schema)');
-    console.log(JSON.stringify(loadConfigFromFlags(values, {}, { requireBundle: !values['allow-missing-bundle'] }).printable(), null, 2));
+    console.log(
+      JSON.stringify(
+        loadConfigFromFlags(values, {}, { requireBundle: !values['allow-missing-bundle'] }).printable(),
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };
@@ -44,7 +55,13 @@ function describeSchema(node: SchemaNode, prefix = ''): Record<string, unknown> 
         doc,
         default: leaf.sensitive ? '' : leaf.default,
         env,
-        allowed: Array.isArray(format) ? format : format instanceof RegExp ? String(format) : typeof format === 'function' ? format.name : format,
+        allowed: Array.isArray(format)
+          ? format
+          : format instanceof RegExp
+            ? String(format)
+            : typeof format === 'function'
+              ? format.name
+              : format,
       };
     } else {
       Object.assign(out, describeSchema(child as SchemaNode, name));

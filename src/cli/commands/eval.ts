@@ -31,13 +31,23 @@ ${configOptionsHelp}
 
 Example:
   avscene eval /data/TAU-urban-audio-visual-scenes-2021-development --bundle models/bundles/demo-audio --out eval/`,
-  options: { ...configOptions, bundle: { type: 'string' }, split: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    ...configOptions,
+    bundle: { type: 'string' },
+    split: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+  },
   async run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError(`give exactly one dataset folder\n\n${this.help}`);
     const { config } = loadConfigFromFlags(values, values.bundle ? { 'model.bundle': values.bundle } : {});
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-eval', 2);
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-    const engine = await SceneEngine.create(bundle, { providers: config.inference.providers, threads: config.inference.threads, logger });
+    const engine = await SceneEngine.create(bundle, {
+      providers: config.inference.providers,
+      threads: config.inference.threads,
+      logger,
+    });
     const progress = new ProgressLine();
     let report;
     try {
@@ -57,8 +67,12 @@ Example:
       await mkdir(out, { recursive: true });
       await writeFile(path.join(out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
       await writeFile(path.join(out, 'metrics.md'), markdown);
-      await writeConfusionPng(path.join(out, 'confusion.png'), report.classes, report.confusion,
-        `${report.bundle.name} ${report.bundle.version}: ${report.segments} segments, accuracy ${(report.accuracy * 100).toFixed(1)} %, log loss ${report.logLoss.toFixed(3)}`);
+      await writeConfusionPng(
+        path.join(out, 'confusion.png'),
+        report.classes,
+        report.confusion,
+        `${report.bundle.name} ${report.bundle.version}: ${report.segments} segments, accuracy ${(report.accuracy * 100).toFixed(1)} %, log loss ${report.logLoss.toFixed(3)}`,
+      );
       process.stderr.write(`wrote ${path.join(out, 'metrics.json')}, metrics.md, confusion.png\n`);
     }
     console.log(values.json ? JSON.stringify(report, null, 2) : markdown);

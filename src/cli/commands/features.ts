@@ -42,7 +42,8 @@ Examples:
   avscene features --list train.txt --kind logmel,bark,scalogram --out-dir features/ --window 1`;
 
 function parseKinds(value: unknown): FeatureKind[] {
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--kind is required (one of ${FEATURE_KINDS.join(', ')})\n\n${help}`);
+  if (typeof value !== 'string' || value === '')
+    throw new UsageError(`--kind is required (one of ${FEATURE_KINDS.join(', ')})\n\n${help}`);
   const kinds = value.split(',').map((k) => k.trim());
   for (const kind of kinds) {
     if (!isFeatureKind(kind)) throw new UsageError(`unknown feature kind "${kind}"; use ${FEATURE_KINDS.join(', ')}`);
@@ -59,16 +60,19 @@ function parseWindow(value: unknown): boolean {
 function parseJobs(value: unknown): number {
   if (value === undefined) return availableParallelism();
   const jobs = Number(value);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, got "${String(value)}"`);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new UsageError(`--jobs must be a positive integer, got "${String(value)}"`);
   return jobs;
 }
 
 async function single(input: string, values: Record<string, unknown>): Promise<number> {
   const kinds = parseKinds(values.kind);
-  if (kinds.length !== 1) throw new UsageError('one input file takes one --kind (use --list and --out-dir for several kinds)');
+  if (kinds.length !== 1)
+    throw new UsageError('one input file takes one --kind (use --list and --out-dir for several kinds)');
   const out = values.out;
   if (typeof out !== 'string') throw new UsageError(`--out FILE.npy is required\n\n${help}`);
-  if (values.list !== undefined || values['out-dir'] !== undefined) throw new UsageError('give either AUDIO with --out, or --list with --out-dir');
+  if (values.list !== undefined || values['out-dir'] !== undefined)
+    throw new UsageError('give either AUDIO with --out, or --list with --out-dir');
   if (!existsSync(input)) throw new UsageError(`audio file ${input} does not exist`);
   const features = fileFeatures(input, kinds, parseWindow(values.window));
   const { data, shape } = features.get(kinds[0]!)!;
@@ -88,7 +92,9 @@ function readList(listFile: string): string[] {
   if (inputs.length === 0) throw new UsageError(`list file ${listFile} names no files`);
   const missing = inputs.filter((f) => !existsSync(f));
   if (missing.length > 0) {
-    throw new UsageError(`${missing.length} file(s) named in ${listFile} do not exist, e.g. ${missing.slice(0, 3).join(', ')}`);
+    throw new UsageError(
+      `${missing.length} file(s) named in ${listFile} do not exist, e.g. ${missing.slice(0, 3).join(', ')}`,
+    );
   }
   return inputs;
 }
@@ -116,7 +122,9 @@ function progressReporter(total: number): (p: BatchProgress) => void {
     const elapsed = (performance.now() - started) / 1000;
     const eta = p.done < total ? ` eta ${Math.ceil((elapsed / p.done) * (total - p.done))} s` : '';
     const width = String(total).length;
-    line.update(`[${String(p.done).padStart(width)}/${total}] ${Math.floor((100 * p.done) / total)}%${eta}  ${path.basename(p.job.input)}`);
+    line.update(
+      `[${String(p.done).padStart(width)}/${total}] ${Math.floor((100 * p.done) / total)}%${eta}  ${path.basename(p.job.input)}`,
+    );
     if (p.done === total) line.done();
   };
 }

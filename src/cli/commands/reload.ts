@@ -20,7 +20,8 @@ Options:
   async run(values, positionals) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const pid = values.pid === undefined ? undefined : Number(values.pid);
-    if (pid !== undefined && (!Number.isInteger(pid) || pid <= 1)) throw new UsageError(`--pid must be a process id, got ${values.pid}`);
+    if (pid !== undefined && (!Number.isInteger(pid) || pid <= 1))
+      throw new UsageError(`--pid must be a process id, got ${values.pid}`);
     const outcome = await reloadDaemons(pid === undefined ? [] : [pid]);
     console.log(outcome.message);
     return outcome.via === 'none' ? 1 : 0;

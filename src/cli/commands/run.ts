@@ -49,7 +49,12 @@ Examples:
     let reloadRequested = false;
     process.on('SIGHUP', () => (daemon ? daemon.reload() : (reloadRequested = true)));
     const parts = await createDaemonParts(config, logger);
-    const swap = { bundle: config.model.bundle, publicKey: config.model.publicKey, providers: config.inference.providers, threads: config.inference.threads };
+    const swap = {
+      bundle: config.model.bundle,
+      publicKey: config.model.publicKey,
+      providers: config.inference.providers,
+      threads: config.inference.threads,
+    };
     daemon = new Daemon(parts, { deviceId: config.device.id, queueDepth: config.inference.queue, logger, swap });
     if (reloadRequested) daemon.reload();
     // A signal while the parts were built (the engine takes a while): start nothing that waits, stop at once.
@@ -60,7 +65,13 @@ Examples:
       return await daemon.run(
         values.watch
           ? async () => {
-              stopWatching = await watchLabels({ url: mqtt.url, topic: mqtt.topics.scene, username: config.mqtt.username, password: config.mqtt.password, print: (line) => console.log(line) });
+              stopWatching = await watchLabels({
+                url: mqtt.url,
+                topic: mqtt.topics.scene,
+                username: config.mqtt.username,
+                password: config.mqtt.password,
+                print: (line) => console.log(line),
+              });
             }
           : undefined,
       );

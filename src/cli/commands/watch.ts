@@ -19,7 +19,8 @@ ${configOptionsHelp}`,
   options: { ...configOptions, url: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } },
   async run(values) {
     const { config } = loadConfigFromFlags(values);
-    const url = (values.url as string | undefined) ?? (config.mqtt.url || `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`);
+    const url =
+      (values.url as string | undefined) ?? (config.mqtt.url || `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`);
     const topic = topicsFor(config.mqtt.topicPrefix, (values.device as string | undefined) ?? '+').scene;
     console.error(`watching ${topic} on ${maskSecrets(url)} (Ctrl-C to stop)`);
     const close = await watchLabels({
