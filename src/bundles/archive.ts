@@ -4,7 +4,7 @@
  * names); owners and permissions from the archive are not kept.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, type Stats } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ const ARCHIVE_SUFFIXES = ['.tar.gz', '.tgz', '.tar'];
 
 /** True for a regular file named like a tar archive; a directory is a bundle directory. */
 export async function isArchive(source: string): Promise<boolean> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(source);
   } catch {

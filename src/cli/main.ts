@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(command.help);
     return EXIT_OK;
   }
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
   } catch (err) {

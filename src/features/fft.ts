@@ -68,7 +68,7 @@ export class ComplexFft {
    */
   pairPower(power: Float64Array, offset: number): void {
     const last = this.stages[this.stages.length - 1];
-    if (!last || last.radix !== 3) throw new RangeError(`pairPower needs N divisible by 3, got ${this.size}`);
+    if (last?.radix !== 3) throw new RangeError(`pairPower needs N divisible by 3, got ${this.size}`);
     const x = this.run(this.stages.length - 1);
     const s2 = 2 * last.s;
     const third = last.s;

@@ -269,5 +269,5 @@ const scratch = new Float64Array(2 * BLOCK_FRAMES);
 
 /** The spec's dB conversion (librosa power_to_db with ref=1, amin=1e-10, no top_db). */
 export function toDb(energy: number): number {
-  return 10 * Math.log10(energy > 1e-10 ? energy : 1e-10);
+  return 10 * Math.log10(Math.max(energy, 1e-10));
 }

@@ -81,7 +81,8 @@ export class MqttSink implements SceneSink {
   /** Connects in the background: windows queue in the outbox until the broker answers, capture does not wait. */
   async start(): Promise<void> {
     const { config, logger } = this;
-    this.brokerUrl = config.url || (this.broker = await startEmbeddedBroker(config.embeddedPort, logger)).url;
+    if (!config.url) this.broker = await startEmbeddedBroker(config.embeddedPort, logger);
+    this.brokerUrl = this.broker?.url ?? config.url;
     this.publisher = new MqttPublisher({
       ...connectionSettings(config),
       url: this.brokerUrl,

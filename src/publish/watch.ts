@@ -16,7 +16,7 @@ export interface WatchOptions {
 }
 
 export async function watchLabels(options: WatchOptions): Promise<() => Promise<void>> {
-  let client;
+  let client: mqtt.MqttClient;
   try {
     client = await mqtt.connectAsync(options.url, {
       clientId: `avscene-watch-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,

@@ -52,7 +52,10 @@ function benchWindow(): { left: Float32Array; right: Float32Array; source: strin
     };
   }
   let seed = 1;
-  const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  const rnd = (): number => {
+    seed = (seed * 16807) % 2147483647;
+    return (seed / 2147483647) * 2 - 1;
+  };
   const make = (): Float32Array => Float32Array.from({ length: 48000 }, (_, i) => 0.1 * rnd() + 0.2 * Math.sin(i / 9));
   return {
     left: make(),

@@ -56,7 +56,7 @@ test('install flips current atomically, rollback goes back, list marks the activ
     .trimEnd()
     .split('\n');
   assert.equal(listed.length, 2);
-  assert.match(listed[0]!, /^  demo-audio-1\.0\.0 +demo-audio 1\.0\.0 +unsigned +installed /);
+  assert.match(listed[0]!, /^ {2}demo-audio-1\.0\.0 +demo-audio 1\.0\.0 +unsigned +installed /);
   assert.match(listed[1]!, /^\* demo-audio-1\.1\.0 +demo-audio 1\.1\.0/);
 
   assert.match(ok(bundle(store, ['rollback'])), /current -> demo-audio-1\.0\.0 \(was demo-audio-1\.1\.0\)/);

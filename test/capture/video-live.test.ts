@@ -21,6 +21,7 @@ import { WARN, hasProgram, memoryLogger, windowAt } from './support.js';
 
 const FAST = { initialMs: 200, maxMs: 400 };
 const SERVER = path.join(REPO_ROOT, 'test', 'capture', 'fixtures', 'stream-server.mjs');
+// biome-ignore lint/suspicious/noTemplateCurlyInString: ${Status} is dpkg-query's field syntax, not a template
 const NO_GST_PLUGINS = spawnSync('dpkg-query', ['-W', '-f', '${Status}', 'gstreamer1.0-plugins-base'], {
   encoding: 'utf8',
 }).stdout?.includes('installed')

@@ -56,6 +56,7 @@ test('on a terminal, eval and features show their progress line', () => {
       env: { ...process.env, AVSCENE_LOG_FORMAT: 'json' },
     });
     assert.equal(r.status, 0, r.stdout + r.stderr);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line sequence is what is checked
     assert.match(r.stdout, /\r\x1b\[K\[1\/1\]/, `${name}: the progress line "[1/1] …" on the terminal`);
   }
 });

@@ -16,7 +16,6 @@ import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { makeVideo, tempDir } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 
-const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 const DEMO_BUNDLE = path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio');
 const CLASSES: string[] = (
   JSON.parse(readFileSync(path.join(DEMO_BUNDLE, 'bundle.json'), 'utf8')) as { classes: string[] }

@@ -17,6 +17,7 @@ before(() => {
   av = fixtureBundle('av');
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: tests corrupt arbitrary manifest fields
 type Manifest = Record<string, any>;
 /** Copies the fixture, lets `mutate` change its manifest and files, returns the copy's directory. */
 function corrupt(mutate: (m: Manifest, dir: string) => void, from = base): string {

@@ -17,7 +17,7 @@ const quiet = pino({ level: 'silent' });
 
 /** A logger whose JSON lines the test can read. */
 function recordingLogger() {
-  const lines: Array<Record<string, any>> = [];
+  const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
       lines.push(JSON.parse(String(chunk)));

@@ -25,7 +25,7 @@ test('center crop, BGR→RGB, /255, mean/std, NCHW', async () => {
   const out = preprocessFrame(cv, f, { resize: 2, crop: [2, 2], mean, std });
   const expected: number[] = [];
   for (const [c, value] of [
-    [0, (x: number, y: number) => 200 + y],
+    [0, (_x: number, y: number) => 200 + y],
     [1, (x: number) => 100 + x],
     [2, (x: number, y: number) => 10 * x + y],
   ] as const) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { loadOpenCV } from '../../src/video/opencv.js';
 import { loadBundle, SceneEngine } from '../../src/inference/index.js';
-import { evaluate, readSplit, reportMarkdown, ScoreBoard } from '../../src/offline/evaluate.js';
+import { evaluate, readSplit, reportMarkdown, ScoreBoard, type EvalReport } from '../../src/offline/evaluate.js';
 import { writeConfusionPng } from '../../src/offline/confusion-png.js';
 import { makeVideo } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
@@ -79,7 +79,7 @@ test('eval on real TAU clips, one with its video and one without', {
     threads: 1,
     logger: quiet,
   });
-  let report;
+  let report: EvalReport;
   try {
     report = await evaluate(engine, { datasetDir: ds, logger: quiet });
   } finally {
@@ -135,7 +135,7 @@ test("the engine reproduces the toolkit's PyTorch evaluation of the demo bundle 
     threads: 1,
     logger: quiet,
   });
-  let report;
+  let report: EvalReport;
   try {
     report = await evaluate(engine, { datasetDir: path.join(SHARED_DATA, 'tau-av-2021-sample'), logger: quiet });
   } finally {

@@ -58,7 +58,7 @@ ${configOptionsHelp}`,
       // Inside the try: a video that cannot be opened must still close the engine, whose worker keeps the process alive.
       const files = { audio: config.audio.file, video: video ? config.video.file : null, logger };
       for await (const { window, frame } of clipWindows(files)) {
-        let message;
+        let message: Awaited<ReturnType<SceneLabeler['label']>>;
         try {
           message = await labeler.label(window, frame);
         } catch (err) {

@@ -5,7 +5,7 @@ import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
 import { loadBundle, SceneEngine } from '../../inference/index.js';
-import { DEFAULT_SPLIT, evaluate, reportMarkdown } from '../../offline/evaluate.js';
+import { DEFAULT_SPLIT, evaluate, reportMarkdown, type EvalReport } from '../../offline/evaluate.js';
 import { writeConfusionPng } from '../../offline/confusion-png.js';
 import { ProgressLine } from '../progress.js';
 
@@ -49,7 +49,7 @@ Example:
       logger,
     });
     const progress = new ProgressLine();
-    let report;
+    let report: EvalReport;
     try {
       report = await evaluate(engine, {
         datasetDir: positionals[0]!,

@@ -31,14 +31,14 @@ Examples:
     logger.debug({ config: loaded.printable() }, 'effective configuration');
     let daemon: Daemon | undefined;
     let stopSignal: string | undefined;
-    let forceExit: NodeJS.Timeout | undefined;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
-        stopSignal ??= signal;
         daemon?.stop(signal);
+        if (stopSignal) return;
+        stopSignal = signal;
         // Whatever hangs (a TensorRT engine still being built at start-up, a camera read stuck in FFmpeg), the process
         // is gone within the budget; the broker then publishes `offline` through the last will.
-        forceExit ??= setTimeout(() => {
+        setTimeout(() => {
           logger.error(`shutdown did not finish within ${SHUTDOWN_BUDGET_MS / 1000} s of ${signal}: exiting now`);
           process.exit(EXIT_FAILURE);
         }, SHUTDOWN_BUDGET_MS - 200).unref();
@@ -47,7 +47,10 @@ Examples:
     // SIGHUP (systemctl reload, avscene reload, bundle install): swap to the bundle model.bundle names now. Handled from
     // the start, since Node.js would exit on it; one during start-up is applied once the daemon exists.
     let reloadRequested = false;
-    process.on('SIGHUP', () => (daemon ? daemon.reload() : (reloadRequested = true)));
+    process.on('SIGHUP', () => {
+      if (daemon) daemon.reload();
+      else reloadRequested = true;
+    });
     const parts = await createDaemonParts(config, logger);
     const swap = {
       bundle: config.model.bundle,
