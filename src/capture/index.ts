@@ -11,7 +11,7 @@ export type { AudioSource, AudioWindow, VideoFrame, VideoSource } from './types.
 /** The config sections capture reads (the daemon's config object fits it). */
 export interface CaptureConfig {
   audio: { source: string; device: string; file: string; loop: boolean };
-  video: { source: string; device: string; file: string; loop: boolean };
+  video: { source: string; device: string; file: string; loop: boolean; fps: number };
   sources: { realtime: boolean };
 }
 
@@ -27,6 +27,29 @@ export function createAudioSource(cfg: Pick<CaptureConfig, 'audio' | 'sources'>,
   }
 }
 
+/**
+ * Whether a video source is worth opening for a model bundle: not when the bundle uses no image, however video.* is
+ * set (decoding a camera nobody looks at costs CPU); said once in the log so nobody wonders why the camera stays idle.
+ */
+export function videoWanted(source: string, bundle: { name: string; usesImages: boolean }, logger: Logger): boolean {
+  if (source === 'none') return false;
+  if (bundle.usesImages) return true;
+  logger.warn(
+    { video: source, bundle: bundle.name },
+    `video.source=${source} is not opened: model bundle ${bundle.name} uses no image, so labels come from audio alone (set video.source=none to silence this, or use a bundle with image nets)`,
+  );
+  return false;
+}
+
+/** The video source the config asks for, if the bundle uses images (see videoWanted). */
+export function createVideoSourceFor(
+  cfg: Pick<CaptureConfig, 'video'>,
+  bundle: { name: string; usesImages: boolean },
+  logger: Logger,
+): VideoSource | null {
+  return videoWanted(cfg.video.source, bundle, logger) ? createVideoSource(cfg, logger) : null;
+}
+
 /** null for video.source=none (audio only). Call `start()` on the result before the first window. */
 export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Logger): VideoSource | null {
   const { video } = cfg;
@@ -38,7 +61,7 @@ export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Log
         throw new Error('video.source is "file" but video.file is empty: set video.file to a video file.');
       return new FileVideoSource({ file: video.file, loop: video.loop, logger });
     case 'v4l2':
-      return new LiveVideoSource({ kind: 'v4l2', target: video.device, logger });
+      return new LiveVideoSource({ kind: 'v4l2', target: video.device, fps: video.fps, logger });
     case 'url':
       return new LiveVideoSource({ kind: 'url', target: video.file, logger });
     default:

@@ -2,25 +2,30 @@
  * Images from a live camera: V4L2 (/dev/videoN, USB/CSI cameras with a V4L2 driver), a network stream (RTSP/HTTP
  * through FFmpeg) or a GStreamer pipeline ending in appsink (e.g. a Jetson CSI camera through nvarguscamerasrc).
  *
- * A background reader (readAsync, off the event loop) keeps a short ring of recent frames stamped with the wall clock;
- * `frameFor` picks the one nearest the window's midpoint. Call it as soon as the window arrives: the ring only covers
- * the last few seconds. A camera that disappears (open failure, read errors, empty frames, no frames for a while) is
- * reported once, windows get null meanwhile, and it is reopened with backoff; its return is logged.
+ * The camera is read in a video process of its own (video-child.ts, live-frame-ring.ts), which keeps a short ring
+ * of recent frames stamped with the wall clock; `frameFor` asks it for the one nearest the window's midpoint and
+ * waits at most `frameTimeoutMs`. Call it as soon as the window arrives: the ring only covers the last few seconds.
+ * OpenCV's open and read block on a camera that accepts the connection and never sends a frame; here that blocks
+ * only the video process, which is killed when it takes longer than `openTimeoutMs` to open or sends no frame for
+ * `stallMs`. A camera that disappears is reported once, windows get null meanwhile, and a fresh process reopens it
+ * with backoff; its return is logged.
  */
 import { access } from 'node:fs/promises';
 import { maskSecrets } from '../config/secrets.js';
 import type { Logger } from '../log/logger.js';
-import { matToFrame } from '../video/frame.js';
-import { loadOpenCV, type CV, type Mat, type VideoCapture } from '../video/opencv.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
 import { isPipeline, probe, streamTargetProblem, type LiveKind } from './stream-target.js';
 import type { AudioWindow, VideoFrame, VideoSource } from './types.js';
+import type { OpenedInfo, VideoEvent, WireFrame } from './video-protocol.js';
+import { VideoProcess, VideoTimeout } from './video-process.js';
 
 export interface LiveVideoSourceOptions {
   kind: LiveKind;
   /** v4l2: a device path (/dev/video0) or index; url: rtsp://, http(s)://, rtmp://… or a GStreamer pipeline ending in appsink. */
   target: string;
   logger: Logger;
+  /** V4L2: frame rate asked of the camera (the driver picks the nearest it offers). Default 1 (its lowest rate). */
+  fps?: number;
   /** Seconds of frames kept. Default 3. */
   ringSeconds?: number;
   /** Keep at most one frame per this many ms (a 30 fps camera does not need 90 frames held). Default 100. */
@@ -29,77 +34,68 @@ export interface LiveVideoSourceOptions {
   maxSkewMs?: number;
   /** No frame for this long while open counts as the camera being gone. Default 5000. */
   stallMs?: number;
+  /** Opening may take this long before the camera counts as hung. Default 10000. */
+  openTimeoutMs?: number;
+  /** A window waits this long for its frame from the video process. Default 500. */
+  frameTimeoutMs?: number;
   backoff?: BackoffOptions;
 }
-
-interface Stamped {
-  mat: Mat;
-  /** Wall-clock ms when the frame was read. */
-  ts: number;
-}
-
-const EMPTY_READS_BEFORE_REOPEN = 3;
-const STOP_WAIT_MS = 1000;
 
 export class LiveVideoSource implements VideoSource {
   readonly description: string;
   private readonly log: Logger;
-  private readonly ringMs: number;
-  private readonly minSpacingMs: number;
-  private readonly maxSkewMs: number;
   private readonly stallMs: number;
-  private cv: CV | undefined;
-  private cap: VideoCapture | undefined;
-  private ring: Stamped[] = [];
+  private readonly openTimeoutMs: number;
+  private readonly frameTimeoutMs: number;
+  private readonly maxSkewMs: number;
+  /** How often the video process reports its last frame, and the watchdog looks: a quarter of the stall limit, at most 1 s. */
+  private readonly watchEveryMs: number;
+  /** The current video process (opening or reading), and whether it has opened the camera. */
+  private proc: VideoProcess | undefined;
+  private opened = false;
+  /** A video process whose last open failed with an answer (not a hang): the next attempt reuses it, OpenCV loaded. */
+  private spare: VideoProcess | undefined;
   private down = false;
-  private lastFrameAt = 0;
   private readonly stopping = new AbortController();
-  private reader: Promise<void> | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
+  private runner: Promise<void> | undefined;
 
   constructor(private readonly opts: LiveVideoSourceOptions) {
     this.description = `${opts.kind} ${maskSecrets(opts.target)}`;
     this.log = opts.logger.child({ camera: this.description });
-    this.ringMs = (opts.ringSeconds ?? 3) * 1000;
-    this.minSpacingMs = opts.minSpacingMs ?? 100;
-    this.maxSkewMs = opts.maxSkewMs ?? 1000;
     this.stallMs = opts.stallMs ?? 5000;
+    this.openTimeoutMs = opts.openTimeoutMs ?? 10_000;
+    this.frameTimeoutMs = opts.frameTimeoutMs ?? 500;
+    this.maxSkewMs = opts.maxSkewMs ?? 1000;
+    this.watchEveryMs = Math.min(1000, this.stallMs / 4);
   }
 
-  /** Throws only for a setting that cannot work; a camera that is merely absent now is retried in the background. */
+  /** Throws only for a setting that cannot work; the camera itself is opened in the background (null frames until then). */
   async start(): Promise<void> {
     this.validate();
-    this.cv = await loadOpenCV();
-    if (this.stopping.signal.aborted) return; // stop() came while OpenCV loaded: start nothing it would not stop
-    this.reader = this.readLoop();
-    this.watchdog = setInterval(
-      () => {
-        if (!this.down && this.cap && Date.now() - this.lastFrameAt > this.stallMs) {
-          this.markDown(`no frame for ${(this.stallMs / 1000).toFixed(0)} s`);
-        }
-      },
-      Math.min(this.stallMs, 1000),
-    );
-    this.watchdog.unref();
+    if (this.stopping.signal.aborted) return;
+    this.runner = this.keepOpen();
   }
 
   async frameFor(window: AudioWindow): Promise<VideoFrame | null> {
-    if (this.down) return null;
+    const proc = this.proc;
+    if (this.down || !proc || !this.opened) return null; // nothing to ask while the camera is opening
     const mid = (window.start.getTime() + window.end.getTime()) / 2;
-    let best: Stamped | undefined;
-    for (const f of this.ring) if (!best || Math.abs(f.ts - mid) < Math.abs(best.ts - mid)) best = f;
-    if (!best || Math.abs(best.ts - mid) > this.maxSkewMs) return null;
-    return matToFrame(this.cv!, best.mat, best.ts);
+    try {
+      const wire = await proc.request<WireFrame | null>(
+        { op: 'nearest', at: mid, maxSkewMs: this.maxSkewMs },
+        this.frameTimeoutMs,
+      );
+      return wire && { ...wire, bgr: Buffer.from(wire.bgr.buffer, wire.bgr.byteOffset, wire.bgr.byteLength) };
+    } catch {
+      return null; // a stuck or dying process: the watchdog in keepOpen() deals with it
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    clearInterval(this.watchdog);
-    // A read blocked on a dead stream can take FFmpeg's 30 s timeout; shutdown does not wait for it (the loop releases when it returns).
-    if (!this.reader) return;
-    const gaveUp = new AbortController();
-    await Promise.race([this.reader, sleep(STOP_WAIT_MS, gaveUp.signal)]);
-    gaveUp.abort(); // do not keep the process alive for the rest of the wait
+    await Promise.all([this.proc?.kill(), this.spare?.kill()]);
+    await this.runner;
+    await this.spare?.kill(); // kept by a session that ended while stopping
   }
 
   private validate(): void {
@@ -107,54 +103,89 @@ export class LiveVideoSource implements VideoSource {
     if (problem !== null) throw new Error(problem);
   }
 
-  private async readLoop(): Promise<void> {
+  /** Opens the camera in a video process, watches it, and replaces it (with backoff) whenever it fails. */
+  private async keepOpen(): Promise<void> {
     const signal = this.stopping.signal;
     const backoff = new Backoff(this.opts.backoff ?? DEFAULT_BACKOFF);
-    let emptyReads = 0;
     while (!signal.aborted) {
-      if (!this.cap) {
-        const problem = await this.open();
-        if (problem !== undefined) {
-          this.markDown(problem);
-          await sleep(backoff.next(), signal);
-          continue;
-        }
-      }
-      let mat: Mat;
-      try {
-        mat = await this.cap!.readAsync();
-      } catch (err) {
-        this.reopenLater(`read failed (${err instanceof Error ? err.message : String(err)})`);
-        await sleep(backoff.next(), signal);
-        continue;
-      }
-      if (signal.aborted) {
-        mat.release();
-        break;
-      }
-      if (mat.empty) {
-        mat.release();
-        if (++emptyReads >= EMPTY_READS_BEFORE_REOPEN) {
-          emptyReads = 0;
-          this.reopenLater(
-            this.opts.kind === 'url' ? 'the stream ended or stopped sending frames' : 'the camera delivers no frames',
-          );
-          await sleep(backoff.next(), signal);
-        }
-        continue;
-      }
-      emptyReads = 0;
-      backoff.reset();
-      this.keep(mat);
-      this.markUp();
+      const problem = await this.session(backoff);
+      if (signal.aborted) break;
+      this.markDown(problem);
+      await sleep(backoff.next(), signal);
     }
-    this.closeCapture();
-    this.clearRing();
   }
 
-  /** Opens the capture; returns what went wrong, or undefined. */
-  private async open(): Promise<string | undefined> {
-    const cv = this.cv!;
+  /** One video process, from opening until it fails; returns what went wrong. */
+  private async session(backoff: Backoff): Promise<string> {
+    const unavailable = await this.precheck();
+    if (unavailable) return unavailable;
+    let lastFrameAt = 0; // none yet
+    let downReason: string | undefined;
+    const onEvent = (ev: VideoEvent): void => {
+      if (ev.event === 'alive') lastFrameAt = ev.lastFrameAt;
+      else downReason = ev.reason;
+    };
+    const proc = this.spare && !this.spare.failed ? this.spare : new VideoProcess();
+    this.spare = undefined;
+    proc.onEvent = onEvent;
+    this.proc = proc;
+    let reusable = false;
+    try {
+      const { kind, target } = this.opts;
+      const ringMs = (this.opts.ringSeconds ?? 3) * 1000;
+      await proc.ready();
+      const info = await proc
+        .request<OpenedInfo>(
+          {
+            op: 'open',
+            target: {
+              kind,
+              target,
+              fps: this.opts.fps ?? 1,
+              minSpacingMs: this.opts.minSpacingMs ?? 100,
+              ringMs,
+              aliveEveryMs: this.watchEveryMs,
+            },
+          },
+          this.openTimeoutMs,
+        )
+        .catch((err: Error) => {
+          if (err instanceof VideoTimeout)
+            throw new Error(
+              `it did not open within ${this.openTimeoutMs / 1000} s (a camera that accepts the connection but sends nothing?)`,
+            );
+          reusable = !proc.failed; // OpenCV said no and the process is idle again
+          throw err;
+        });
+      if (this.stopping.signal.aborted) return 'stopped';
+      this.opened = true;
+      this.log.info(info, 'camera opened');
+      const openedAt = Date.now();
+      // Watch for a stall: the process reports its last frame every second (unless it is stuck itself).
+      for (;;) {
+        await Promise.race([proc.exited, sleep(this.watchEveryMs, this.stopping.signal)]);
+        if (this.stopping.signal.aborted) return 'stopped';
+        if (proc.failed) return downReason ?? proc.failed.message;
+        // The last frame time is at most one report old: allow for that, or a healthy camera would look stalled.
+        if (Date.now() - Math.max(lastFrameAt, openedAt) > this.stallMs + this.watchEveryMs)
+          return `no frame for ${(this.stallMs / 1000).toFixed(0)} s`;
+        if (lastFrameAt > 0) {
+          backoff.reset();
+          this.markUp();
+        }
+      }
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      this.opened = false;
+      if (this.proc === proc) this.proc = undefined;
+      if (reusable && !this.stopping.signal.aborted) this.spare = proc;
+      else await proc.kill();
+    }
+  }
+
+  /** Cheap checks before starting a process: the device node exists, the stream's host accepts a connection. */
+  private async precheck(): Promise<string | undefined> {
     const { kind, target } = this.opts;
     if (kind === 'v4l2' && target.startsWith('/dev/')) {
       try {
@@ -163,51 +194,11 @@ export class LiveVideoSource implements VideoSource {
         return `${target} does not exist (camera unplugged? check video.device; \`v4l2-ctl --list-devices\` lists cameras)`;
       }
     }
-    if (kind === 'url' && !isPipeline(target)) {
-      // Opening is synchronous in OpenCV and can block the event loop up to FFmpeg's 30 s timeout; do not try when the host is not even reachable.
-      const unreachable = await probe(target);
-      if (unreachable) return unreachable;
-    }
-    try {
-      this.cap =
-        kind === 'v4l2'
-          ? new cv.VideoCapture(/^\d+$/.test(target) ? Number(target) : target, cv.CAP_V4L2)
-          : new cv.VideoCapture(target, isPipeline(target) ? cv.CAP_GSTREAMER : cv.CAP_FFMPEG);
-    } catch (err) {
-      return `OpenCV cannot open it (${err instanceof Error ? err.message : String(err)})`;
-    }
-    this.lastFrameAt = Date.now();
-    this.log.info(
-      {
-        width: this.cap.get(cv.CAP_PROP_FRAME_WIDTH),
-        height: this.cap.get(cv.CAP_PROP_FRAME_HEIGHT),
-        fps: this.cap.get(cv.CAP_PROP_FPS),
-      },
-      'camera opened',
-    );
+    if (kind === 'url' && !isPipeline(target)) return probe(target);
     return undefined;
   }
 
-  private keep(mat: Mat): void {
-    const now = Date.now();
-    this.lastFrameAt = now;
-    const last = this.ring[this.ring.length - 1];
-    if (last && now - last.ts < this.minSpacingMs) {
-      mat.release();
-    } else {
-      this.ring.push({ mat, ts: now });
-    }
-    while (this.ring.length > 0 && now - this.ring[0]!.ts > this.ringMs) this.ring.shift()!.mat.release();
-  }
-
-  private reopenLater(reason: string): void {
-    this.markDown(reason);
-    this.closeCapture();
-  }
-
   private markDown(reason: string): void {
-    // Frames from before the outage must not be paired with windows after it.
-    this.clearRing();
     if (this.down) {
       this.log.debug({ reason }, 'camera still unavailable');
       return;
@@ -223,15 +214,5 @@ export class LiveVideoSource implements VideoSource {
     if (!this.down) return;
     this.down = false;
     this.log.info(`camera ${this.description} is back`);
-  }
-
-  private closeCapture(): void {
-    this.cap?.release();
-    this.cap = undefined;
-  }
-
-  private clearRing(): void {
-    for (const f of this.ring) f.mat.release();
-    this.ring = [];
   }
 }

@@ -28,6 +28,15 @@ export function registerStrictFormats(): void {
         }
       },
     },
+    'positive-number': {
+      coerce: (value: unknown) =>
+        typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value,
+      validate: (value: unknown) => {
+        if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+          throw new Error(`must be a number > 0: value was ${describe(value)}`);
+        }
+      },
+    },
     'device-id': {
       validate: (value: unknown) => {
         if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {

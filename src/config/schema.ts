@@ -60,6 +60,12 @@ export const configSchema = {
       default: '',
       env: 'AVSCENE_VIDEO_FILE',
     },
+    fps: {
+      doc: 'Frame rate asked of a V4L2 camera (video.source=v4l2). The model uses one frame per 1-s window, so the default 1 asks for the lowest rate the camera offers (its driver rounds to the nearest it has, e.g. 5 fps): less USB traffic and decoding.',
+      format: 'positive-number',
+      default: 1,
+      env: 'AVSCENE_VIDEO_FPS',
+    },
     loop: {
       doc: 'Replay video.file from the start when it ends; false = windows after its end have no image.',
       format: 'strict-boolean',
@@ -95,6 +101,12 @@ export const configSchema = {
       format: 'provider-list',
       default: 'auto',
       env: 'AVSCENE_INFERENCE_PROVIDERS',
+    },
+    precision: {
+      doc: 'Numeric precision on the GPU: "fp32" (default) or "fp16" (TensorRT builds fp16 engines, about twice as fast on a Jetson; CUDA may use TF32). fp16 is refused when the sessions would run on the CPU.',
+      format: ['fp32', 'fp16'],
+      default: 'fp32',
+      env: 'AVSCENE_INFERENCE_PRECISION',
     },
     threads: {
       doc: 'Intra-op threads per ONNX Runtime session; 0 = one per CPU core.',

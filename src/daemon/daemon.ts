@@ -40,7 +40,8 @@ export interface DaemonOptions {
 
 interface Captured {
   window: AudioWindow;
-  frame: VideoFrame | null;
+  /** Asked for as soon as the window arrives, awaited by inference: a slow camera never holds up capture. */
+  frame: Promise<VideoFrame | null>;
   receivedAt: number;
 }
 
@@ -182,7 +183,7 @@ export class Daemon {
   private async captureLoop(audio: AudioSource, queue: WindowQueue<Captured>): Promise<void> {
     for await (const window of audio.windows(this.abort.signal)) {
       if (this.abort.signal.aborted) break;
-      const frame = this.parts.video ? await this.parts.video.frameFor(window) : null;
+      const frame = this.parts.video ? this.parts.video.frameFor(window) : Promise.resolve(null);
       await queue.push({ window, frame, receivedAt: Date.now() });
     }
   }
@@ -191,7 +192,7 @@ export class Daemon {
     for (let item = await queue.take(); item !== undefined; item = await queue.take()) {
       this.takeOverIfReady(labeler, item.window.index);
       try {
-        const message = await labeler.label(item.window, item.frame, item.receivedAt);
+        const message = await labeler.label(item.window, await item.frame, item.receivedAt);
         const { timings, ...payload } = message;
         for (const sink of this.parts.sinks) sink.publishWindow({ payload, timings });
         this.health.recordWindow(payload.latencyMs, payload.degraded);

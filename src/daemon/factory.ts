@@ -2,9 +2,9 @@
  * Builds the daemon's parts from the configuration: the model bundle and its engine, the audio and video sources, the
  * labeler, and the outputs. The only place that maps config keys to concrete classes; `Daemon` gets the parts.
  */
-import { createAudioSource, createVideoSource } from '../capture/index.js';
+import { createAudioSource, createVideoSourceFor } from '../capture/index.js';
 import type { AvsceneConfig } from '../config/load.js';
-import { loadBundle, SceneEngine } from '../inference/index.js';
+import { engineOptions, loadBundle, providerOrder, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
 import { SeqStore } from '../state/seq-store.js';
@@ -24,11 +24,11 @@ export interface AssembledDaemon extends DaemonParts {
 export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
   const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
   const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-  const engine = await SceneEngine.create(bundle, {
-    providers: config.inference.providers,
-    threads: config.inference.threads,
-    logger,
-  });
+  // TensorRT keeps the engines it builds under state.dir: a reboot does not rebuild them (minutes on a Jetson).
+  const engineCache = providerOrder(config.inference.providers).includes('tensorrt')
+    ? openStateDir(config.state.dir, 'tensorrt')
+    : undefined;
+  const engine = await SceneEngine.create(bundle, engineOptions(config.inference, logger, engineCache));
   let seq: SeqStore | undefined;
   try {
     const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, ...config.mqtt }, bundle.manifest, logger);
@@ -37,7 +37,11 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
     const counter = seq;
     return {
       audio: createAudioSource(config, logger),
-      video: createVideoSource(config, logger),
+      video: createVideoSourceFor(
+        config,
+        { name: bundle.manifest.name, usesImages: engine.plan.imageNets.length > 0 },
+        logger,
+      ),
       engine,
       labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing, () => counter.next()),
       windowCounter: seq,

@@ -21,7 +21,7 @@ import { argmax, chooseWeights, fuseDecisions, UNKNOWN_LABEL, type Modality } fr
 import { bundleFile } from './bundle.js';
 import { checkSessionIO } from './bundle-checks.js';
 import { activeHeads, type Bundle, type BundleManifest, type TensorSpec } from './bundle-manifest.js';
-import { installedBackends, providerOrder, type Provider } from './providers.js';
+import { checkPrecision, installedBackends, providerOrder, type Precision, type Provider } from './providers.js';
 import { preprocessFrame, preprocessKey } from './preprocess.js';
 import { SessionLane, type Optimization, type WireTensor } from './session-lane.js';
 
@@ -63,6 +63,25 @@ export interface EngineOptions {
   lanes?: 1 | 2;
   /** ONNX Runtime graph optimisation level (default "all"). */
   optimization?: Optimization;
+  /** inference.precision (default fp32); fp16 is refused (PrecisionError) where a session would run on the CPU. */
+  precision?: Precision;
+  /** Where TensorRT keeps the engines it builds (under state.dir), so a restart does not rebuild them. */
+  engineCacheDir?: string;
+}
+
+/** EngineOptions from the config's inference section: the one way the daemon and the offline tools configure sessions. */
+export function engineOptions(
+  inference: { providers: string; threads: number; precision: string },
+  logger: Logger,
+  engineCacheDir?: string,
+): EngineOptions {
+  return {
+    providers: inference.providers,
+    threads: inference.threads,
+    precision: inference.precision as Precision,
+    logger,
+    ...(engineCacheDir ? { engineCacheDir } : {}),
+  };
 }
 
 /** Where each session runs and which provider it got, for logs and `avscene bench`. */
@@ -130,6 +149,8 @@ export class SceneEngine {
       { installed: installed.map((b) => `${b.name}${b.bundled ? '' : ' (needs provider libraries)'}`), order },
       'onnxruntime-node execution providers',
     );
+    const precision = opts.precision ?? 'fp32';
+    checkPrecision(precision, order);
     const threads = opts.threads > 0 ? opts.threads : os.availableParallelism();
     const optimization = opts.optimization ?? 'all';
     const twoLanes = opts.lanes === 2 && plan.imageNets.length > 0 && plan.audioNets.length > 0;
@@ -138,7 +159,6 @@ export class SceneEngine {
     const audio = new SessionLane(twoLanes ? 'audio' : 'nets');
     const image = twoLanes ? new SessionLane('image') : audio;
     const all = twoLanes ? [audio, image] : [audio];
-    const sessions: SessionInfo[] = [];
     const warned = new Set<Provider>();
     try {
       const open = async (
@@ -148,13 +168,15 @@ export class SceneEngine {
         lane: SessionLane,
         io: { inputs: TensorSpec[]; outputs: TensorSpec[] },
         batch: number,
-      ) => {
+      ): Promise<SessionInfo> => {
         const path = bundleFile(bundle, file);
         const laneThreads = lane === audio ? audioThreads : threads;
         const reply = await lane.open(sessionKey(kind, key), path, {
           providers: order,
           threads: laneThreads,
           optimization,
+          precision,
+          engineCacheDir: opts.engineCacheDir,
         });
         checkSessionIO(path, io, reply, batch);
         for (const f of reply.fallbacks) {
@@ -171,23 +193,29 @@ export class SceneEngine {
           { session: key, provider: reply.provider, lane: lane.name, threads: laneThreads },
           `session ${key} runs on ${reply.provider}`,
         );
-        sessions.push({ key, kind, lane: lane.name, provider: reply.provider });
+        return { key, kind, lane: lane.name, provider: reply.provider };
       };
-      for (const key of plan.imageNets) {
-        const n = m.imageNets[key]!;
-        await open('imageNet', key, n.file, image, { inputs: [n.input], outputs: [n.output] }, 1);
-      }
-      for (const key of plan.audioNets) {
-        const n = m.audioNets[key]!;
-        await open('audioNet', key, n.file, audio, { inputs: [n.input], outputs: [n.output] }, m.framesPerWindow);
-      }
-      for (const key of plan.heads) {
-        const h = m.heads[key]!;
-        const inputs = [h.inputs.audio, h.inputs.image].filter((t): t is TensorSpec => t !== undefined);
-        await open('head', key, h.file, audio, { inputs, outputs: [h.output] }, 1);
-      }
+      // Every session is asked for at once: each lane opens its sessions back to back (two lanes at the same time)
+      // while this thread builds the filterbanks and loads OpenCV.
+      const opening = [
+        ...plan.imageNets.map((key) => {
+          const n = m.imageNets[key]!;
+          return open('imageNet', key, n.file, image, { inputs: [n.input], outputs: [n.output] }, 1);
+        }),
+        ...plan.audioNets.map((key) => {
+          const n = m.audioNets[key]!;
+          return open('audioNet', key, n.file, audio, { inputs: [n.input], outputs: [n.output] }, m.framesPerWindow);
+        }),
+        ...plan.heads.map((key) => {
+          const h = m.heads[key]!;
+          const inputs = [h.inputs.audio, h.inputs.image].filter((t): t is TensorSpec => t !== undefined);
+          return open('head', key, h.file, audio, { inputs, outputs: [h.output] }, 1);
+        }),
+      ];
+      const cvLoading = plan.imageNets.length > 0 ? loadOpenCV() : Promise.resolve(null);
       const features = plan.features.length > 0 ? new FeatureExtractor(plan.features) : null;
-      const cv = plan.imageNets.length > 0 ? await loadOpenCV() : null;
+      const [sessions, cv] = await Promise.all([Promise.all(opening), cvLoading]);
+      checkPrecision(precision, order, sessions);
       logger.info(
         {
           bundle: m.name,

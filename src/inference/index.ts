@@ -12,10 +12,18 @@ export {
 export {
   SceneEngine,
   EngineFailure,
+  engineOptions,
   type SceneResult,
   type EngineInput,
   type EngineOptions,
   type Modality,
   type SessionInfo,
 } from './engine.js';
-export { providerOrder, installedBackends, type Provider } from './providers.js';
+export {
+  providerOrder,
+  installedBackends,
+  executionProviders,
+  PrecisionError,
+  type Provider,
+  type Precision,
+} from './providers.js';

@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { GraphValue } from './bundle-checks.js';
-import type { Provider } from './providers.js';
+import type { Precision, Provider } from './providers.js';
 
 export interface WireTensor {
   data: Float32Array;
@@ -20,6 +20,8 @@ export type LaneRequest =
       providers: Provider[];
       threads: number;
       optimization: Optimization;
+      precision: Precision;
+      engineCacheDir?: string;
     }
   | { op: 'run'; id: number; key: string; feeds: Record<string, WireTensor> }
   | { op: 'close'; id: number };
@@ -91,7 +93,13 @@ export class SessionLane {
   open(
     key: string,
     file: string,
-    opts: { providers: Provider[]; threads: number; optimization: Optimization },
+    opts: {
+      providers: Provider[];
+      threads: number;
+      optimization: Optimization;
+      precision: Precision;
+      engineCacheDir?: string;
+    },
   ): Promise<OpenReply> {
     return this.request({ op: 'open', key, file, ...opts });
   }

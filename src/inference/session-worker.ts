@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { LaneReply, LaneRequest, OpenReply, WireTensor } from './session-lane.js';
-import type { Provider } from './providers.js';
+import { executionProviders, type Provider } from './providers.js';
 
 // A missing GPU provider library is an expected, handled event (we fall back and report it); keep ORT's own
 // red stderr lines for real failures only.
@@ -27,7 +27,11 @@ async function open(req: Extract<LaneRequest, { op: 'open' }>): Promise<OpenRepl
     }
     try {
       const session = await ort.InferenceSession.create(req.file, {
-        executionProviders: req.providers.slice(i),
+        executionProviders: executionProviders(
+          req.providers.slice(i),
+          req.precision,
+          req.engineCacheDir,
+        ) as ort.InferenceSession.ExecutionProviderConfig[],
         intraOpNumThreads: req.threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',

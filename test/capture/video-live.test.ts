@@ -69,7 +69,7 @@ describe('live video sources', () => {
     const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger });
     await src.start();
     try {
-      const first = await until(() => src.frameFor(liveWindow(0)), 20_000, 'the first frame');
+      const first = await until(() => src.frameFor(liveWindow(0)), 30_000, 'the first frame');
       // A window that starts after the first frame and has just ended: the camera ran all through it.
       await until(() => Date.now() > first.timestamp + 1200, 5000, 'a whole window of frames');
       const w = liveWindow(100);
@@ -109,7 +109,7 @@ describe('live video sources', () => {
     });
     await src.start();
     try {
-      const first = await until(() => src.frameFor(liveWindow(0)), 20_000, 'the first frame');
+      const first = await until(() => src.frameFor(liveWindow(0)), 30_000, 'the first frame');
       await until(() => Date.now() > first.timestamp + 2500, 5000, 'frames for longer than the ring holds');
       const asked = Date.now();
       const oldest = await src.frameFor(windowAt(0, 0, first.timestamp - 1500)); // midpoint before the first frame
@@ -157,7 +157,7 @@ describe('live video sources', () => {
       );
 
       server = await startServer(port);
-      await until(() => lines.some((l) => /is back/.test(l.msg)), 30_000, 'recovery');
+      await until(() => lines.some((l) => /^camera .* is back$/.test(l.msg)), 30_000, 'recovery'); // a new video process starts
       await until(() => src.frameFor(liveWindow(0)), 30_000, 'frames after recovery');
     } finally {
       await src.stop();
@@ -187,7 +187,7 @@ describe('live video sources', () => {
       assert.match(lines.find((l) => l.level === WARN)!.msg, /is unavailable: no frame for 1 s\. Windows get no image/);
       assert.equal(await src.frameFor(liveWindow(0)), null, 'frames from before the stall are not handed out');
       server.kill('SIGCONT');
-      await until(() => lines.some((l) => /is back/.test(l.msg)), 30_000, 'recovery');
+      await until(() => lines.some((l) => /^camera .* is back$/.test(l.msg)), 30_000, 'recovery'); // a new video process starts
       await until(() => src.frameFor(liveWindow(0)), 30_000, 'frames after the stall');
     } finally {
       server.kill('SIGCONT');
@@ -201,7 +201,7 @@ describe('live video sources', () => {
     const src = new LiveVideoSource({ kind: 'v4l2', target: '/dev/null', logger, backoff: FAST });
     await src.start();
     try {
-      await until(() => lines.some((l) => l.level === WARN), 30_000, 'the warning');
+      await until(() => lines.some((l) => l.level === WARN), 30_000, 'the warning'); // the video process starts first
       assert.match(
         lines.find((l) => l.level === WARN)!.msg,
         /camera v4l2 \/dev\/null is unavailable: (OpenCV cannot open it|the camera delivers no frames)/,
@@ -231,7 +231,7 @@ describe('live video sources', () => {
       symlinkSync('/dev/null', device);
       await until(
         () => lines.some((l) => /OpenCV cannot open it|camera opened/.test(`${l.msg} ${String(l.reason)}`)),
-        10_000,
+        30_000,
         'an attempt to open the new device',
       );
     } finally {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { CLI, REPO_ROOT } from '../helpers/paths.js';
+import { fixtureBundle, NO_TOOLKIT } from '../inference/fixture-bundles.js';
 
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 
@@ -93,14 +94,36 @@ test('a recording shorter than one window, and a file that is not a WAV, get cle
   assert.match(r2.stderr, /main\.js.*not a WAV/i);
 });
 
-test('a video file that cannot be decoded is named in the error, and classify ends', () => {
+test('a video file that cannot be decoded is named in the error, and classify ends', {
+  skip: NO_TOOLKIT ?? false,
+}, () => {
   const bad = path.join(tempDir(), 'not-a-video.mp4');
   writeFileSync(bad, 'this is text, not a video\n');
-  const r = runCli(['classify', DEMO_CLIP, '--video', bad], {}, 30_000);
+  // An image bundle: it needs the video, so it opens it.
+  const r = runCli(['classify', DEMO_CLIP, '--video', bad, '--bundle', fixtureBundle('av')], {}, 30_000);
   assert.equal(
     r.status,
     1,
     `classify must exit after the error (status ${r.status}, killed after 30 s when null)\n${r.stderr}`,
   );
   assert.match(r.stderr, /video\.file ".*not-a-video\.mp4"/);
+});
+
+test('with an audio-only bundle, --video is not opened: said once, labels from audio', () => {
+  const bad = path.join(tempDir(), 'not-a-video.mp4');
+  writeFileSync(bad, 'this is text, not a video\n');
+  const r = runCli(['classify', DEMO_CLIP, '--video', bad, '--json'], {}, 30_000);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(
+    r.stderr.match(/video\.source=file is not opened: model bundle demo-audio uses no image/g)?.length,
+    1,
+    r.stderr,
+  );
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => JSON.parse(l) as { modalities: string[] });
+  assert.equal(lines.length, 10);
+  for (const l of lines) assert.deepEqual(l.modalities, ['audio']);
 });

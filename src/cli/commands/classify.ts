@@ -2,9 +2,10 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
-import { loadBundle, SceneEngine } from '../../inference/index.js';
+import { engineOptions, loadBundle, SceneEngine } from '../../inference/index.js';
 import { clipWindows } from '../../offline/clip-windows.js';
 import { InvalidWindowError, SceneLabeler } from '../../pipeline/scene-labeler.js';
+import { videoWanted } from '../../capture/index.js';
 import { toClassDecision } from '../../publish/payload.js';
 import { WAV_INPUT } from '../../audio/wav.js';
 
@@ -44,11 +45,7 @@ ${configOptionsHelp}`,
     // Logs go to stderr so stdout stays machine-readable.
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-classify', 2);
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-    const engine = await SceneEngine.create(bundle, {
-      providers: config.inference.providers,
-      threads: config.inference.threads,
-      logger,
-    });
+    const engine = await SceneEngine.create(bundle, engineOptions(config.inference, logger));
     const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
     const classes = bundle.manifest.classes;
     const sum = new Float64Array(classes.length);
@@ -56,7 +53,10 @@ ${configOptionsHelp}`,
     let skipped = 0;
     try {
       // Inside the try: a video that cannot be opened must still close the engine, whose worker keeps the process alive.
-      const files = { audio: config.audio.file, video: video ? config.video.file : null, logger };
+      const usesVideo =
+        video !== undefined &&
+        videoWanted('file', { name: bundle.manifest.name, usesImages: engine.plan.imageNets.length > 0 }, logger);
+      const files = { audio: config.audio.file, video: usesVideo ? config.video.file : null, logger };
       for await (const { window, frame } of clipWindows(files)) {
         let message: Awaited<ReturnType<SceneLabeler['label']>>;
         try {

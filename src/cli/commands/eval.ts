@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
-import { loadBundle, SceneEngine } from '../../inference/index.js';
+import { engineOptions, loadBundle, SceneEngine } from '../../inference/index.js';
 import { DEFAULT_SPLIT, evaluate, reportMarkdown, type EvalReport } from '../../offline/evaluate.js';
 import { writeConfusionPng } from '../../offline/confusion-png.js';
 import { ProgressLine } from '../progress.js';
@@ -43,11 +43,7 @@ Example:
     const { config } = loadConfigFromFlags(values, values.bundle ? { 'model.bundle': values.bundle } : {});
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-eval', 2);
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-    const engine = await SceneEngine.create(bundle, {
-      providers: config.inference.providers,
-      threads: config.inference.threads,
-      logger,
-    });
+    const engine = await SceneEngine.create(bundle, engineOptions(config.inference, logger));
     const progress = new ProgressLine();
     let report: EvalReport;
     try {
