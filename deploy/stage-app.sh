@@ -27,4 +27,5 @@ excludes=(--exclude="$ort/darwin" --exclude="$ort/win32" --exclude=node_modules/
 for other in x64 arm64; do [ "$other" = "$keep_arch" ] || excludes+=(--exclude="$ort/linux/$other"); done
 tar -C "$src" -cf - "${excludes[@]}" node_modules | tar -C "$dest" -xf -
 (cd "$dest" && npm prune --omit=dev --offline --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+find "$dest/node_modules" -mindepth 1 -type d -empty -delete   # scope folders prune emptied (@esbuild, @types …)
 [ -f "$dest/$binding" ] || { echo "stage-app: the OpenCV binding did not survive pruning ($dest/$binding)" >&2; exit 1; }
