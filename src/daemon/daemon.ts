@@ -145,7 +145,7 @@ export class Daemon {
       queue = await this.start();
       await onReady?.();
     } catch (err) {
-      // What start() opened before failing (the inference worker, a camera, the broker) would keep the process alive.
+      // What start() opened before failing (the inference worker, a camera, an output's server or connection) would keep the process alive.
       await this.shutdown();
       throw err;
     }
