@@ -20,6 +20,22 @@ export function registerStrictFormats(): void {
         if (typeof value !== 'boolean') throw new Error(`must be true or false: value was ${describe(value)}`);
       },
     },
+    'positive-count': {
+      coerce: coerceInteger,
+      validate: (value: unknown) => {
+        if (!Number.isInteger(value) || (value as number) < 1)
+          throw new Error(`must be a whole number ≥ 1: value was ${describe(value)}`);
+      },
+    },
+    'listen-address': {
+      validate: (value: unknown) => {
+        if (typeof value !== 'string' || (value !== '' && !/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(value))) {
+          throw new Error(
+            `must be host:port (e.g. 127.0.0.1:8766, 0.0.0.0:8766, [::1]:8766) or "" for off: value was ${describe(value)}`,
+          );
+        }
+      },
+    },
     count: {
       coerce: coerceInteger,
       validate: (value: unknown) => {

@@ -96,7 +96,8 @@ function explainConvictError(message: string, file?: string): string {
       const undeclared = /configuration param '([^']+)' not declared in the schema/.exec(line);
       if (undeclared)
         return `unknown config key "${undeclared[1]}" (see \`avscene config --print\` for the keys that exist)`;
-      return line;
+      // Our formats name the value themselves (also 0, false and "", which convict leaves out); convict repeats it.
+      return line.replace(/(: value was (.+)): value was \2$/, '$1');
     });
   const where = file ? ` (config file ${file}, AVSCENE_* environment variables and flags)` : '';
   return `invalid configuration${where}:\n  ${lines.join('\n  ')}`;

@@ -121,8 +121,8 @@ export const configSchema = {
       env: 'AVSCENE_INFERENCE_SMOOTHING',
     },
     queue: {
-      doc: 'Windows waiting for inference at most; when processing falls behind, the oldest is dropped and counted.',
-      format: 'count',
+      doc: 'Windows waiting for inference at most (1 or more); when processing falls behind, the oldest is dropped and counted.',
+      format: 'positive-count',
       default: 4,
       env: 'AVSCENE_INFERENCE_QUEUE',
     },
@@ -258,6 +258,14 @@ export const configSchema = {
       format: String,
       default: defaultStateDir(),
       env: 'AVSCENE_STATE_DIR',
+    },
+  },
+  http: {
+    listen: {
+      doc: 'Operations HTTP endpoint, host:port: status page at /, /healthz, /readyz, /metrics (Prometheus). Loopback by default; 0.0.0.0:8766 opens it to the network (no authentication: put it behind a firewall or proxy); "" turns it off.',
+      format: 'listen-address',
+      default: '127.0.0.1:8766',
+      env: 'AVSCENE_HTTP_LISTEN',
     },
   },
   log: {

@@ -54,6 +54,22 @@ test('a count must be a whole number', () => {
   );
 });
 
+test('the bad value is named once', () => {
+  const r = runCli(['config', '--print', '--set', 'inference.threads=abc'], {}, 30_000);
+  assert.equal(r.status, EX_CONFIG);
+  assert.equal(r.stderr.split('value was "abc"').length - 1, 1, r.stderr);
+});
+
+test('inference.queue must hold at least one window (0 is refused, not read as 1)', () => {
+  expectConfigError(['config', '--print', '--set', 'inference.queue=0'], {}, 'inference.queue', '≥ 1', 'value was 0');
+});
+
+test('http.listen must be host:port or empty', () => {
+  expectConfigError(['config', '--print', '--set', 'http.listen=8766'], {}, 'http.listen', 'host:port', '"8766"');
+  assert.equal(runCli(['config', '--print', '--set', 'http.listen='], {}, 30_000).status, 0);
+  assert.equal(runCli(['config', '--print', '--set', 'http.listen=[::1]:0'], {}, 30_000).status, 0);
+});
+
 test('a port must be within 0–65535', () => {
   expectConfigError(
     ['config', '--print', '--set', 'mqtt.embeddedPort=70000'],

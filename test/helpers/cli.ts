@@ -4,11 +4,15 @@ import { CLI, REPO_ROOT } from './paths.js';
 import { tempDir } from './media.js';
 import { staleBuild } from '../build-state.mjs';
 
-/** Each run gets its own fresh state.dir (outbox, seq) unless the test passes AVSCENE_STATE_DIR to share one. */
+/**
+ * Each run gets its own fresh state.dir (outbox, seq) unless the test passes AVSCENE_STATE_DIR to share one, and its
+ * HTTP endpoint on a free port (several daemons run at once); `--set http.listen=…` still wins.
+ */
 const baseEnv = (): NodeJS.ProcessEnv => ({
   ...process.env,
   AVSCENE_LOG_FORMAT: 'json',
   AVSCENE_STATE_DIR: tempDir('avscene-state-'),
+  AVSCENE_HTTP_LISTEN: '127.0.0.1:0',
 });
 
 export interface CliResult {
