@@ -35,7 +35,8 @@ as_root() {
 # libopencv-dev: the OpenCV the binding compiles against; ffmpeg: video decoding backends; alsa-utils (arecord) and sox:
 # microphone capture; gstreamer1.0-plugins-base: GStreamer camera pipelines (Jetson CSI); python3 + g++/make: node-gyp.
 packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-fmt-all python3 make g++)
-[ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps)
+# systemd: systemd-analyze checks the unit; chromium: renders the status page (headless) in the tests.
+[ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps systemd chromium)
 # The arm64 checks of `make test` (test/platform/arm64.test.ts) run the daemon's audio path under qemu on x86_64.
 [ "$want_test" = 1 ] && read -ra arm64_packages <<<"$(plan_value test_packages "$plan")" && packages+=("${arm64_packages[@]}")
 [ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile python3-cryptography)
@@ -112,6 +113,8 @@ else
     mkdir -p "$(dirname "$binding")" && cp "$binding_cache" "$binding"
     # Only onnxruntime-node's own script (the CUDA libraries) when they are asked for; the binding stays the cached one.
     [ "$ONNXRUNTIME_NODE_INSTALL" = skip ] || npm rebuild --no-audit --no-fund onnxruntime-node
+    # The other native module (unix-dgram: systemd notifications) compiles in seconds.
+    npm rebuild --no-audit --no-fund unix-dgram
   else
     say "installing npm packages and compiling the OpenCV binding (about 5 minutes on 2 cores, once)"
     npm ci --no-audit --no-fund

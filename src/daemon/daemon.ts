@@ -7,6 +7,7 @@ import type { SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import type { RunningModel, SceneSink } from '../publish/sink.js';
 import { BundleSwapper, type SwapSettings } from './bundle-swap.js';
+import type { LiveState } from '../ops/live-state.js';
 import { HealthCounters } from './health.js';
 import { InvalidWindowError, type SceneLabeler } from '../pipeline/scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
@@ -63,6 +64,10 @@ export class Daemon {
   private readonly swapper: BundleSwapper | null;
   /** Engines swapped out, closing once their last window is done. */
   private readonly retired: Array<Promise<void>> = [];
+  private queue: WindowQueue<Captured> | null = null;
+  private started = false;
+  private lastWindowAt: number | null = null;
+  private lastWindowHadFrame = false;
 
   constructor(
     private readonly parts: DaemonParts,
@@ -106,7 +111,8 @@ export class Daemon {
     const { audio, video, sinks, model } = this.parts;
     const { logger } = this;
     if (video) await video.start();
-    for (const sink of sinks) await sink.start(this.abort.signal);
+    // In order: the HTTP endpoint listens before the broker is contacted (see createDaemonParts).
+    for (const sink of sinks) await sink.start(this.abort.signal, () => this.live());
     for (const sink of sinks) sink.modelChanged(this.model);
     this.healthTimer = setInterval(() => this.publishHealth(), HEALTH_INTERVAL_MS).unref();
 
@@ -132,6 +138,8 @@ export class Daemon {
       },
       'avscene running',
     );
+    this.queue = queue;
+    this.started = true;
     return queue;
   }
 
@@ -194,8 +202,10 @@ export class Daemon {
       try {
         const message = await labeler.label(item.window, await item.frame, item.receivedAt);
         const { timings, ...payload } = message;
-        for (const sink of this.parts.sinks) sink.publishWindow({ payload, timings });
         this.health.recordWindow(payload.latencyMs, payload.degraded);
+        this.lastWindowAt = Date.now();
+        this.lastWindowHadFrame = item.frame !== null;
+        for (const sink of this.parts.sinks) sink.publishWindow({ payload, timings });
         this.logger.info(
           {
             seq: payload.seq,
@@ -257,6 +267,22 @@ export class Daemon {
     for (const sink of this.parts.sinks) sink.modelChanged(this.model);
     const running = `${this.model.manifest.name} ${this.model.manifest.version}`;
     this.logger.error({ err: err.message, running }, `reload refused, ${running} keeps labelling: ${err.message}`);
+  }
+
+  /** What the operations outputs report (health, readiness, metrics, status page, systemd status). */
+  private live(): LiveState {
+    const { windows, dropped, invalid, degraded } = this.health;
+    return {
+      windows,
+      dropped,
+      invalid,
+      degraded,
+      queueDepth: this.queue?.length ?? 0,
+      sinceLastWindowMs: this.lastWindowAt === null ? null : Date.now() - this.lastWindowAt,
+      started: this.started,
+      videoFrame: this.parts.video ? this.lastWindowHadFrame : null,
+      outputs: Object.assign({}, ...this.parts.sinks.map((sink) => sink.stats())),
+    };
   }
 
   private publishHealth(): void {

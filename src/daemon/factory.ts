@@ -7,6 +7,11 @@ import type { AvsceneConfig } from '../config/load.js';
 import { engineOptions, loadBundle, providerOrder, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
+import { HttpSink } from '../publish/http-sink.js';
+import { SystemdSink } from '../publish/systemd-sink.js';
+import type { SceneSink } from '../publish/sink.js';
+import { SystemdNotifier } from '../ops/systemd-notify.js';
+import { packageVersion } from '../util/package-info.js';
 import { SeqStore } from '../state/seq-store.js';
 import { openStateDir } from '../state/state-dir.js';
 import type { DaemonParts } from './daemon.js';
@@ -35,6 +40,26 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
     // seq continues across restarts, above any window still waiting in the outbox.
     seq = new SeqStore(stateDir, config.device.id, logger, undefined, mqtt.nextSeqFloor);
     const counter = seq;
+    const sinks: SceneSink[] = [];
+    // Sinks start in this order: the HTTP endpoint answers (and says "starting") before the broker is contacted.
+    if (config.http.listen) {
+      const model = {
+        manifest: bundle.manifest,
+        sha256: bundle.sha256,
+        signed: bundle.signed,
+        since: new Date().toISOString(),
+      };
+      sinks.push(
+        new HttpSink(
+          { listen: config.http.listen, deviceId: config.device.id, version: packageVersion() },
+          model,
+          logger,
+        ),
+      );
+    }
+    sinks.push(mqtt);
+    const notifier = SystemdNotifier.fromEnvironment(logger);
+    if (notifier) sinks.push(new SystemdSink(notifier));
     return {
       audio: createAudioSource(config, logger),
       video: createVideoSourceFor(
@@ -47,7 +72,7 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
       windowCounter: seq,
       model: `${bundle.manifest.name} ${bundle.manifest.version}`,
       // Every output the daemon publishes to; a new sink is built here from its own config section.
-      sinks: [mqtt],
+      sinks,
       mqtt,
     };
   } catch (err) {

@@ -128,6 +128,7 @@ export class MqttSink implements SceneSink {
       mqttDropped: this.outbox.dropped,
       mqttReconnects: this.publisher?.stats().reconnects ?? 0,
       mqttOldestQueuedS: oldest === null ? 0 : Math.max(0, Math.round((Date.now() - oldest) / 1000)),
+      mqttOutboxFill: Math.round(this.outbox.fill * 1000) / 1000,
     };
   }
 

@@ -116,6 +116,13 @@ export class Outbox {
     return this.length > 0 ? this.entries[this.entries.length - 1]!.seq : -1;
   }
 
+  /** How close to its bounds (size or age, whichever is nearer): 0 empty, 1 at the bound (the oldest are being dropped). */
+  get fill(): number {
+    const oldest = this.oldestCapturedAt;
+    const age = oldest === null ? 0 : (this.now() - oldest) / this.options.maxAgeMs;
+    return Math.min(1, Math.max(this.totalBytes / this.options.maxBytes, age));
+  }
+
   get oldestCapturedAt(): number | null {
     return this.length > 0 ? this.entries[this.head]!.capturedAt : null;
   }

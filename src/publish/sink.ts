@@ -14,6 +14,7 @@
  *  - `close(budgetMs)` resolves within the budget whatever the transport does, and reports what it could not deliver.
  */
 import type { BundleManifest } from '../inference/index.js';
+import type { LiveState } from '../ops/live-state.js';
 import type { ScenePayload } from './payload.js';
 
 /** What the device runs (`<prefix>/<id>/info`): given at start, after every bundle swap and after a refused reload. */
@@ -45,9 +46,10 @@ export interface SceneSink {
   /**
    * Opens the output (connects, listens). Throws with a clear message when the configuration cannot work; a peer
    * that is merely unreachable is not an error (retry in the background, queue meanwhile). Returns early once
-   * `signal` aborts (a stop during start-up must not wait for a broker).
+   * `signal` aborts (a stop during start-up must not wait for a broker). `live` reads the daemon's state at any
+   * time (counters, last window, every sink's stats) for sinks that report it (HTTP endpoint, systemd).
    */
-  start(signal: AbortSignal): Promise<void>;
+  start(signal: AbortSignal, live: () => LiveState): Promise<void>;
   /** One message per window, in order. */
   publishWindow(result: WindowResult): void;
   /** Once a minute and at shutdown. */

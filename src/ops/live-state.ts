@@ -1,0 +1,110 @@
+/**
+ * The daemon's state as the operations endpoints see it (health, readiness, metrics, status page, systemd status): a
+ * plain snapshot the daemon builds when asked, so those endpoints never hold or change the pipeline's own objects.
+ */
+
+export interface LiveState {
+  /** Windows classified and handed to the outputs since start. */
+  windows: number;
+  /** Windows dropped because inference fell behind real time. */
+  dropped: number;
+  /** Windows skipped because their samples were not finite. */
+  invalid: number;
+  /** Windows classified with a modality or net missing. */
+  degraded: number;
+  /** Windows waiting for inference. */
+  queueDepth: number;
+  /** Milliseconds since the last window went through, null before the first. */
+  sinceLastWindowMs: number | null;
+  /** The sources and outputs are open and the pipeline runs. */
+  started: boolean;
+  /** null without a video source; else whether the last window came with its frame. */
+  videoFrame: boolean | null;
+  /** Every output's own counters (`SceneSink.stats()`), e.g. mqttConnected, mqttQueued. */
+  outputs: Readonly<Record<string, number>>;
+}
+
+/** `up`: delivering; `down`: configured but not delivering; `none`: not configured. */
+export type SourceState = 'up' | 'down' | 'none';
+
+/** Windows further apart than this mean the pipeline stalled (they come every second). */
+export const STALL_MS = 15_000;
+
+export function sources(state: LiveState, stallMs = STALL_MS): { audio: SourceState; video: SourceState } {
+  const flowing = state.sinceLastWindowMs !== null && state.sinceLastWindowMs <= stallMs;
+  return {
+    audio: flowing ? 'up' : 'down',
+    video: state.videoFrame === null ? 'none' : state.videoFrame && flowing ? 'up' : 'down',
+  };
+}
+
+export interface MqttState {
+  connected: boolean;
+  /** Windows waiting for the broker. */
+  queued: number;
+  /** How close the outbox is to its size or age bound: 0 empty, 1 at the bound (the oldest windows are being dropped). */
+  fill: number;
+  dropped: number;
+  reconnects: number;
+}
+
+/** The outbox is this close to its bound: with the broker away, labels are about to be (or being) dropped. */
+export const OUTBOX_FULL = 0.9;
+
+/** The MQTT output's counters (MqttSink.stats()); a daemon without one reads as connected with an empty outbox. */
+export function mqttState(state: LiveState): MqttState {
+  const o = state.outputs;
+  if (o.mqttConnected === undefined) return { connected: true, queued: 0, fill: 0, dropped: 0, reconnects: 0 };
+  return {
+    connected: o.mqttConnected === 1,
+    queued: o.mqttQueued ?? 0,
+    fill: o.mqttOutboxFill ?? 0,
+    dropped: o.mqttDropped ?? 0,
+    reconnects: o.mqttReconnects ?? 0,
+  };
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** Why not, in words for the person reading `curl` output; when ok, a short summary. */
+  reason: string;
+}
+
+/** `/healthz`: the process answers and windows went through within `stallMs`. */
+export function health(state: LiveState, stallMs = STALL_MS): Verdict {
+  const since = state.sinceLastWindowMs;
+  if (since === null)
+    return {
+      ok: false,
+      reason: state.started ? 'no window classified yet' : 'starting: opening the sources and outputs',
+    };
+  if (since > stallMs) {
+    return {
+      ok: false,
+      reason: `no window for ${Math.round(since / 1000)} s (the audio source or inference is stalled; more than ${stallMs / 1000} s is unhealthy)`,
+    };
+  }
+  return { ok: true, reason: `last window ${(since / 1000).toFixed(1)} s ago` };
+}
+
+/** `/readyz`: the model is loaded and the sources deliver, and labels reach the broker or wait within the outbox's bounds. */
+export function readiness(state: LiveState, stallMs = STALL_MS): Verdict {
+  if (!state.started) return { ok: false, reason: 'starting: opening the sources and outputs' };
+  const problems: string[] = [];
+  const flow = health(state, stallMs);
+  if (!flow.ok) problems.push(flow.reason);
+  if (sources(state, stallMs).video === 'down' && flow.ok)
+    problems.push('the video source delivers no frames (labels are audio-only or degraded)');
+  const mqtt = mqttState(state);
+  const full = `${Math.round(mqtt.fill * 100)} % of its bound`;
+  if (!mqtt.connected && mqtt.fill >= OUTBOX_FULL) {
+    problems.push(
+      `MQTT broker unreachable and the outbox is at ${full} (${mqtt.queued} windows): the oldest labels are being dropped`,
+    );
+  }
+  if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
+  const broker = mqtt.connected
+    ? 'broker connected'
+    : `broker unreachable, ${mqtt.queued} windows queued (outbox at ${full})`;
+  return { ok: true, reason: `model loaded, sources deliver, ${broker}` };
+}

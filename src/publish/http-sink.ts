@@ -1,0 +1,148 @@
+/**
+ * The operations HTTP endpoint as an output (`http.listen`): health, readiness, Prometheus metrics and the live status
+ * page. Every window updates the page's state and the latency histograms; counters are read from the daemon's live
+ * state when asked. A port that is taken does not stop the daemon (labels matter more than the page): it logs the
+ * error with the fix and runs without the endpoint.
+ */
+import type { Logger } from '../log/logger.js';
+import { ListenError, OpsServer } from '../http/server.js';
+import { SceneTimeline } from '../http/scene-timeline.js';
+import { health, mqttState, readiness, sources, type LiveState } from '../ops/live-state.js';
+import { DaemonMetrics } from '../ops/metrics.js';
+import type { ScenePayload } from './payload.js';
+import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
+
+export interface HttpSinkConfig {
+  /** `host:port`, port 0 = any free port. */
+  listen: string;
+  deviceId: string;
+  version: string;
+}
+
+export class HttpSink implements SceneSink {
+  private readonly metrics: DaemonMetrics;
+  private readonly server: OpsServer;
+  private readonly timeline = new SceneTimeline();
+  private live: () => LiveState = notStarted;
+  private current: ScenePayload | null = null;
+  private url = '';
+
+  constructor(
+    private readonly config: HttpSinkConfig,
+    private model: RunningModel,
+    private readonly logger: Logger,
+  ) {
+    this.metrics = new DaemonMetrics(() => this.live(), config.version);
+    this.metrics.modelChanged(model);
+    this.server = new OpsServer({
+      listen: config.listen,
+      live: () => this.live(),
+      status: () => this.status(),
+      metrics: () => this.metrics.scrape(),
+      logger,
+    });
+  }
+
+  get description(): string {
+    return this.url
+      ? `http ${this.url} (/, /healthz, /readyz, /metrics)`
+      : `http off (could not listen on ${this.config.listen})`;
+  }
+
+  /** The base URL once listening, else empty. */
+  get address(): string {
+    return this.url;
+  }
+
+  async start(_signal: AbortSignal, live: () => LiveState): Promise<void> {
+    this.live = live;
+    try {
+      this.url = await this.server.start();
+    } catch (err) {
+      if (!(err instanceof ListenError)) throw err;
+      this.logger.error(`${err.message}; avscene runs on without it`);
+      return;
+    }
+    this.logger.info({ url: this.url }, `status page and metrics on ${this.url}/ (/healthz, /readyz, /metrics)`);
+  }
+
+  publishWindow({ payload, timings }: WindowResult): void {
+    this.metrics.observeWindow(timings, payload.latencyMs);
+    this.current = payload;
+    this.timeline.add(payload.label, Date.parse(payload.window.start), Date.parse(payload.window.end));
+    this.server.push();
+  }
+
+  publishHealth(_snapshot: HealthSnapshot): void {
+    // Everything in the health report is read live by /metrics and the page.
+  }
+
+  modelChanged(model: RunningModel): void {
+    this.model = model;
+    this.metrics.modelChanged(model);
+  }
+
+  stats(): Record<string, number> {
+    return {};
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+  }
+
+  /** The status page's document (`/status.json`, `/events`). */
+  private status(): unknown {
+    const s = this.live();
+    const now = Date.now();
+    const current = this.current;
+    return {
+      device: this.config.deviceId,
+      version: this.config.version,
+      now,
+      uptimeS: Math.round(process.uptime()),
+      bundle: {
+        name: this.model.manifest.name,
+        version: this.model.manifest.version,
+        sha: this.model.sha256.slice(0, 12),
+      },
+      classes: this.model.manifest.classes,
+      current: current && {
+        label: current.label,
+        confidence: current.confidence,
+        probs: current.probs,
+        seq: current.seq,
+        window: current.window,
+        modalities: current.modalities,
+        degraded: current.degraded,
+        degradedReason: current.degradedReason,
+      },
+      timeline: this.timeline.recent(now),
+      health: health(s),
+      ready: readiness(s),
+      sinceLastWindowMs: s.sinceLastWindowMs,
+      sources: sources(s),
+      mqtt: mqttState(s),
+      counters: {
+        windows: s.windows,
+        dropped: s.dropped,
+        invalid: s.invalid,
+        degraded: s.degraded,
+        queueDepth: s.queueDepth,
+      },
+    };
+  }
+}
+
+function notStarted(): LiveState {
+  return {
+    windows: 0,
+    dropped: 0,
+    invalid: 0,
+    degraded: 0,
+    queueDepth: 0,
+    sinceLastWindowMs: null,
+    started: false,
+    videoFrame: null,
+    outputs: {},
+  };
+}

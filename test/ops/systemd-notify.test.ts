@@ -1,0 +1,97 @@
+/**
+ * sd_notify against a real Unix datagram socket bound by the test (as systemd's $NOTIFY_SOCKET is): READY=1 and
+ * STATUS=, WATCHDOG=1 at half WATCHDOG_USEC only while windows flow, STOPPING=1, and nothing outside systemd.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SystemdNotifier, type NotifyState } from '../../src/ops/systemd-notify.js';
+import { memoryLogger } from '../capture/support.js';
+import { NotifySocket, fields } from '../helpers/notify-socket.js';
+
+const sockets: NotifySocket[] = [];
+after(() => sockets.forEach((s) => s.close()));
+
+function listen(): NotifySocket {
+  const s = new NotifySocket();
+  sockets.push(s);
+  return s;
+}
+
+/** A pipeline whose flow the test switches on and off. */
+function pipeline(): NotifyState & { flows: boolean; windows: number } {
+  return {
+    flows: true,
+    windows: 0,
+    flowing() {
+      return this.flows;
+    },
+    statusLine() {
+      return `street 87%\n${this.windows} windows`;
+    },
+  };
+}
+
+test('READY=1 with a one-line STATUS, watchdog pings while windows flow, none while stalled, STOPPING=1 at the end', async () => {
+  const socket = listen();
+  const { logger, lines } = memoryLogger();
+  const env: NodeJS.ProcessEnv = {
+    NOTIFY_SOCKET: socket.path,
+    WATCHDOG_USEC: '200000',
+    WATCHDOG_PID: String(process.pid),
+  };
+  const notifier = SystemdNotifier.fromEnvironment(logger, env)!;
+  assert.ok(notifier, 'a notifier when NOTIFY_SOCKET is set');
+  assert.equal(notifier.pingIntervalMs, 100, 'pings at half of WATCHDOG_USEC');
+  assert.deepEqual(env, {}, 'NOTIFY_SOCKET and WATCHDOG_* are not passed on to child processes');
+
+  const state = pipeline();
+  notifier.ready(state);
+  await socket.until((m) => m.length >= 1, 2000, 'READY=1');
+  assert.deepEqual(fields(socket.messages[0]!), { READY: '1', STATUS: 'street 87% · 0 windows' });
+
+  const pings = () => socket.messages.filter((m) => fields(m).WATCHDOG === '1').length;
+  await socket.until(() => pings() >= 3, 3000, 'three watchdog pings');
+
+  // The pipeline stalls: the ticks go on (STATUS refreshes) but carry no WATCHDOG=1 any more.
+  state.flows = false;
+  const stalledFrom = socket.messages.length + 1; // the tick in progress may still have seen the flow
+  await socket.until((m) => m.length >= stalledFrom + 4, 3000, 'four ticks after the stall');
+  const afterStall = socket.messages.slice(stalledFrom);
+  assert.ok(
+    afterStall.every((m) => fields(m).WATCHDOG === undefined && fields(m).STATUS !== undefined),
+    afterStall.join(' | '),
+  );
+  assert.match(lines.find((l) => l.level === 50)?.msg ?? '', /watchdog pings withheld, so systemd restarts avscene/);
+
+  state.flows = true;
+  const resumedFrom = socket.messages.length;
+  await socket.until((m) => m.slice(resumedFrom).some((x) => fields(x).WATCHDOG === '1'), 3000, 'pings to resume');
+
+  notifier.stopping();
+  const before = socket.messages.length;
+  await socket.until((m) => m.length > before, 2000, 'STOPPING=1');
+  assert.equal(fields(socket.messages.at(-1)!).STOPPING, '1');
+  notifier.close();
+});
+
+test('a watchdog meant for another process, or none, only refreshes STATUS', async () => {
+  const socket = listen();
+  const { logger } = memoryLogger();
+  const notifier = SystemdNotifier.fromEnvironment(logger, {
+    NOTIFY_SOCKET: socket.path,
+    WATCHDOG_USEC: '200000',
+    WATCHDOG_PID: '1',
+  })!;
+  assert.equal(notifier.pingIntervalMs, null);
+  notifier.ready(pipeline());
+  await socket.until((m) => m.length >= 1, 2000, 'READY=1');
+  assert.equal(fields(socket.messages[0]!).READY, '1');
+  notifier.close();
+});
+
+test('without NOTIFY_SOCKET (not run by systemd) there is no notifier; an abstract socket is refused with a warning', () => {
+  const { logger, lines } = memoryLogger();
+  assert.equal(SystemdNotifier.fromEnvironment(logger, {}), null);
+  assert.equal(SystemdNotifier.fromEnvironment(logger, { NOTIFY_SOCKET: '@/org/freedesktop/systemd1/notify' }), null);
+  assert.match(lines[0]!.msg, /NOTIFY_SOCKET is not a file system path/);
+});
