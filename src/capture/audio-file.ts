@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { SAMPLE_RATE, decodeWav, droppedTail, toStereo48k, wholeWindowCount, windowSamples } from '../audio/index.js';
+import { ConfigError } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { sleep } from './retry.js';
 import type { AudioSource, AudioWindow } from './types.js';
@@ -26,14 +27,26 @@ export interface FileAudioSourceOptions {
 export class FileAudioSource implements AudioSource {
   readonly description: string;
   readonly live: boolean;
+  private loaded: { left: Float32Array; right: Float32Array } | null = null;
 
   constructor(private readonly opts: FileAudioSourceOptions) {
     this.live = opts.realtime;
     this.description = `file ${opts.file}${opts.loop ? ' (loop)' : ''}${opts.realtime ? '' : ' (as fast as possible)'}`;
   }
 
+  /** Reads and decodes the file: one that is missing, not a WAV the decoder takes, or too short is a ConfigError (exit 78). */
+  async check(): Promise<void> {
+    try {
+      this.loaded = await this.load();
+    } catch (err) {
+      const message = (err as Error).message;
+      throw new ConfigError(message.startsWith('audio.file') ? message : `audio.file: ${message}`);
+    }
+  }
+
   async *windows(signal: AbortSignal): AsyncIterable<AudioWindow> {
-    const { left, right } = await this.load();
+    const { left, right } = this.loaded ?? (await this.load());
+    this.loaded = null; // a looping file keeps its own reference; nothing else needs to hold 23 MB per minute
     const perPass = wholeWindowCount(left.length);
     const runStart = Date.now();
     let index = 0;

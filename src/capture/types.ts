@@ -25,6 +25,12 @@ export interface AudioSource {
    * real time): a consumer that falls behind must drop windows. False: the next window waits until it is asked for.
    */
   readonly live: boolean;
+  /**
+   * Checks the input before anything else opens (the daemon calls it before the outputs start, so a broken input never
+   * makes the retained status flap): throws a ConfigError (exit 78) for an input a restart will not mend. Sources whose
+   * input may come back by itself (a microphone) have none.
+   */
+  check?(): Promise<void>;
   /** Yields windows until the source ends (a file without loop) or `signal` aborts. Errors that end the source are thrown. */
   windows(signal: AbortSignal): AsyncIterable<AudioWindow>;
 }

@@ -110,6 +110,7 @@ export class Daemon {
   private async start(): Promise<WindowQueue<Captured>> {
     const { audio, video, sinks, model } = this.parts;
     const { logger } = this;
+    await audio.check?.();
     if (video) await video.start();
     // In order: the HTTP endpoint listens before the broker is contacted (see createDaemonParts).
     for (const sink of sinks) await sink.start(this.abort.signal, () => this.live());

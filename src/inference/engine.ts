@@ -20,7 +20,7 @@ import { FeatureExtractor, type FeatureKind, type Features } from '../features/i
 import { argmax, chooseWeights, fuseDecisions, UNKNOWN_LABEL, type Modality } from '../fusion/index.js';
 import { bundleFile } from './bundle.js';
 import { checkSessionIO } from './bundle-checks.js';
-import { activeHeads, type Bundle, type BundleManifest, type TensorSpec } from './bundle-manifest.js';
+import { activeHeads, BundleError, type Bundle, type BundleManifest, type TensorSpec } from './bundle-manifest.js';
 import { checkPrecision, installedBackends, providerOrder, type Precision, type Provider } from './providers.js';
 import { preprocessFrame, preprocessKey } from './preprocess.js';
 import { SessionLane, type Optimization, type WireTensor } from './session-lane.js';
@@ -110,6 +110,8 @@ export class EngineFailure extends Error {
   }
 }
 
+const UNLOADABLE = 'Export the bundle again with the toolkit (ONNX opset 17), or point model.bundle at one that loads.';
+
 const sessionKey = (kind: SessionInfo['kind'], key: string): string => `${kind}:${key}`;
 
 export class SceneEngine {
@@ -171,13 +173,20 @@ export class SceneEngine {
       ): Promise<SessionInfo> => {
         const path = bundleFile(bundle, file);
         const laneThreads = lane === audio ? audioThreads : threads;
-        const reply = await lane.open(sessionKey(kind, key), path, {
-          providers: order,
-          threads: laneThreads,
-          optimization,
-          precision,
-          engineCacheDir: opts.engineCacheDir,
-        });
+        const reply = await lane
+          .open(sessionKey(kind, key), path, {
+            providers: order,
+            threads: laneThreads,
+            optimization,
+            precision,
+            engineCacheDir: opts.engineCacheDir,
+          })
+          .catch((err: Error) => {
+            // Its checksum matched, yet ONNX Runtime cannot parse or run the graph: a restart will not change that (exit 78).
+            throw /bad_alloc|out of memory/i.test(err.message)
+              ? err
+              : new BundleError(path, `ONNX Runtime cannot load it (${err.message.split('\n')[0]})`, UNLOADABLE);
+          });
         checkSessionIO(path, io, reply, batch);
         for (const f of reply.fallbacks) {
           if (warned.has(f.provider)) continue;

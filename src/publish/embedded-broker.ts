@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from '../log/logger.js';
+import { ConfigError } from '../config/load.js';
 
 export interface EmbeddedBroker {
   url: string;
@@ -16,7 +17,8 @@ export async function startEmbeddedBroker(port: number, logger: Logger): Promise
       broker.close(); // its heartbeat timer would keep the process alive after the failed start
       reject(
         err.code === 'EADDRINUSE'
-          ? new Error(
+          ? // Exit 78: restarting does not free the port.
+            new ConfigError(
               `cannot start the embedded MQTT broker: 127.0.0.1:${port} is already in use. ` +
                 `If a broker already runs there, set mqtt.url=mqtt://127.0.0.1:${port}; otherwise choose another mqtt.embeddedPort.`,
             )

@@ -276,7 +276,7 @@ test('a corrupt model bundle stops start-up with exit 78 and names the file and 
   assert.match(daemon.stderr(), new RegExp(`${head}: SHA-256 .* Re-export the bundle`));
 });
 
-test('a start-up failure after the model is loaded (embedded broker port taken) still ends the process, with the port and the fix', async () => {
+test("the embedded broker's port taken ends start-up with exit 78 (a restart would not free it), with the port and the fix", async () => {
   const port = await freePort();
   const taken = net.createServer().listen(port, '127.0.0.1');
   await once(taken, 'listening');
@@ -284,7 +284,7 @@ test('a start-up failure after the model is loaded (embedded broker port taken) 
     const daemon = startCli(['run', '--set', `mqtt.embeddedPort=${port}`]);
     const ended = await Promise.race([daemon.exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
     assert.ok(ended !== null, `the daemon was still running 15 s after failing to start:\n${daemon.stderr()}`);
-    assert.equal(ended.code, 1);
+    assert.equal(ended.code, 78);
     assert.match(daemon.stderr(), new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*mqtt\\.embeddedPort`));
   } finally {
     taken.close();
