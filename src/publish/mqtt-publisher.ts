@@ -186,6 +186,11 @@ export class MqttPublisher {
     clearInterval(this.tickTimer);
     if (this.reminderTimer) clearInterval(this.reminderTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    // The first connection still on its way (a file classified faster than the broker answered, or inputs checked
+    // before it was contacted): it gets the budget too, unless an attempt has already failed.
+    while (!this.everConnected && this.lastFailure === null && this.outbox.length > 0 && Date.now() < deadline - 300) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     // Connected: let the queue drain while the budget lasts; what is left stays in the outbox for the next start.
     while (this.ready && this.outbox.length > 0 && Date.now() < deadline - 300)
       await new Promise((r) => setTimeout(r, 10));
