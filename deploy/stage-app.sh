@@ -18,12 +18,13 @@ mkdir -p "$dest"
 tar -C "$src" -cf - package.json package-lock.json README.md dist models/bundles models/BUNDLE.md \
   deploy/demo deploy/config.example.json deploy/configure-service.sh systemd | tar -C "$dest" -xf -
 
-# node_modules without what cannot run here: onnxruntime's builds for other systems and CPUs, the OpenCV binding's
-# object files. Then npm drops the development packages (TypeScript, tsx, type definitions) by the lockfile, offline.
+# node_modules without what cannot run here: onnxruntime's builds for other systems and CPUs, and every native module's
+# object files (node-gyp's obj.target and .deps). Then npm drops the development packages (TypeScript, tsx, type
+# definitions) by the lockfile, offline.
 case "$(node -p process.arch)" in x64) keep_arch=x64 ;; arm64) keep_arch=arm64 ;; *) keep_arch=$(node -p process.arch) ;; esac
 ort=node_modules/onnxruntime-node/bin/napi-v6
 excludes=(--exclude="$ort/darwin" --exclude="$ort/win32" --exclude=node_modules/.avscene-setup
-  --exclude=node_modules/@u4/opencv4nodejs/build/Release/obj.target --exclude=node_modules/@u4/opencv4nodejs/build/Release/.deps)
+  --exclude='*/build/Release/obj.target' --exclude='*/build/Release/.deps')
 for other in x64 arm64; do [ "$other" = "$keep_arch" ] || excludes+=(--exclude="$ort/linux/$other"); done
 tar -C "$src" -cf - "${excludes[@]}" node_modules | tar -C "$dest" -xf -
 (cd "$dest" && npm prune --omit=dev --offline --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)

@@ -187,5 +187,8 @@ test("avscene watch with a wrong password fails with the broker's answer instead
   assert.ok(ended !== null, `avscene watch was still running 60 s after the broker refused it:\n${watch.stderr()}`);
   assert.equal(ended.code, 1);
   // The broker's answer inside the daemon's explanation of it (the same cause-and-fix line the daemon logs).
-  assert.match(watch.stderr(), /avscene: cannot connect to the broker at .*: the broker refused the credentials \(Connection refused: Bad username or password\): check mqtt\.username/i);
+  assert.match(
+    watch.stderr(),
+    /avscene: cannot connect to the broker at .*: the broker refused the credentials \(Connection refused: Bad username or password\): check mqtt\.username/i,
+  );
 });
