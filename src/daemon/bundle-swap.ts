@@ -5,7 +5,7 @@
  * opened and one warm-up window classified. The inference loop then `take()`s it between two windows, so no window is
  * lost and `seq` has no gap. Any failure leaves the running bundle in place; `onFailure` reports why.
  */
-import { loadBundle, type Bundle, type SceneEngine } from '../inference/index.js';
+import { loadBundle, type Bundle, type EngineOptions, type SceneEngine } from '../inference/index.js';
 import { openWarm } from '../inference/warm-up.js';
 import type { Logger } from '../log/logger.js';
 
@@ -14,8 +14,8 @@ export interface SwapSettings {
   bundle: string;
   /** model.publicKey ('' = none). */
   publicKey: string;
-  providers: string;
-  threads: number;
+  /** The running engine's options (providers, threads, precision, TensorRT cache), so a swapped-in bundle runs alike. */
+  engine: EngineOptions;
 }
 
 /** A bundle ready to take over, and what preparing it took. */
@@ -95,7 +95,7 @@ export class BundleSwapper {
         { bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, dir: bundle.dir },
         'reload: new bundle verified; opening its sessions beside the running ones',
       );
-      const warm = await openWarm(bundle, { providers: settings.providers, threads: settings.threads, logger });
+      const warm = await openWarm(bundle, settings.engine);
       if (this.closed) {
         await warm.engine.close();
         return;

@@ -4,7 +4,7 @@
  */
 import { createAudioSource, createVideoSourceFor } from '../capture/index.js';
 import type { AvsceneConfig } from '../config/load.js';
-import { engineOptions, loadBundle, providerOrder, SceneEngine } from '../inference/index.js';
+import { type EngineOptions, engineOptions, loadBundle, providerOrder, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
 import { HttpSink } from '../publish/http-sink.js';
@@ -26,14 +26,19 @@ export interface AssembledDaemon extends DaemonParts {
  * Loads the bundle (BundleError, exit 78, when it is corrupt), starts its inference engine and builds the rest.
  * Nothing is opened but the engine; if building anything after it fails, the engine is closed before the error is thrown.
  */
-export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
-  const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
-  const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
+/** The daemon's engine options, for its first bundle and any bundle swapped in later. */
+export function daemonEngineOptions(config: AvsceneConfig, logger: Logger): EngineOptions {
   // TensorRT keeps the engines it builds under state.dir: a reboot does not rebuild them (minutes on a Jetson).
   const engineCache = providerOrder(config.inference.providers).includes('tensorrt')
     ? openStateDir(config.state.dir, 'tensorrt')
     : undefined;
-  const engine = await SceneEngine.create(bundle, engineOptions(config.inference, logger, engineCache));
+  return engineOptions(config.inference, logger, engineCache);
+}
+
+export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
+  const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
+  const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
+  const engine = await SceneEngine.create(bundle, daemonEngineOptions(config, logger));
   let seq: SeqStore | undefined;
   try {
     const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, ...config.mqtt }, bundle.manifest, logger);

@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
 import { Daemon, SHUTDOWN_BUDGET_MS } from '../../daemon/daemon.js';
-import { createDaemonParts } from '../../daemon/factory.js';
+import { createDaemonParts, daemonEngineOptions } from '../../daemon/factory.js';
 import { watchLabels } from '../../publish/watch.js';
 import { EXIT_FAILURE } from '../../util/exit-codes.js';
 
@@ -55,8 +55,7 @@ Examples:
     const swap = {
       bundle: config.model.bundle,
       publicKey: config.model.publicKey,
-      providers: config.inference.providers,
-      threads: config.inference.threads,
+      engine: daemonEngineOptions(config, logger),
     };
     daemon = new Daemon(parts, { deviceId: config.device.id, queueDepth: config.inference.queue, logger, swap });
     if (reloadRequested) daemon.reload();
