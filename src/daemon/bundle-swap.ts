@@ -3,7 +3,8 @@
  * the running bundle while the new one is prepared beside it, off the hot path — model.bundle re-read (following a
  * `current` link), validated (schema, SHA-256 of every file, signature when model.publicKey is set), its sessions
  * opened and one warm-up window classified. The inference loop then `take()`s it between two windows, so no window is
- * lost and `seq` has no gap. Any failure leaves the running bundle in place; `onFailure` reports why.
+ * lost and `seq` has no gap. Any failure (a bundle with another class list too) leaves the running bundle in place;
+ * `onFailure` reports why.
  */
 import { loadBundle, type Bundle, type EngineOptions, type SceneEngine } from '../inference/index.js';
 import { openWarm } from '../inference/warm-up.js';
@@ -89,6 +90,15 @@ export class BundleSwapper {
           `reload: ${settings.bundle} still holds the running bundle; nothing to swap`,
         );
         return;
+      }
+      // Dashboards, Home Assistant and history tools read labels (and probs) by the running class list: a bundle with
+      // other classes, or the same classes in another order, would change what every published field means mid-run.
+      if (bundle.manifest.classes.join('\n') !== current.manifest.classes.join('\n')) {
+        throw new Error(
+          `${bundle.dir}: its classes [${bundle.manifest.classes.join(', ')}] differ from the running bundle's ` +
+            `[${current.manifest.classes.join(', ')}]; a hot swap keeps the class list. Restart the daemon ` +
+            '(systemctl restart avscene) to change the classes, or install a bundle with the same classes in the same order',
+        );
       }
       const validateMs = performance.now() - t0;
       logger.info(

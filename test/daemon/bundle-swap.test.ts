@@ -1,7 +1,7 @@
 /**
  * Hot swap end to end: the daemon labels a looping real-time file with a signed bundle installed by `avscene bundle
  * install`; installing a newer one swaps it in between two windows (no seq gap, no window lost, the model version in
- * the messages changes exactly there, `…/info` follows); a corrupt and a wrongly signed bundle are refused while the
+ * the messages changes exactly there, `…/info` follows); a corrupt bundle, a wrongly signed one and one with another class list are refused while the
  * running one keeps labelling. Real bundles, real signatures, a real mosquitto broker, real SIGHUPs.
  */
 import { test, before, after } from 'node:test';
@@ -146,6 +146,20 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
     String(logsWith(daemon, /^reload refused/)[1]!.err),
     /bundle\.sig: does not verify against .*release\.pub/,
   );
+  // The same nets with two classes swapped: every published label and probability would change meaning mid-run.
+  const reordered = demoVersion(dir, '5.0.0');
+  const manifestFile = path.join(reordered, 'bundle.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { classes: string[] };
+  [manifest.classes[0], manifest.classes[1]] = [manifest.classes[1]!, manifest.classes[0]!];
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
+  signBundle(reordered, release.key);
+  pointCurrentAt(store, reordered);
+  daemon.child.kill('SIGHUP');
+  await until('the bundle with other classes refused', () => logsWith(daemon, /^reload refused/).length === 3);
+  assert.match(
+    String(logsWith(daemon, /^reload refused/)[2]!.err),
+    /its classes \[.*\] differ from the running bundle's .*Restart the daemon/,
+  );
   const afterRefusals = windows().length;
   await until('labelling goes on', () => windows().length >= afterRefusals + 2);
 
@@ -155,7 +169,7 @@ test('a new bundle takes over between two windows; corrupt and wrongly signed on
   await until('health at stop', () => sub.on(`avscene/${device}/health`).length > 0, 10_000);
   const health = JSON.parse(sub.on(`avscene/${device}/health`).at(-1)!.payload) as Record<string, number>;
   assert.equal(health.bundleSwaps, 1);
-  assert.equal(health.bundleSwapFailures, 2);
+  assert.equal(health.bundleSwapFailures, 3);
 
   // Every window, in order, without a gap; the version switches once, from 1.0.0 to 2.0.0, and never back.
   const all = windows();
