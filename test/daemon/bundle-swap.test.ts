@@ -59,7 +59,7 @@ async function until(what: string, predicate: () => boolean, timeoutMs = 60_000)
   }
 }
 
-test('a new bundle takes over between two windows; corrupt and wrongly signed ones are refused while the old one keeps labelling', async () => {
+test('a new bundle takes over between two windows; corrupt, wrongly signed and other-class ones are refused while the old one keeps labelling', async () => {
   const dir = tempDir('avscene-swap-');
   const store = path.join(dir, 'bundles');
   const release = keyPair(dir, 'release');

@@ -113,6 +113,7 @@ test('every native dependency has a route to arm64 (a new one must be added here
     'node_modules/onnxruntime-node': 'prebuilt linux/arm64 binary inside the npm package (checked above)',
     'node_modules/@u4/opencv4nodejs': 'compiled on the device against its OpenCV by deploy/setup.sh',
     'node_modules/esbuild': 'platform package @esbuild/linux-arm64 (development only)',
+    'node_modules/unix-dgram': 'compiled on the device by npm ci / deploy/setup.sh (plain C++, no CPU-specific code)',
   };
   const withScripts = entries
     .filter(([, meta]) => meta.hasInstallScript)
