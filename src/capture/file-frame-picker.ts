@@ -13,7 +13,7 @@ import { matToFrame } from '../video/frame.js';
 import type { CV, Mat, VideoCapture } from '../video/opencv.js';
 import type { VideoFrame } from './types.js';
 
-interface Decoded {
+export interface Decoded {
   mat: Mat;
   /** Seconds from the start of the file. */
   ts: number;
@@ -62,9 +62,14 @@ export class FileFramePicker {
 
   /** The frame nearest `target` media seconds; with `loop` the video repeats (target modulo its length), without, null past its end. */
   pick(target: number, loop: boolean): VideoFrame | null {
-    if (!this.cap) throw new Error('FileFramePicker.pick() called before open()');
-    const found = this.find(target, loop);
+    const found = this.frameAt(target, loop);
     return found && matToFrame(this.cv, found.mat, found.ts);
+  }
+
+  /** pick() without the copy out: the decoded Mat and its time; the Mat stays the picker's (valid until the next call). */
+  frameAt(target: number, loop: boolean): Decoded | null {
+    if (!this.cap) throw new Error('FileFramePicker.pick() called before open()');
+    return this.find(target, loop);
   }
 
   close(): void {

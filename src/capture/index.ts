@@ -1,17 +1,19 @@
 /** The capture stage: builds the audio and video sources the config asks for. */
+import type { PreprocessSpec } from '../inference/bundle-manifest.js';
 import type { Logger } from '../log/logger.js';
 import { AlsaAudioSource } from './audio-alsa.js';
 import { FileAudioSource } from './audio-file.js';
 import type { AudioSource, VideoSource } from './types.js';
 import { FileVideoSource } from './video-file.js';
+import type { PixelFormatSetting } from './v4l2-format.js';
 import { LiveVideoSource } from './video-live.js';
 
-export type { AudioSource, AudioWindow, VideoFrame, VideoSource } from './types.js';
+export type { AudioSource, AudioWindow, VideoFrame, VideoSource, WindowFrame } from './types.js';
 
 /** The config sections capture reads (the daemon's config object fits it). */
 export interface CaptureConfig {
   audio: { source: string; device: string; file: string; loop: boolean };
-  video: { source: string; device: string; file: string; loop: boolean; fps: number };
+  video: { source: string; device: string; file: string; loop: boolean; fps: number; pixelFormat: string };
   sources: { realtime: boolean };
 }
 
@@ -41,17 +43,25 @@ export function videoWanted(source: string, bundle: { name: string; usesImages: 
   return false;
 }
 
-/** The video source the config asks for, if the bundle uses images (see videoWanted). */
+/** The video source the config asks for, if the bundle uses images (see videoWanted); `preprocess` as in createVideoSource. */
 export function createVideoSourceFor(
   cfg: Pick<CaptureConfig, 'video'>,
   bundle: { name: string; usesImages: boolean },
   logger: Logger,
+  preprocess: PreprocessSpec[] = [],
 ): VideoSource | null {
-  return videoWanted(cfg.video.source, bundle, logger) ? createVideoSource(cfg, logger) : null;
+  return videoWanted(cfg.video.source, bundle, logger) ? createVideoSource(cfg, logger, preprocess) : null;
 }
 
-/** null for video.source=none (audio only). Call `start()` on the result before the first window. */
-export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Logger): VideoSource | null {
+/**
+ * null for video.source=none (audio only). Call `start()` on the result before the first window. With `preprocess`
+ * (the bundle's image preprocess blocks) frames come preprocessed from the video process; without, as BGR.
+ */
+export function createVideoSource(
+  cfg: Pick<CaptureConfig, 'video'>,
+  logger: Logger,
+  preprocess: PreprocessSpec[] = [],
+): VideoSource | null {
   const { video } = cfg;
   switch (video.source) {
     case 'none':
@@ -59,11 +69,18 @@ export function createVideoSource(cfg: Pick<CaptureConfig, 'video'>, logger: Log
     case 'file':
       if (!video.file)
         throw new Error('video.source is "file" but video.file is empty: set video.file to a video file.');
-      return new FileVideoSource({ file: video.file, loop: video.loop, logger });
+      return new FileVideoSource({ file: video.file, loop: video.loop, logger, preprocess });
     case 'v4l2':
-      return new LiveVideoSource({ kind: 'v4l2', target: video.device, fps: video.fps, logger });
+      return new LiveVideoSource({
+        kind: 'v4l2',
+        target: video.device,
+        fps: video.fps,
+        pixelFormat: video.pixelFormat as PixelFormatSetting,
+        logger,
+        preprocess,
+      });
     case 'url':
-      return new LiveVideoSource({ kind: 'url', target: video.file, logger });
+      return new LiveVideoSource({ kind: 'url', target: video.file, logger, preprocess });
     default:
       throw new Error(`video.source "${video.source}" is not supported: use "v4l2", "file", "url" or "none".`);
   }

@@ -4,15 +4,14 @@
  * process keeps answering while a read waits for the camera. Any sign that the camera is gone (a read error,
  * repeated empty frames) ends the capture: the daemon is told why and starts a fresh process later.
  */
-import { matToFrame } from '../video/frame.js';
 import type { CV, Mat, VideoCapture } from '../video/opencv.js';
 import { isPipeline } from './stream-target.js';
-import type { VideoTarget } from './video-protocol.js';
-import type { VideoFrame } from './types.js';
+import { configureV4l2 } from './v4l2-format.js';
+import type { OpenedInfo, VideoTarget } from './video-protocol.js';
 
 type LiveTarget = Extract<VideoTarget, { kind: 'v4l2' | 'url' }>;
 
-interface Stamped {
+export interface Stamped {
   mat: Mat;
   /** Wall-clock ms when the frame was read. */
   ts: number;
@@ -33,7 +32,7 @@ export class LiveFrameRing {
   ) {}
 
   /** Opens the camera (blocks this process until OpenCV returns: the daemon bounds it by killing the process). */
-  open(): { width: number; height: number; fps: number } {
+  open(): OpenedInfo {
     const { cv, target } = this;
     const t = target.target;
     try {
@@ -44,8 +43,16 @@ export class LiveFrameRing {
     } catch (err) {
       throw new Error(`OpenCV cannot open it (${err instanceof Error ? err.message : String(err)})`);
     }
-    // The model needs one frame per second: ask the camera for its lowest rate (the driver rounds to one it offers).
-    if (target.kind === 'v4l2' && target.fps > 0) this.cap.set(cv.CAP_PROP_FPS, target.fps);
+    if (target.kind === 'v4l2') {
+      // The model needs one frame per second: the cheapest pixel format, then the lowest rate (the driver rounds to one it offers).
+      const props = {
+        FOURCC: cv.CAP_PROP_FOURCC,
+        FRAME_WIDTH: cv.CAP_PROP_FRAME_WIDTH,
+        FRAME_HEIGHT: cv.CAP_PROP_FRAME_HEIGHT,
+        FPS: cv.CAP_PROP_FPS,
+      };
+      return configureV4l2(this.cap, props, target.pixelFormat, target.fps);
+    }
     return {
       width: this.cap.get(cv.CAP_PROP_FRAME_WIDTH),
       height: this.cap.get(cv.CAP_PROP_FRAME_HEIGHT),
@@ -78,12 +85,12 @@ export class LiveFrameRing {
     return 'stopped';
   }
 
-  /** The kept frame nearest `at` (wall-clock ms), or null when none is within `maxSkewMs`. */
-  nearest(at: number, maxSkewMs: number): VideoFrame | null {
+  /** The kept frame nearest `at` (wall-clock ms), or null when none is within `maxSkewMs`; the Mat stays the ring's. */
+  nearest(at: number, maxSkewMs: number): Stamped | null {
     let best: Stamped | undefined;
     for (const f of this.ring) if (!best || Math.abs(f.ts - at) < Math.abs(best.ts - at)) best = f;
     if (!best || Math.abs(best.ts - at) > maxSkewMs) return null;
-    return matToFrame(this.cv, best.mat, best.ts);
+    return best;
   }
 
   private keep(mat: Mat): void {

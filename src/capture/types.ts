@@ -1,7 +1,8 @@
 /** What the capture stage hands to the rest of the pipeline. */
-import type { VideoFrame } from '../video/frame.js';
+import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { WindowFrame } from '../video/frame.js';
 
-export type { VideoFrame } from '../video/frame.js';
+export type { PreprocessedFrame, VideoFrame, WindowFrame } from '../video/frame.js';
 
 /** One 1-second stereo window at 48 kHz, PCM scaled to [-1, 1). */
 export interface AudioWindow {
@@ -42,6 +43,8 @@ export interface VideoSource {
   start(): Promise<void>;
   /** The frame nearest the window's midpoint, or null when none is available (camera down, file ended without loop).
    *  Live sources keep only the last few seconds of frames: call it as soon as the window arrives, before queueing it. */
-  frameFor(window: AudioWindow): Promise<VideoFrame | null>;
+  frameFor(window: AudioWindow): Promise<WindowFrame | null>;
+  /** From the next window on, frames come as the tensors of these preprocess blocks (the running bundle's image nets), or as BGR when empty. */
+  setPreprocess?(preprocess: PreprocessSpec[]): void;
   stop(): Promise<void>;
 }

@@ -3,8 +3,8 @@
  * through FFmpeg) or a GStreamer pipeline ending in appsink (e.g. a Jetson CSI camera through nvarguscamerasrc).
  *
  * The camera is read in a video process of its own (video-child.ts, live-frame-ring.ts), which keeps a short ring
- * of recent frames stamped with the wall clock; `frameFor` asks it for the one nearest the window's midpoint and
- * waits at most `frameTimeoutMs`. Call it as soon as the window arrives: the ring only covers the last few seconds.
+ * of recent frames stamped with the wall clock; `frameFor` asks it for the one nearest the window's midpoint (for an
+ * image bundle, its preprocessed tensors) and waits at most `frameTimeoutMs`. Call it as soon as the window arrives: the ring only covers the last few seconds.
  * OpenCV's open and read block on a camera that accepts the connection and never sends a frame; here that blocks
  * only the video process, which is killed when it takes longer than `openTimeoutMs` to open or sends no frame for
  * `stallMs`. A camera that disappears is reported once, windows get null meanwhile, and a fresh process reopens it
@@ -12,11 +12,13 @@
  */
 import { access } from 'node:fs/promises';
 import { maskSecrets } from '../config/secrets.js';
+import type { PreprocessSpec } from '../inference/bundle-manifest.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
+import type { PixelFormatSetting } from './v4l2-format.js';
 import { isPipeline, probe, streamTargetProblem, type LiveKind } from './stream-target.js';
-import type { AudioWindow, VideoFrame, VideoSource } from './types.js';
-import type { OpenedInfo, VideoEvent, WireFrame } from './video-protocol.js';
+import type { AudioWindow, VideoSource, WindowFrame } from './types.js';
+import { fromWire, type OpenedInfo, type VideoEvent, type WireFrame } from './video-protocol.js';
 import { VideoProcess, VideoTimeout } from './video-process.js';
 
 export interface LiveVideoSourceOptions {
@@ -26,6 +28,8 @@ export interface LiveVideoSourceOptions {
   logger: Logger;
   /** V4L2: frame rate asked of the camera (the driver picks the nearest it offers). Default 1 (its lowest rate). */
   fps?: number;
+  /** V4L2: pixel format asked of the camera (video.pixelFormat, see v4l2-format.ts). Default auto. */
+  pixelFormat?: PixelFormatSetting;
   /** Seconds of frames kept. Default 3. */
   ringSeconds?: number;
   /** Keep at most one frame per this many ms (a 30 fps camera does not need 90 frames held). Default 100. */
@@ -39,6 +43,8 @@ export interface LiveVideoSourceOptions {
   /** A window waits this long for its frame from the video process. Default 500. */
   frameTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /** The preprocess blocks of the bundle's image nets: frames come as their tensors (see setPreprocess). Default none: BGR frames. */
+  preprocess?: PreprocessSpec[];
 }
 
 export class LiveVideoSource implements VideoSource {
@@ -58,6 +64,7 @@ export class LiveVideoSource implements VideoSource {
   private down = false;
   private readonly stopping = new AbortController();
   private runner: Promise<void> | undefined;
+  private preprocess: PreprocessSpec[];
 
   constructor(private readonly opts: LiveVideoSourceOptions) {
     this.description = `${opts.kind} ${maskSecrets(opts.target)}`;
@@ -67,6 +74,12 @@ export class LiveVideoSource implements VideoSource {
     this.frameTimeoutMs = opts.frameTimeoutMs ?? 500;
     this.maxSkewMs = opts.maxSkewMs ?? 1000;
     this.watchEveryMs = Math.min(1000, this.stallMs / 4);
+    this.preprocess = opts.preprocess ?? [];
+  }
+
+  /** Frames from now on come as the tensors of these preprocess blocks (empty: BGR), e.g. after a bundle swap. */
+  setPreprocess(preprocess: PreprocessSpec[]): void {
+    this.preprocess = preprocess;
   }
 
   /** Throws only for a setting that cannot work; the camera itself is opened in the background (null frames until then). */
@@ -76,16 +89,16 @@ export class LiveVideoSource implements VideoSource {
     this.runner = this.keepOpen();
   }
 
-  async frameFor(window: AudioWindow): Promise<VideoFrame | null> {
+  async frameFor(window: AudioWindow): Promise<WindowFrame | null> {
     const proc = this.proc;
     if (this.down || !proc || !this.opened) return null; // nothing to ask while the camera is opening
     const mid = (window.start.getTime() + window.end.getTime()) / 2;
     try {
       const wire = await proc.request<WireFrame | null>(
-        { op: 'nearest', at: mid, maxSkewMs: this.maxSkewMs },
+        { op: 'nearest', at: mid, maxSkewMs: this.maxSkewMs, preprocess: this.preprocess },
         this.frameTimeoutMs,
       );
-      return wire && { ...wire, bgr: Buffer.from(wire.bgr.buffer, wire.bgr.byteOffset, wire.bgr.byteLength) };
+      return fromWire(wire);
     } catch {
       return null; // a stuck or dying process: the watchdog in keepOpen() deals with it
     }
@@ -142,6 +155,7 @@ export class LiveVideoSource implements VideoSource {
               kind,
               target,
               fps: this.opts.fps ?? 1,
+              pixelFormat: this.opts.pixelFormat ?? 'auto',
               minSpacingMs: this.opts.minSpacingMs ?? 100,
               ringMs,
               aliveEveryMs: this.watchEveryMs,
@@ -160,6 +174,12 @@ export class LiveVideoSource implements VideoSource {
       if (this.stopping.signal.aborted) return 'stopped';
       this.opened = true;
       this.log.info(info, 'camera opened');
+      if (info.refused) {
+        this.log.warn(
+          { asked: info.refused, got: info.pixelFormat },
+          `camera ${this.description} does not deliver ${info.refused} at ${info.width}x${info.height} (video.pixelFormat=${this.opts.pixelFormat}); it goes on in ${info.pixelFormat}. \`v4l2-ctl -d ${this.opts.target} --list-formats-ext\` lists what it offers; video.pixelFormat=auto picks for you.`,
+        );
+      }
       const openedAt = Date.now();
       // Watch for a stall: the process reports its last frame every second (unless it is stuck itself).
       for (;;) {

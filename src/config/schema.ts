@@ -66,6 +66,12 @@ export const configSchema = {
       default: 1,
       env: 'AVSCENE_VIDEO_FPS',
     },
+    pixelFormat: {
+      doc: 'Pixel format asked of a V4L2 camera (video.source=v4l2): yuyv (uncompressed, no decoding), mjpeg (a JPEG decode per frame), or auto: YUYV when the camera offers it at its resolution, MJPEG otherwise. What the camera accepted is logged.',
+      format: ['auto', 'mjpeg', 'yuyv'],
+      default: 'auto',
+      env: 'AVSCENE_VIDEO_PIXEL_FORMAT',
+    },
     loop: {
       doc: 'Replay video.file from the start when it ends; false = windows after its end have no image.',
       format: 'strict-boolean',

@@ -2,7 +2,7 @@
  * The daemon: capture → (bounded queue) → features + inference + fusion → publish, wired once at start-up.
  * Capture and inference run as two concurrent loops so window n+1 is captured while window n is classified.
  */
-import type { AudioSource, AudioWindow, VideoFrame, VideoSource } from '../capture/types.js';
+import type { AudioSource, AudioWindow, VideoSource, WindowFrame } from '../capture/types.js';
 import type { SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import type { RunningModel, SceneSink } from '../publish/sink.js';
@@ -42,7 +42,7 @@ export interface DaemonOptions {
 interface Captured {
   window: AudioWindow;
   /** Asked for as soon as the window arrives, awaited by inference: a slow camera never holds up capture. */
-  frame: Promise<VideoFrame | null>;
+  frame: Promise<WindowFrame | null>;
   receivedAt: number;
 }
 
@@ -238,6 +238,8 @@ export class Daemon {
     const from = labeler.bundle.manifest;
     const old = labeler.swap(next.engine, next.bundle);
     this.engine = next.engine;
+    // The video process preprocesses for the new bundle's image nets from the next frame asked for on.
+    this.parts.video?.setPreprocess?.(next.engine.imagePreprocess);
     this.retired.push(
       old
         .close()

@@ -71,6 +71,7 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
         config,
         { name: bundle.manifest.name, usesImages: engine.plan.imageNets.length > 0 },
         logger,
+        engine.imagePreprocess,
       ),
       engine,
       labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing, () => counter.next()),

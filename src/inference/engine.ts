@@ -14,13 +14,20 @@
  */
 import os from 'node:os';
 import type { Logger } from '../log/logger.js';
-import type { VideoFrame } from '../video/frame.js';
+import type { WindowFrame } from '../video/frame.js';
 import { loadOpenCV, type CV } from '../video/opencv.js';
 import { FeatureExtractor, type FeatureKind, type Features } from '../features/index.js';
 import { argmax, chooseWeights, fuseDecisions, UNKNOWN_LABEL, type Modality } from '../fusion/index.js';
 import { bundleFile } from './bundle.js';
 import { checkSessionIO } from './bundle-checks.js';
-import { activeHeads, BundleError, type Bundle, type BundleManifest, type TensorSpec } from './bundle-manifest.js';
+import {
+  activeHeads,
+  BundleError,
+  type Bundle,
+  type BundleManifest,
+  type PreprocessSpec,
+  type TensorSpec,
+} from './bundle-manifest.js';
 import { checkPrecision, installedBackends, providerOrder, type Precision, type Provider } from './providers.js';
 import { preprocessFrame, preprocessKey } from './preprocess.js';
 import { SessionLane, type Optimization, type WireTensor } from './session-lane.js';
@@ -48,7 +55,8 @@ export interface SceneResult {
 
 export interface EngineInput {
   audio: { left: Float32Array; right: Float32Array } | null;
-  frame: VideoFrame | null;
+  /** A BGR frame (preprocessed here, OpenCV loaded on the first), or one the video process preprocessed already. */
+  frame: WindowFrame | null;
 }
 
 export interface EngineOptions {
@@ -116,6 +124,8 @@ const sessionKey = (kind: SessionInfo['kind'], key: string): string => `${kind}:
 
 export class SceneEngine {
   private lastDegraded: string | undefined;
+  /** Loaded on the first BGR frame: image bundles fed by a video process (frames already preprocessed) never need it here. */
+  private cv: Promise<CV> | undefined;
 
   private constructor(
     readonly bundle: Bundle,
@@ -123,7 +133,6 @@ export class SceneEngine {
     readonly plan: Plan,
     private readonly lanes: { image: SessionLane; audio: SessionLane; all: SessionLane[] },
     private readonly features: FeatureExtractor | null,
-    private readonly cv: CV | null,
     private readonly logger: Logger,
   ) {}
 
@@ -133,6 +142,16 @@ export class SceneEngine {
 
   get classes(): readonly string[] {
     return this.bundle.manifest.classes;
+  }
+
+  /** The distinct preprocess blocks of the image nets it runs: what a video source preprocesses frames for. */
+  get imagePreprocess(): PreprocessSpec[] {
+    const blocks = new Map<string, PreprocessSpec>();
+    for (const key of this.plan.imageNets) {
+      const p = this.manifest.imageNets[key]!.preprocess;
+      blocks.set(preprocessKey(p), p);
+    }
+    return [...blocks.values()];
   }
 
   /**
@@ -205,7 +224,7 @@ export class SceneEngine {
         return { key, kind, lane: lane.name, provider: reply.provider };
       };
       // Every session is asked for at once: each lane opens its sessions back to back (two lanes at the same time)
-      // while this thread builds the filterbanks and loads OpenCV.
+      // while this thread builds the filterbanks.
       const opening = [
         ...plan.imageNets.map((key) => {
           const n = m.imageNets[key]!;
@@ -221,9 +240,8 @@ export class SceneEngine {
           return open('head', key, h.file, audio, { inputs, outputs: [h.output] }, 1);
         }),
       ];
-      const cvLoading = plan.imageNets.length > 0 ? loadOpenCV() : Promise.resolve(null);
       const features = plan.features.length > 0 ? new FeatureExtractor(plan.features) : null;
-      const [sessions, cv] = await Promise.all([Promise.all(opening), cvLoading]);
+      const sessions = await Promise.all(opening);
       checkPrecision(precision, order, sessions);
       logger.info(
         {
@@ -236,7 +254,7 @@ export class SceneEngine {
         },
         'inference engine ready',
       );
-      return new SceneEngine(bundle, sessions, plan, { image, audio, all }, features, cv, logger);
+      return new SceneEngine(bundle, sessions, plan, { image, audio, all }, features, logger);
     } catch (err) {
       await Promise.all(all.map((l) => l.close()));
       throw err;
@@ -271,13 +289,7 @@ export class SceneEngine {
       for (const key of imageNets) {
         const p = m.imageNets[key]!.preprocess;
         const pk = preprocessKey(p);
-        if (!tensors.has(pk)) {
-          try {
-            tensors.set(pk, preprocessFrame(this.cv!, input.frame, p));
-          } catch (err) {
-            tensors.set(pk, err as Error);
-          }
-        }
+        if (!tensors.has(pk)) tensors.set(pk, await this.tensorFor(input.frame, p, pk));
         const t = tensors.get(pk)!;
         if (t instanceof Error) {
           problems.push(`image preprocessing for ${key} failed: ${t.message}`);
@@ -386,6 +398,27 @@ export class SceneEngine {
     };
   }
 
+  /** The frame's tensor for one preprocess block: the video process's, or made here from BGR; an Error says why not. */
+  private async tensorFor(frame: WindowFrame, p: PreprocessSpec, pk: string): Promise<Float32Array | Error> {
+    if (!('bgr' in frame)) {
+      // Frames asked for before a bundle swap carry the old bundle's blocks: that window goes without its image.
+      return frame.tensors[pk] ?? new Error('the frame was preprocessed for other image nets (a bundle swap?)');
+    }
+    let cv: CV;
+    try {
+      this.cv ??= loadOpenCV();
+      cv = await this.cv;
+    } catch (err) {
+      this.cv = undefined; // the binding did not load: a later frame tries again
+      return err as Error;
+    }
+    try {
+      return preprocessFrame(cv, frame, p);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
   private async runNet(
     kind: Modality,
     key: string,
@@ -416,7 +449,7 @@ export class SceneEngine {
   }
 }
 
-function planFor(m: BundleManifest): Plan {
+export function planFor(m: BundleManifest): Plan {
   const heads = activeHeads(m.decision).filter((h) => m.heads[h]);
   const audioNets = [...new Set(heads.map((h) => m.heads[h]!.audioNet).filter((n): n is string => n !== null))];
   const imageNets = [...new Set(heads.map((h) => m.heads[h]!.imageNet).filter((n): n is string => n !== null))];

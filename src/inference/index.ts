@@ -13,6 +13,7 @@ export {
   SceneEngine,
   EngineFailure,
   engineOptions,
+  planFor,
   type SceneResult,
   type EngineInput,
   type EngineOptions,

@@ -5,7 +5,7 @@
  * torchvision's antialiased bilinear), INTER_LINEAR when enlarging. The toolkit gets its training images from
  * this same code, so there is no train/serve skew in how a frame becomes a tensor.
  */
-import type { CV } from '../video/opencv.js';
+import type { CV, Mat } from '../video/opencv.js';
 import type { VideoFrame } from '../video/frame.js';
 import type { PreprocessSpec } from './bundle-manifest.js';
 
@@ -27,27 +27,33 @@ export function preprocessFrame(cv: CV, frame: VideoFrame, p: PreprocessSpec): F
       `video frame ${frame.width}x${frame.height} has ${frame.bgr.length} bytes, expected ${frame.width * frame.height * 3} (8-bit BGR)`,
     );
   }
+  const src = new cv.Mat(frame.bgr, frame.height, frame.width, cv.CV_8UC3);
+  try {
+    return preprocessMat(cv, src, p);
+  } finally {
+    src.release();
+  }
+}
+
+/** preprocessFrame on an 8-bit BGR Mat (the video process preprocesses the decoded Mat without copying it out first). */
+export function preprocessMat(cv: CV, src: Mat, p: PreprocessSpec): Float32Array {
   const [cropH, cropW] = p.crop;
-  const size = resizedSize(frame.width, frame.height, p.resize);
+  const size = resizedSize(src.cols, src.rows, p.resize);
   if (size.width < cropW || size.height < cropH) {
     throw new RangeError(
-      `frame ${frame.width}x${frame.height} resized to ${size.width}x${size.height} is smaller than the crop ${cropW}x${cropH}`,
+      `frame ${src.cols}x${src.rows} resized to ${size.width}x${size.height} is smaller than the crop ${cropW}x${cropH}`,
     );
   }
-  const src = new cv.Mat(frame.bgr, frame.height, frame.width, cv.CV_8UC3);
   let pixels: Buffer;
-  let stride: number;
-  if (size.width === frame.width && size.height === frame.height) {
-    pixels = frame.bgr;
-    stride = frame.width * 3;
+  if (size.width === src.cols && size.height === src.rows) {
+    pixels = src.getData();
   } else {
-    const shrinking = size.width < frame.width;
+    const shrinking = size.width < src.cols;
     const resized = src.resize(size.height, size.width, 0, 0, shrinking ? cv.INTER_AREA : cv.INTER_LINEAR);
     pixels = resized.getData();
-    stride = size.width * 3;
     resized.release();
   }
-  src.release();
+  const stride = size.width * 3;
 
   // torchvision CenterCrop: top = round((H − h) / 2), left = round((W − w) / 2)
   const top = Math.round((size.height - cropH) / 2);
@@ -64,6 +70,21 @@ export function preprocessFrame(cv: CV, frame: VideoFrame, p: PreprocessSpec): F
       const row = base + y * cropW;
       for (let x = 0; x < cropW; x++, src8 += 3) out[row + x] = pixels[src8]! * scale - offset;
     }
+  }
+  return out;
+}
+
+/**
+ * The tensor preprocessFrame gives for a frame whose pixels all have the value `gray` (any size: resizing a uniform
+ * image changes nothing), without OpenCV: the warm-up window's image.
+ */
+export function uniformTensor(gray: number, p: PreprocessSpec): Float32Array {
+  const plane = p.crop[0] * p.crop[1];
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * p.std[c]!);
+    const offset = p.mean[c]! / p.std[c]!;
+    out.fill(gray * scale - offset, c * plane, (c + 1) * plane);
   }
   return out;
 }

@@ -5,12 +5,16 @@
  * path, and a net that cannot run (wrong graph, out of memory) is found while the old bundle still serves.
  */
 import path from 'node:path';
-import type { VideoFrame } from '../capture/types.js';
+import type { PreprocessedFrame } from '../video/frame.js';
 import { MANIFEST_FILE, type Bundle } from './bundle-manifest.js';
 import { BundleError } from './bundle-manifest.js';
+import { preprocessKey, uniformTensor } from './preprocess.js';
 import { SceneEngine, type EngineInput, type EngineOptions } from './engine.js';
 
-/** A fixed, deterministic input that exercises every net the bundle loads: quiet noise, and a mid-gray frame when it has image nets. */
+/**
+ * A fixed, deterministic input that exercises every net the bundle loads: quiet noise, and a mid-gray frame when it
+ * has image nets, given as its tensors (a uniform frame needs no OpenCV to preprocess, so warming up never loads it).
+ */
 export function warmUpInput(bundle: Bundle): EngineInput {
   const m = bundle.manifest;
   const samples = m.sampleRate * m.windowSeconds;
@@ -22,9 +26,15 @@ export function warmUpInput(bundle: Bundle): EngineInput {
     left[i] = (state / 2 ** 32 - 0.5) * 0.02;
     right[i] = -left[i]!;
   }
-  const frame: VideoFrame | null =
-    Object.keys(m.imageNets).length > 0
-      ? { timestamp: 0, width: 320, height: 240, bgr: Buffer.alloc(320 * 240 * 3, 128) }
+  const nets = Object.values(m.imageNets);
+  const frame: PreprocessedFrame | null =
+    nets.length > 0
+      ? {
+          timestamp: 0,
+          width: 320,
+          height: 240,
+          tensors: Object.fromEntries(nets.map((n) => [preprocessKey(n.preprocess), uniformTensor(128, n.preprocess)])),
+        }
       : null;
   return { audio: { left, right }, frame };
 }

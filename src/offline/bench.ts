@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { percentile } from '../util/percentile.js';
-import type { VideoFrame } from '../video/frame.js';
+import type { WindowFrame } from '../video/frame.js';
 import type { Logger } from '../log/logger.js';
 import {
   SceneEngine,
@@ -19,7 +19,7 @@ export interface BenchInput {
   /** 1-s windows to cycle through (48 kHz stereo). */
   windows: Array<{ left: Float32Array; right: Float32Array }>;
   /** Center frame for every window (null = audio only). */
-  frame: VideoFrame | null;
+  frame: WindowFrame | null;
 }
 
 export interface Stats {

@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger.js';
 import { argmax } from '../fusion/index.js';
 import type { SceneEngine } from '../inference/index.js';
 import { clipWindows } from './clip-windows.js';
+import { VideoProcessKeeper } from '../capture/video-file.js';
 
 export const DEFAULT_SPLIT = path.join('evaluation_setup', 'fold1_evaluate.csv');
 const P_MIN = 1e-15;
@@ -137,26 +138,34 @@ export async function evaluate(engine: SceneEngine, opts: EvalOptions): Promise<
   let degradedSegments = 0;
   let imagelessSegments = 0;
   let clipsCorrect = 0;
-  for (const [k, item] of items.entries()) {
-    const trueIndex = classes.indexOf(item.label);
-    const videoPath = item.video ? path.resolve(datasetDir, item.video) : null;
-    let video: string | null = null;
-    if (usesImages && videoPath && existsSync(videoPath)) {
-      video = videoPath;
-    } else if (usesImages) {
-      missingVideos++;
-      logger.warn({ clip: item.audio, video: item.video }, 'video missing: segments classified without an image');
+  // One video process for all clips: each clip's video opens in it (OpenCV loaded once, not per clip).
+  const processes = new VideoProcessKeeper();
+  const preprocess = engine.imagePreprocess;
+  try {
+    for (const [k, item] of items.entries()) {
+      const trueIndex = classes.indexOf(item.label);
+      const videoPath = item.video ? path.resolve(datasetDir, item.video) : null;
+      let video: string | null = null;
+      if (usesImages && videoPath && existsSync(videoPath)) {
+        video = videoPath;
+      } else if (usesImages) {
+        missingVideos++;
+        logger.warn({ clip: item.audio, video: item.video }, 'video missing: segments classified without an image');
+      }
+      const clipSum = new Float64Array(classes.length);
+      const clip = { audio: path.resolve(datasetDir, item.audio), video, logger, preprocess, processes };
+      for await (const { window, frame } of clipWindows(clip)) {
+        const result = await engine.classify({ audio: { left: window.left, right: window.right }, frame });
+        board.add(trueIndex, result.probs);
+        result.probs.forEach((p, c) => (clipSum[c]! += p));
+        if (result.degraded) degradedSegments++;
+        if (usesImages && !result.modalities.includes('image')) imagelessSegments++;
+      }
+      if (argmax(clipSum) === trueIndex) clipsCorrect++;
+      opts.onClip?.(k + 1, items.length, item);
     }
-    const clipSum = new Float64Array(classes.length);
-    for await (const { window, frame } of clipWindows({ audio: path.resolve(datasetDir, item.audio), video, logger })) {
-      const result = await engine.classify({ audio: { left: window.left, right: window.right }, frame });
-      board.add(trueIndex, result.probs);
-      result.probs.forEach((p, c) => (clipSum[c]! += p));
-      if (result.degraded) degradedSegments++;
-      if (usesImages && !result.modalities.includes('image')) imagelessSegments++;
-    }
-    if (argmax(clipSum) === trueIndex) clipsCorrect++;
-    opts.onClip?.(k + 1, items.length, item);
+  } finally {
+    await processes.close();
   }
   const m = engine.manifest;
   return {

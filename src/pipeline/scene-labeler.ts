@@ -2,7 +2,7 @@
  * Turns one captured window (+ its center frame) into the published scene message: inference, optional temporal
  * smoothing, payload. Shared by the daemon and `avscene classify`, so both say exactly the same thing.
  */
-import type { AudioWindow, VideoFrame } from '../capture/types.js';
+import type { AudioWindow, WindowFrame } from '../capture/types.js';
 import { findNonFinite } from '../audio/index.js';
 import type { SceneEngine, Bundle } from '../inference/index.js';
 import { Smoother } from '../fusion/index.js';
@@ -44,7 +44,7 @@ export class SceneLabeler {
   /** Throws InvalidWindowError for a window that must be skipped (NaN/Inf samples); the caller logs and goes on. */
   async label(
     window: AudioWindow,
-    frame: VideoFrame | null,
+    frame: WindowFrame | null,
     receivedAt = Date.now(),
   ): Promise<ScenePayload & { timings: Record<string, number> }> {
     const bad = findNonFinite(window.left) ?? findNonFinite(window.right);

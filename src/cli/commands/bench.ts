@@ -5,7 +5,7 @@ import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { DEMO_CLIP } from '../../util/package-info.js';
 import { createLogger } from '../../log/logger.js';
-import type { VideoFrame } from '../../video/frame.js';
+import type { VideoFrame, WindowFrame } from '../../video/frame.js';
 import { loadBundle } from '../../inference/index.js';
 import { bench, benchMarkdown, type BenchInput } from '../../offline/bench.js';
 import { clipWindows } from '../../offline/clip-windows.js';
@@ -97,7 +97,7 @@ async function benchInput(
   logger: ReturnType<typeof createLogger>,
 ): Promise<BenchInput> {
   const windows: BenchInput['windows'] = [];
-  let firstFrame: VideoFrame | null | undefined;
+  let firstFrame: WindowFrame | null | undefined;
   for await (const { window, frame } of clipWindows({ audio: audioFile, video: videoFile ?? null, logger })) {
     firstFrame ??= frame;
     windows.push({ left: window.left, right: window.right });

@@ -2,10 +2,11 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
-import { engineOptions, loadBundle, SceneEngine } from '../../inference/index.js';
+import { engineOptions, loadBundle, planFor, SceneEngine } from '../../inference/index.js';
 import { clipWindows } from '../../offline/clip-windows.js';
 import { InvalidWindowError, SceneLabeler } from '../../pipeline/scene-labeler.js';
 import { videoWanted } from '../../capture/index.js';
+import { VideoProcessKeeper } from '../../capture/video-file.js';
 import { toClassDecision } from '../../publish/payload.js';
 import { WAV_INPUT } from '../../audio/wav.js';
 
@@ -45,7 +46,20 @@ ${configOptionsHelp}`,
     // Logs go to stderr so stdout stays machine-readable.
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-classify', 2);
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-    const engine = await SceneEngine.create(bundle, engineOptions(config.inference, logger));
+    const usesVideo =
+      video !== undefined &&
+      videoWanted(
+        'file',
+        { name: bundle.manifest.name, usesImages: planFor(bundle.manifest).imageNets.length > 0 },
+        logger,
+      );
+    // The video process starts (and loads OpenCV) now, while the sessions open.
+    const processes = usesVideo ? new VideoProcessKeeper() : undefined;
+    processes?.take();
+    const engine = await SceneEngine.create(bundle, engineOptions(config.inference, logger)).catch(async (err) => {
+      await processes?.close();
+      throw err;
+    });
     const labeler = new SceneLabeler(engine, bundle, 'classify', config.inference.smoothing);
     const classes = bundle.manifest.classes;
     const sum = new Float64Array(classes.length);
@@ -53,10 +67,13 @@ ${configOptionsHelp}`,
     let skipped = 0;
     try {
       // Inside the try: a video that cannot be opened must still close the engine, whose worker keeps the process alive.
-      const usesVideo =
-        video !== undefined &&
-        videoWanted('file', { name: bundle.manifest.name, usesImages: engine.plan.imageNets.length > 0 }, logger);
-      const files = { audio: config.audio.file, video: usesVideo ? config.video.file : null, logger };
+      const files = {
+        audio: config.audio.file,
+        video: usesVideo ? config.video.file : null,
+        logger,
+        preprocess: engine.imagePreprocess,
+        processes,
+      };
       for await (const { window, frame } of clipWindows(files)) {
         let message: Awaited<ReturnType<SceneLabeler['label']>>;
         try {
@@ -79,7 +96,7 @@ ${configOptionsHelp}`,
           );
       }
     } finally {
-      await engine.close();
+      await Promise.all([engine.close(), processes?.close()]);
     }
     if (windows === 0)
       throw new Error(`${audioFile}: no whole 1-second window to classify (the recording is shorter than 1 s)`);
