@@ -18,7 +18,10 @@ import { windowJson, type ScenePayload } from '../../src/publish/payload.js';
 import { atomicFileIo } from '../../src/state/atomic-file.js';
 import { SeqStore } from '../../src/state/seq-store.js';
 import { tempDir } from '../helpers/media.js';
+import { ownRuntimeDir } from '../helpers/runtime-dir.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+
+ownRuntimeDir(); // the window counter's RAM record is removed with it
 
 const { values } = parseArgs({ options: { windows: { type: 'string', default: '20000' } } });
 const WINDOWS = Number(values.windows);

@@ -15,8 +15,9 @@ import vm from 'node:vm';
 import { AlsaAudioSource } from '../../src/capture/audio-alsa.js';
 import { createAudioSource } from '../../src/capture/index.js';
 import type { AudioWindow } from '../../src/capture/types.js';
-import { tempDir } from '../helpers/media.js';
+import { fromLavfi, tempDir } from '../helpers/media.js';
 import { ERROR, WARN, hasProgram, indexPcm, indexPcmMismatch, memoryLogger, take } from './support.js';
+import { waitFor } from '../helpers/wait.js';
 
 const NO_ARECORD = hasProgram('arecord') ? false : 'arecord not found (install alsa-utils)';
 const FAST = { initialMs: 100, maxMs: 200 };
@@ -68,14 +69,6 @@ function assertFollows(prev: AudioWindow, next: AudioWindow): void {
       step > 2000,
       `window ${next.index} starts ${step} ms after window ${prev.index}: off by less than a lost second`,
     );
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await delay(20);
-  }
 }
 
 describe('ALSA audio source', { skip: NO_ARECORD }, () => {
@@ -251,19 +244,7 @@ describe('ALSA audio source', { skip: NO_ARECORD }, () => {
     skip: hasProgram('ffmpeg') ? false : 'ffmpeg not found',
   }, async () => {
     const wav = path.join(dir, 'mic.wav');
-    spawnSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:duration=5',
-      '-ac',
-      '2',
-      wav,
-    ]);
+    fromLavfi('sine=frequency=440:duration=5', ['-ac', '2'], wav);
     // Recipe B of the dependency notes: the real-time ffmpeg stands in for a microphone.
     const PATH = shim(
       'realtime',

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { runCli, sets } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { maskSecrets, maskSecretsDeep, rememberSecret } from '../../src/config/secrets.js';
@@ -89,7 +89,7 @@ test('no output of the CLI shows a secret: config --print, a daemon run with deb
   const record = (r: { stdout: string; stderr: string }) => outputs.push(r.stdout, r.stderr);
 
   const printed = runCli(
-    ['config', '--print', '--set', `mqtt.url=${mqttUrl}`, '--set', 'video.source=url', '--set', `video.file=${rtsp}`],
+    ['config', '--print', ...sets(`mqtt.url=${mqttUrl}`, 'video.source=url', `video.file=${rtsp}`)],
     env,
   );
   assert.equal(printed.status, 0, printed.stderr);
@@ -109,16 +109,13 @@ test('no output of the CLI shows a secret: config --print, a daemon run with deb
     const run = runCli(
       [
         'run',
-        '--set',
-        `mqtt.url=${mqttUrl}`,
-        '--set',
-        'video.source=url',
-        '--set',
-        `video.file=${rtsp}`,
-        '--set',
-        'sources.realtime=false',
-        '--set',
-        'log.level=debug',
+        ...sets(
+          `mqtt.url=${mqttUrl}`,
+          'video.source=url',
+          `video.file=${rtsp}`,
+          'sources.realtime=false',
+          'log.level=debug',
+        ),
       ],
       { ...env, AVSCENE_LOG_FORMAT: format },
       90_000,
@@ -152,14 +149,12 @@ test('a password read from mqtt.passwordFile never shows either', async () => {
   const run = runCli(
     [
       'run',
-      '--set',
-      `mqtt.url=mqtt://avscene@127.0.0.1:${closed}`,
-      '--set',
-      `mqtt.passwordFile=${passwordFile}`,
-      '--set',
-      'sources.realtime=false',
-      '--set',
-      'log.level=trace',
+      ...sets(
+        `mqtt.url=mqtt://avscene@127.0.0.1:${closed}`,
+        `mqtt.passwordFile=${passwordFile}`,
+        'sources.realtime=false',
+        'log.level=trace',
+      ),
     ],
     { AVSCENE_STATE_DIR: path.join(dir, 'state') },
     90_000,

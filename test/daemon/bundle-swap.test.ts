@@ -4,27 +4,20 @@
  * the messages changes exactly there, `…/info` follows); a corrupt bundle, a wrongly signed one and one with another class list are refused while the
  * running one keeps labelling. Real bundles, real signatures, a real mosquitto broker, real SIGHUPs.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { daemonArgs, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { tempDir } from '../helpers/media.js';
 import { demoVersion, keyPair, signBundle } from '../helpers/bundles.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
-let broker: Mosquitto;
-before(async () => {
-  broker = await startMosquitto();
-});
-after(async () => {
-  killAll();
-  await Collector.closeAll();
-  await broker.stop();
-});
+const broker = mosquittoForThisFile();
 
 interface Window {
   seq: number;
@@ -51,14 +44,6 @@ function logsWith(daemon: RunningCli, msg: RegExp): Array<Record<string, unknown
   return daemon.logs().filter((l) => typeof l.msg === 'string' && msg.test(l.msg));
 }
 
-async function until(what: string, predicate: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('a new bundle takes over between two windows; corrupt, wrongly signed and other-class ones are refused while the old one keeps labelling', async () => {
   const dir = tempDir('avscene-swap-');
   const store = path.join(dir, 'bundles');
@@ -76,23 +61,18 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
   const windows = () => sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Window);
   const infos = () => sub.on(`avscene/${device}/info`).map((m) => JSON.parse(m.payload) as Info);
-  const daemon = startCli([
-    'run',
-    '--set',
-    `mqtt.url=${broker.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'audio.loop=true',
-    '--set',
-    'sources.realtime=true',
-    '--set',
-    `model.bundle=${path.join(store, 'current')}`,
-    '--set',
-    `model.publicKey=${release.pub}`,
-  ]);
+  const daemon = startCli(
+    daemonArgs(
+      broker.url,
+      device,
+      'audio.loop=true',
+      'sources.realtime=true',
+      `model.bundle=${path.join(store, 'current')}`,
+      `model.publicKey=${release.pub}`,
+    ),
+  );
   const pid = String(daemon.child.pid);
-  await until('two windows of 1.0.0', () => windows().length >= 2);
+  await waitFor(() => windows().length >= 2, 60_000, 'two windows of 1.0.0');
   const first = infos().at(-1)!;
   assert.deepEqual(first.model, {
     name: 'demo-audio',
@@ -109,7 +89,7 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
   const installed = install(v2, ['--pid', pid]);
   assert.equal(installed.status, 0, installed.stderr);
   assert.match(installed.stdout, new RegExp(`sent SIGHUP to ${pid}`));
-  await until('windows of 2.0.0', () => windows().filter((w) => w.model.version === '2.0.0').length >= 2);
+  await waitFor(() => windows().filter((w) => w.model.version === '2.0.0').length >= 2, 60_000, 'windows of 2.0.0');
   const swapped = logsWith(daemon, /^model bundle swapped/);
   assert.equal(swapped.length, 1, daemon.stdout().slice(-3000));
   for (const key of ['validateMs', 'sessionsMs', 'warmUpMs'])
@@ -128,12 +108,12 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
   writeFileSync(path.join(corrupt, 'head-logmel-audio.onnx'), 'truncated');
   pointCurrentAt(store, corrupt);
   assert.equal(runCli(['reload', '--pid', pid]).status, 0);
-  await until('the corrupt bundle refused', () => logsWith(daemon, /^reload refused/).length === 1);
+  await waitFor(() => logsWith(daemon, /^reload refused/).length === 1, 60_000, 'the corrupt bundle refused');
   assert.match(
     String(logsWith(daemon, /^reload refused/)[0]!.err),
     /head-logmel-audio\.onnx: SHA-256 is .*Re-export the bundle/,
   );
-  await until('info naming the refusal', () => infos().at(-1)?.lastReload?.ok === false);
+  await waitFor(() => infos().at(-1)?.lastReload?.ok === false, 60_000, 'info naming the refusal');
   assert.match(infos().at(-1)!.lastReload!.error!, /SHA-256/);
   assert.equal(infos().at(-1)!.model.version, '2.0.0', 'info still names the running bundle');
 
@@ -141,7 +121,7 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
   signBundle(forged, other.key);
   pointCurrentAt(store, forged);
   daemon.child.kill('SIGHUP');
-  await until('the wrongly signed bundle refused', () => logsWith(daemon, /^reload refused/).length === 2);
+  await waitFor(() => logsWith(daemon, /^reload refused/).length === 2, 60_000, 'the wrongly signed bundle refused');
   assert.match(
     String(logsWith(daemon, /^reload refused/)[1]!.err),
     /bundle\.sig: does not verify against .*release\.pub/,
@@ -155,18 +135,22 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
   signBundle(reordered, release.key);
   pointCurrentAt(store, reordered);
   daemon.child.kill('SIGHUP');
-  await until('the bundle with other classes refused', () => logsWith(daemon, /^reload refused/).length === 3);
+  await waitFor(
+    () => logsWith(daemon, /^reload refused/).length === 3,
+    60_000,
+    'the bundle with other classes refused',
+  );
   assert.match(
     String(logsWith(daemon, /^reload refused/)[2]!.err),
     /its classes \[.*\] differ from the running bundle's .*Restart the daemon/,
   );
   const afterRefusals = windows().length;
-  await until('labelling goes on', () => windows().length >= afterRefusals + 2);
+  await waitFor(() => windows().length >= afterRefusals + 2, 60_000, 'labelling goes on');
 
   daemon.child.kill('SIGTERM');
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
-  await until('health at stop', () => sub.on(`avscene/${device}/health`).length > 0, 10_000);
+  await waitFor(() => sub.on(`avscene/${device}/health`).length > 0, 10_000, 'health at stop');
   const health = JSON.parse(sub.on(`avscene/${device}/health`).at(-1)!.payload) as Record<string, number>;
   assert.equal(health.bundleSwaps, 1);
   assert.equal(health.bundleSwapFailures, 3);

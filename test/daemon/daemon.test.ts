@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { startMosquitto, freePort, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { daemonArgs, sets, startCli, stopWithin5s } from '../helpers/cli.js';
 import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { makeVideo, tempDir } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
@@ -33,10 +33,6 @@ interface Scene {
   model: { name: string; version: string };
 }
 
-function daemonArgs(device: string, extra: string[]): string[] {
-  return ['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, ...extra];
-}
-
 function checkScenes(scenes: Scene[], expected: number): void {
   assert.equal(scenes.length, expected, `one message per 1-s window: expected ${expected}, got ${scenes.length}`);
   scenes.forEach((scene, i) => {
@@ -51,20 +47,10 @@ function checkScenes(scenes: Scene[], expected: number): void {
   });
 }
 
-/** Sends SIGTERM: the daemon must exit 0 within 5 s. */
-async function stopWithin5s(daemon: RunningCli): Promise<void> {
-  const t0 = Date.now();
-  daemon.child.kill('SIGTERM');
-  const { code } = await daemon.exited;
-  const elapsed = Date.now() - t0;
-  assert.equal(code, 0, daemon.stderr());
-  assert.ok(elapsed < 5000, `stopped in ${elapsed} ms`);
-}
-
 test('publishes one window message per window of the demo clip (44.1 kHz), the newest as retained scene, and exits 0 at its end', async () => {
   const device = 'demo-clip';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
-  const daemon = startCli(daemonArgs(device, ['--set', 'sources.realtime=false']));
+  const daemon = startCli(daemonArgs(broker.url, device, 'sources.realtime=false'));
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr() + daemon.stdout().slice(-2000));
   await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 10, 10_000, '10 window messages');
@@ -125,16 +111,14 @@ test('a real TAU recording with a video file gives one message per second', {
   const device = 'tau-clip';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/window`);
   const daemon = startCli(
-    daemonArgs(device, [
-      '--set',
+    daemonArgs(
+      broker.url,
+      device,
       'sources.realtime=false',
-      '--set',
       `audio.file=${wav}`,
-      '--set',
       'video.source=file',
-      '--set',
       `video.file=${video}`,
-    ]),
+    ),
   );
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
@@ -159,7 +143,7 @@ test('SIGTERM finishes the window in flight, publishes it, discards the windows 
   // A looped file read as fast as possible: capture always keeps the inference queue full, so at SIGTERM one window
   // is being classified and others wait behind it.
   const daemon = startCli(
-    daemonArgs(device, ['--set', 'audio.loop=true', '--set', 'sources.realtime=false', '--set', 'inference.queue=4']),
+    daemonArgs(broker.url, device, 'audio.loop=true', 'sources.realtime=false', 'inference.queue=4'),
   );
   await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 3, 120_000, 'three window messages');
   await stopWithin5s(daemon);
@@ -187,7 +171,7 @@ test('SIGTERM finishes the window in flight, publishes it, discards the windows 
 test('kill -9: the broker publishes offline through the last will', async () => {
   const device = 'killed';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/status`);
-  const daemon = startCli(daemonArgs(device, ['--set', 'audio.loop=true']));
+  const daemon = startCli(daemonArgs(broker.url, device, 'audio.loop=true'));
   await sub.until((m) => m.some((x) => x.payload === 'online'), 120_000, 'online');
   daemon.child.kill('SIGKILL');
   await daemon.exited;
@@ -201,17 +185,7 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
   // A persistent subscriber session: the broker keeps its subscription across the restart.
   const sub = await Collector.subscribe(first.url, `avscene/${device}/window`, 'late-broker-watcher');
   await first.stop();
-  const daemon = startCli([
-    'run',
-    '--set',
-    `mqtt.url=${first.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'sources.realtime=true',
-    '--set',
-    'mqtt.reconnectMaxS=1',
-  ]);
+  const daemon = startCli(daemonArgs(first.url, device, 'sources.realtime=true', 'mqtt.reconnectMaxS=1'));
   let second: Mosquitto | undefined;
   try {
     // Capture does not wait for the broker; it comes back once three windows have been classified (their log lines)
@@ -245,7 +219,7 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
 
 test('with mqtt.url empty the daemon starts its embedded broker and --watch shows the labels that crossed it', async () => {
   const port = await freePort();
-  const daemon = startCli(['run', '--watch', '--set', `mqtt.embeddedPort=${port}`, '--set', 'sources.realtime=false']);
+  const daemon = startCli(['run', '--watch', ...sets(`mqtt.embeddedPort=${port}`, 'sources.realtime=false')]);
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   const watched = daemon
@@ -270,7 +244,7 @@ test('a corrupt model bundle stops start-up with exit 78 and names the file and 
   for (const f of readdirSync(DEMO_BUNDLE)) copyFileSync(path.join(DEMO_BUNDLE, f), path.join(dir, f));
   const head = readdirSync(dir).find((f) => f.startsWith('head-'))!;
   appendFileSync(path.join(dir, head), 'junk');
-  const daemon = startCli(daemonArgs('corrupt', ['--set', `model.bundle=${dir}`]));
+  const daemon = startCli(daemonArgs(broker.url, 'corrupt', `model.bundle=${dir}`));
   const { code } = await daemon.exited;
   assert.equal(code, 78);
   assert.match(daemon.stderr(), new RegExp(`${head}: SHA-256 .* Re-export the bundle`));
@@ -294,14 +268,7 @@ test("the embedded broker's port taken ends start-up with exit 78 (a restart wou
 
 test('SIGTERM while the broker is unreachable (windows piling up in the outbox) exits within 5 s', async () => {
   const daemon = startCli(
-    daemonArgs('sigterm-no-broker', [
-      '--set',
-      `mqtt.url=mqtt://127.0.0.1:${await freePort()}`,
-      '--set',
-      'audio.loop=true',
-      '--set',
-      'sources.realtime=true',
-    ]),
+    daemonArgs(`mqtt://127.0.0.1:${await freePort()}`, 'sigterm-no-broker', 'audio.loop=true', 'sources.realtime=true'),
   );
   // Running, with its first connection refused and a window classified for the outbox.
   await daemon.until(

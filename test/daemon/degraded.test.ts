@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { startCli } from '../helpers/cli.js';
+import { daemonArgs, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { writeWav } from '../features/support.js';
 import { indexPcm } from '../capture/support.js';
@@ -40,17 +40,7 @@ test('a window with a NaN sample is skipped with a warning, counted in health, a
   const wav = writeWav(path.join(dir, 'nan.wav'), { sampleRate: 48000, format: 'float32', channels: [left, left] });
   const device = 'nan-window';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
-  const daemon = startCli([
-    'run',
-    '--set',
-    `mqtt.url=${broker.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    `audio.file=${wav}`,
-    '--set',
-    'sources.realtime=false',
-  ]);
+  const daemon = startCli(daemonArgs(broker.url, device, `audio.file=${wav}`, 'sources.realtime=false'));
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   await sub.until(
@@ -100,20 +90,9 @@ test('when inference falls behind a live microphone the oldest waiting windows a
   chmodSync(shim, 0o755);
   const device = 'falls-behind';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
-  const daemon = startCli(
-    [
-      'run',
-      '--set',
-      `mqtt.url=${broker.url}`,
-      '--set',
-      `device.id=${device}`,
-      '--set',
-      'audio.source=alsa',
-      '--set',
-      'inference.queue=1',
-    ],
-    { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` },
-  );
+  const daemon = startCli(daemonArgs(broker.url, device, 'audio.source=alsa', 'inference.queue=1'), {
+    PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`,
+  });
   const fate = (logs: Array<Record<string, unknown>>) => ({
     published: logs.filter((l) => typeof l.seq === 'number').length,
     dropped: logs.filter((l) => String(l.msg).startsWith('inference falls behind real time')),

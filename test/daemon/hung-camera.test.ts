@@ -11,7 +11,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, startCli, type RunningCli } from '../helpers/cli.js';
+import { daemonArgs, killAll, startCli, stopWithin5s, type RunningCli } from '../helpers/cli.js';
 import { fixtureBundle, NO_TOOLKIT } from '../inference/fixture-bundles.js';
 
 interface Scene {
@@ -46,44 +46,18 @@ after(async () => {
 
 function daemon(device: string, bundle: string, url: string): RunningCli {
   killAll(); // a daemon left by a failed test would keep connecting to the camera
-  return startCli([
-    'run',
-    '--set',
-    `mqtt.url=${broker.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    `model.bundle=${bundle}`,
-    '--set',
-    'audio.loop=true',
-    '--set',
-    'sources.realtime=true',
-    '--set',
-    'video.source=url',
-    '--set',
-    `video.file=${url}`,
-    '--set',
-    'inference.threads=1',
-  ]);
-}
-
-async function stopWithin5s(d: RunningCli): Promise<number> {
-  const t0 = Date.now();
-  d.child.kill('SIGTERM');
-  const { code } = await d.exited;
-  const elapsed = Date.now() - t0;
-  assert.equal(code, 0, d.stderr());
-  assert.ok(elapsed < 5000, `stopped in ${elapsed} ms`);
-  return elapsed;
-}
-
-async function untilLog(d: RunningCli, msg: RegExp, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!d.logs().some((l) => msg.test(String(l.msg)))) {
-    if (Date.now() > deadline)
-      assert.fail(`no log line ${msg} within ${timeoutMs} ms:\n${d.stdout().slice(-3000)}\n${d.stderr()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return startCli(
+    daemonArgs(
+      broker.url,
+      device,
+      `model.bundle=${bundle}`,
+      'audio.loop=true',
+      'sources.realtime=true',
+      'video.source=url',
+      `video.file=${url}`,
+      'inference.threads=1',
+    ),
+  );
 }
 
 describe('a camera that accepts the connection and never answers', { skip: NO_TOOLKIT ?? false }, () => {
@@ -97,7 +71,11 @@ describe('a camera that accepts the connection and never answers', { skip: NO_TO
       const scenes = () => sub.on(`avscene/${device}/scene`).map((m) => JSON.parse(m.payload) as Scene);
       // Past the 10-s open limit (counted once the video process has loaded OpenCV): the hung process has been killed
       // and a second one started, while windows kept coming.
-      await untilLog(d, /is unavailable: it did not open within 10 s/, 60_000);
+      await d.untilLog(
+        (l) => /is unavailable: it did not open within 10 s/.test(String(l.msg)),
+        60_000,
+        'the camera given up',
+      );
       await sub.until(() => scenes().length >= 14, 40_000, '14 scene messages');
       assert.ok(accepted.length > before, 'the daemon did connect to the camera');
       const got = scenes();

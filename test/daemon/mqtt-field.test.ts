@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, startCli, type RunningCli } from '../helpers/cli.js';
+import { daemonArgs, killAll, startCli, type LogLine, type RunningCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 
 after(async () => {
@@ -19,24 +19,6 @@ after(async () => {
 interface Window {
   seq: number;
   window: { start: string; end: string };
-}
-
-type LogLine = Record<string, unknown>;
-
-async function untilLog(
-  daemon: RunningCli,
-  predicate: (line: LogLine) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<LogLine> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = daemon.logs().find(predicate);
-    if (found) return found;
-    if (daemon.child.exitCode !== null || Date.now() > deadline)
-      assert.fail(`no log line for ${what}:\n${daemon.stdout().slice(-3000)}\n${daemon.stderr()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const windowLogged = (minSeq: number) => (l: LogLine) =>
@@ -53,28 +35,19 @@ test('an outage with a SIGTERM restart and a SIGKILL inside it: every seq arrive
   const broker = await startMosquitto();
   const device = 'outage';
   const env = { AVSCENE_STATE_DIR: tempDir() };
-  const args = (...extra: string[]) => [
-    'run',
-    '--set',
-    `mqtt.url=${broker.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'mqtt.reconnectMaxS=1',
-    ...extra,
-  ];
+  const args = (...settings: string[]) => daemonArgs(broker.url, device, 'mqtt.reconnectMaxS=1', ...settings);
   // A history tool with a persistent session: the broker keeps its subscription while it is down.
   const history = await Collector.subscribe(broker.url, `avscene/${device}/window`, 'outage-history');
   await broker.stop();
 
-  const first = startCli(args('--set', 'audio.loop=true'), env);
-  await untilLog(first, windowLogged(2), 'three windows during the outage');
+  const first = startCli(args('audio.loop=true'), env);
+  await first.untilLog(windowLogged(2), 30_000, 'three windows during the outage');
   first.child.kill('SIGTERM');
   assert.equal((await first.exited).code, 0, first.stderr());
   const afterFirst = lastSeqLogged(first);
 
-  const second = startCli(args('--set', 'audio.loop=true'), env);
-  await untilLog(second, windowLogged(afterFirst + 3), 'three more windows after the restart');
+  const second = startCli(args('audio.loop=true'), env);
+  await second.untilLog(windowLogged(afterFirst + 3), 30_000, 'three more windows after the restart');
   second.child.kill('SIGKILL');
   await second.exited;
   const afterSecond = lastSeqLogged(second);
@@ -83,7 +56,7 @@ test('an outage with a SIGTERM restart and a SIGKILL inside it: every seq arrive
   const back = await startMosquitto(broker.port, broker.dataDir);
   const brokerBackAt = Date.now();
   try {
-    const third = startCli(args('--set', 'sources.realtime=false'), env);
+    const third = startCli(args('sources.realtime=false'), env);
     assert.equal((await third.exited).code, 0, third.stderr());
     assert.equal(third.logs().filter(windowLogged(0))[0]!.seq, afterSecond + 1, 'the count continues after SIGKILL');
     const total = lastSeqLogged(third) + 1;
@@ -118,24 +91,14 @@ test('last-will race, same client id: the open connection of a frozen daemon is 
   const broker = await startMosquitto();
   const device = 'race';
   const keepaliveS = 3;
-  const args = [
-    'run',
-    '--set',
-    `mqtt.url=${broker.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'audio.loop=true',
-    '--set',
-    `mqtt.keepaliveS=${keepaliveS}`,
-  ];
+  const args = daemonArgs(broker.url, device, 'audio.loop=true', `mqtt.keepaliveS=${keepaliveS}`);
   const status = await Collector.subscribe(broker.url, `avscene/${device}/status`);
   const frozen = startCli(args);
   try {
     await status.until((m) => m.some((x) => x.payload === 'online'), 30_000, 'the first daemon online');
     frozen.child.kill('SIGSTOP'); // its TCP connection stays open (a board that lost power looks the same to the broker)
     const fresh = startCli(args);
-    await untilLog(fresh, (l) => l.msg === 'MQTT connected', 'the new daemon connected');
+    await fresh.untilLog((l) => l.msg === 'MQTT connected', 30_000, 'the new daemon connected');
     const connectedAt = Date.now();
     // The frozen connection's last will comes when the broker drops it: at once, as the new one takes its client id.
     await status.until((m) => m.some((x) => x.payload === 'offline'), 15_000, 'the last will of the frozen connection');
@@ -160,23 +123,13 @@ test('last-will race, a stale will after our online (another client id, as a pre
   const broker = await startMosquitto();
   const device = 'race-late';
   const keepaliveS = 2;
-  const args = [
-    'run',
-    '--set',
-    `mqtt.url=${broker.url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'audio.loop=true',
-    '--set',
-    `mqtt.keepaliveS=${keepaliveS}`,
-  ];
+  const args = daemonArgs(broker.url, device, 'audio.loop=true', `mqtt.keepaliveS=${keepaliveS}`);
   const status = await Collector.subscribe(broker.url, `avscene/${device}/status`);
   const stale = startCli([...args, '--set', `mqtt.clientId=avscene-${device}-4711`]);
   const current = startCli(args);
   try {
-    await untilLog(stale, (l) => l.msg === 'MQTT connected', 'the stale daemon connected');
-    await untilLog(current, (l) => l.msg === 'MQTT connected', 'the current daemon connected');
+    await stale.untilLog((l) => l.msg === 'MQTT connected', 30_000, 'the stale daemon connected');
+    await current.untilLog((l) => l.msg === 'MQTT connected', 30_000, 'the current daemon connected');
     const onlineCount = status.messages.filter((m) => m.payload === 'online').length;
     stale.child.kill('SIGSTOP'); // the broker publishes its will 1.5 keep-alives later, after the current daemon's online
     await status.until((m) => m.some((x) => x.payload === 'offline'), 15_000, 'the stale last will');
@@ -213,15 +166,7 @@ test('capture starts at once: windows are classified while the broker has not an
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as net.AddressInfo).port;
   try {
-    const daemon = startCli([
-      'run',
-      '--set',
-      `mqtt.url=mqtt://127.0.0.1:${port}`,
-      '--set',
-      'device.id=no-answer',
-      '--set',
-      'sources.realtime=false',
-    ]);
+    const daemon = startCli(daemonArgs(`mqtt://127.0.0.1:${port}`, 'no-answer', 'sources.realtime=false'));
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
     assert.equal(daemon.logs().filter(windowLogged(0)).length, 10);
     assert.ok(acceptedAt > 0, 'the daemon had opened its broker connection');
@@ -241,20 +186,8 @@ test('capture starts at once: windows are classified while the broker has not an
 test('Home Assistant discovery: current entities announced; a changed device.id or discovery turned off removes the old ones', async () => {
   const broker = await startMosquitto();
   const state = { AVSCENE_STATE_DIR: tempDir() };
-  const run = async (device: string, ...extra: string[]) => {
-    const daemon = startCli(
-      [
-        'run',
-        '--set',
-        `mqtt.url=${broker.url}`,
-        '--set',
-        `device.id=${device}`,
-        '--set',
-        'sources.realtime=false',
-        ...extra,
-      ],
-      state,
-    );
+  const run = async (device: string, ...settings: string[]) => {
+    const daemon = startCli(daemonArgs(broker.url, device, 'sources.realtime=false', ...settings), state);
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
   };
   /** The retained discovery configs on the broker now. */
@@ -289,7 +222,7 @@ test('Home Assistant discovery: current entities announced; a changed device.id 
       `old device's entities removed: ${[...second.keys()].join(' ')}`,
     );
 
-    await run('ha-hall', '--set', 'mqtt.homeAssistant=false');
+    await run('ha-hall', 'mqtt.homeAssistant=false');
     assert.deepEqual([...(await retainedConfigs()).keys()], [], 'discovery off: every entity removed');
   } finally {
     await broker.stop();

@@ -2,34 +2,26 @@
  * Inputs that a restart cannot mend end start-up with exit 78 (the unit's RestartPreventExitStatus) and are found
  * before the broker is contacted, so a device in a restart loop would not make its retained status flap.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import path from 'node:path';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, runCli } from '../helpers/cli.js';
+import { daemonArgs, runCli } from '../helpers/cli.js';
+import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { tempDir } from '../helpers/media.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const DEMO_BUNDLE = path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio');
 
-let broker: Mosquitto;
-before(async () => {
-  broker = await startMosquitto();
-});
-after(async () => {
-  killAll();
-  await Collector.closeAll();
-  await broker.stop();
-});
+const broker = mosquittoForThisFile();
 
 /** Runs the daemon to its end; asserts exit 78, and that it published nothing on its topics (it never connected). */
-async function expectUnfixable(device: string, extra: string[], mentions: RegExp): Promise<void> {
+async function expectUnfixable(device: string, settings: string[], mentions: RegExp): Promise<void> {
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
-  const r = runCli(['run', '--set', `mqtt.url=${broker.url}`, '--set', `device.id=${device}`, ...extra], {}, 60_000);
+  const r = runCli(daemonArgs(broker.url, device, ...settings), {}, 60_000);
   assert.equal(r.status, 78, r.stderr);
   assert.match(r.stderr, mentions);
   // A marker sent after the daemon ended arrives after anything the daemon could have published.
@@ -47,7 +39,7 @@ async function expectUnfixable(device: string, extra: string[], mentions: RegExp
 test('a WAV file that cannot be decoded: exit 78 before the broker is contacted', async () => {
   const bad = path.join(tempDir(), 'notes.wav');
   writeFileSync(bad, 'these are notes, not audio\n');
-  await expectUnfixable('bad-wav', ['--set', `audio.file=${bad}`], /audio\.file: .*notes\.wav: not a WAV file/);
+  await expectUnfixable('bad-wav', [`audio.file=${bad}`], /audio\.file: .*notes\.wav: not a WAV file/);
 });
 
 test('an ONNX file ONNX Runtime cannot parse although its checksum matches: exit 78, naming the file and the fix', async () => {
@@ -64,7 +56,7 @@ test('an ONNX file ONNX Runtime cannot parse although its checksum matches: exit
   writeFileSync(manifestPath, manifest.replace(oldSha, createHash('sha256').update(garbage).digest('hex')));
   await expectUnfixable(
     'bad-onnx',
-    ['--set', `model.bundle=${dir}`],
+    [`model.bundle=${dir}`],
     new RegExp(`${head}: ONNX Runtime cannot load it .*Export the bundle again`),
   );
 });

@@ -1,6 +1,7 @@
 /** Subscribes with a real MQTT client and records what arrives, for assertions (each checked against the contract). */
 import mqtt, { type MqttClient } from 'mqtt';
 import { contractViolation } from './message-schemas.js';
+import { poll } from './wait.js';
 
 export interface Received {
   topic: string;
@@ -60,18 +61,13 @@ export class Collector {
 
   /** Waits until `predicate` holds for the messages so far, failing after `timeoutMs`. */
   async until(predicate: (messages: Received[]) => boolean, timeoutMs = 20_000, what = 'messages'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.messages)) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${what}; got ${this.messages.length}: ${this.messages
-            .slice(-3)
-            .map((m) => `${m.topic} ${m.payload.slice(0, 80)}`)
-            .join(' | ')}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await poll(() => this.messages, predicate, timeoutMs, what, {
+      explain: (m) =>
+        `got ${m.length}: ${m
+          .slice(-3)
+          .map((x) => `${x.topic} ${x.payload.slice(0, 80)}`)
+          .join(' | ')}`,
+    });
   }
 
   /** Disconnects; throws if a message received broke the message schemas. */

@@ -15,7 +15,7 @@ import { readNpy } from '../helpers/npy.js';
 import { preprocessFrame } from '../../src/inference/preprocess.js';
 import type { PreprocessSpec } from '../../src/inference/bundle-manifest.js';
 import { createLogger } from '../../src/log/logger.js';
-import { tempDir } from '../helpers/media.js';
+import { lavfiVideo, tempDir } from '../helpers/media.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { staleBuild } from '../build-state.mjs';
 
@@ -66,24 +66,7 @@ describe('image tensors: toolkit = daemon', () => {
     dir = tempDir('avscene-frames-');
     video = path.join(dir, 'clip.mp4');
     // Textured, moving, non-square: every window's frame differs and resizing has real work to do.
-    const r = spawnSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=200x150:rate=10,noise=alls=30:allf=t',
-      '-t',
-      String(WINDOWS),
-      '-pix_fmt',
-      'yuv420p',
-      '-c:v',
-      'libx264',
-      video,
-    ]);
-    assert.equal(r.status, 0, String(r.stderr));
+    lavfiVideo(video, 'testsrc=size=200x150:rate=10,noise=alls=30:allf=t', WINDOWS);
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, SHARED_DATA } from '../helpers/paths.js';
-import { tempDir } from '../helpers/media.js';
+import { fromLavfi, lavfiVideo, tempDir } from '../helpers/media.js';
 import { runCli } from '../helpers/cli.js';
 import { MODELS, NO_PYTHON, PYTHON, pyEnv, python } from './python.js';
 
@@ -34,19 +34,11 @@ function buildPlaces(root: string): void {
     ['beach', 'yellow'],
   ]) {
     mkdirSync(path.join(root, category!), { recursive: true });
-    run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
+    fromLavfi(
       `color=c=${colour}:size=96x72:rate=3,noise=alls=40:allf=t`,
-      '-frames:v',
-      '3',
+      ['-frames:v', '3'],
       path.join(root, category!, '%d.png'),
-    ]);
+    );
   }
 }
 
@@ -60,23 +52,11 @@ function buildDataset(root: string): void {
   for (const [label, ids] of Object.entries(CLIPS)) {
     for (const id of ids) {
       run('sox', [path.join(TAU, 'audio', `${id}.wav`), path.join(root, 'audio', `${id}.wav`), 'trim', '0', '3']);
-      run('ffmpeg', [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        `color=c=${COLOURS[label]}:size=160x120:rate=10,noise=alls=40:allf=t`,
-        '-t',
-        '3',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:v',
-        'libx264',
+      lavfiVideo(
         path.join(root, 'video', `${id}.mp4`),
-      ]);
+        `color=c=${COLOURS[label]}:size=160x120:rate=10,noise=alls=40:allf=t`,
+        3,
+      );
       const row = `audio/${id}.wav\tvideo/${id}.mp4\t${label}`;
       meta.push(`${row}\t${id.split('-').slice(1, 3).join('-')}`);
       (EVALUATE.has(id) ? evaluate : train).push(row);

@@ -11,12 +11,13 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { killAll, startCli } from '../helpers/cli.js';
+import { daemonArgs, killAll, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { NotifySocket, fields } from '../helpers/notify-socket.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
 import { launchChromium } from '../helpers/chromium.js';
+import { poll } from '../helpers/wait.js';
 
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
 const AUDIO_SECONDS = 8;
@@ -50,37 +51,14 @@ function stallingMicrophone(): string {
 }
 
 /** Polls `read` (an HTTP request) until `done` holds for its value; fails with the last value after `timeoutMs`. */
-async function until<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string) =>
+  poll(read, done, timeoutMs, what, { everyMs: 200, explain: (last) => `last: ${JSON.stringify(last)}` });
 
 test('READY after the first window, pings while windows flow and none once capture stalls; metrics, health and the page follow', async () => {
   const device = 'ops-e2e';
   const scenes = await Collector.subscribe(broker.url, `avscene/${device}/scene`);
   const daemon = startCli(
-    [
-      'run',
-      '--set',
-      `mqtt.url=${broker.url}`,
-      '--set',
-      `device.id=${device}`,
-      '--set',
-      'audio.source=alsa',
-      '--set',
-      'http.listen=127.0.0.1:0',
-    ],
+    daemonArgs(broker.url, device, 'audio.source=alsa', 'http.listen=127.0.0.1:0'),
     // Pings every 2 s while a window went through in the last 2 s.
     { PATH: stallingMicrophone(), NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '4000000' },
   );

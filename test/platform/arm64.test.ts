@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { freePort } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/media.js';
 import { CLI, REPO_ROOT } from '../helpers/paths.js';
+import { cliEnv, sets } from '../helpers/cli.js';
 import { compareDb, readNumpy } from '../features/support.js';
 
 const DEMO_CLIP = path.join(REPO_ROOT, 'deploy', 'demo', 'acoustic_scene.wav');
@@ -54,7 +55,7 @@ function avscene(arm64: boolean, args: string[], timeoutMs = 120_000): Run {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     timeout: timeoutMs,
-    env: { ...process.env, AVSCENE_LOG_FORMAT: 'json', AVSCENE_LOADED_LIBRARIES: librariesFile },
+    env: { ...cliEnv(), AVSCENE_LOADED_LIBRARIES: librariesFile }, // its own state.dir: seq starts at 0
   });
   const libraries = existsSync(librariesFile) ? (JSON.parse(readFileSync(librariesFile, 'utf8')) as string[]) : [];
   return { status: r.status, stdout: r.stdout, stderr: r.stderr + (r.error ? `\n${r.error.message}` : ''), libraries };
@@ -168,16 +169,7 @@ test('avscene run on the embedded broker publishes every window of a file (sourc
   const run = avscene(true, [
     'run',
     '--watch',
-    '--set',
-    `mqtt.embeddedPort=${port}`,
-    '--set',
-    'device.id=arm64-check',
-    '--set',
-    `audio.file=${clip48k}`,
-    '--set',
-    'sources.realtime=false',
-    '--set',
-    `state.dir=${tempDir('avscene-arm64-state-')}`, // a fresh window counter: seq starts at 0
+    ...sets(`mqtt.embeddedPort=${port}`, 'device.id=arm64-check', `audio.file=${clip48k}`, 'sources.realtime=false'),
   ]);
   assertArm64Run(run, 'avscene run');
   // --watch subscribes before the first window is captured and prints each scene message the broker delivers.

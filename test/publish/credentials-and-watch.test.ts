@@ -9,8 +9,9 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
-import { killAll, startCli } from '../helpers/cli.js';
+import { daemonArgs, killAll, sets, startCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/wait.js';
 
 const USER = 'field-engineer';
 const PASSWORD = 's3cret pass';
@@ -56,19 +57,9 @@ async function retainedScenes(device: string): Promise<Array<{ seq: number }>> {
 
 test('with the right user name and password the daemon publishes every window', async () => {
   const device = 'with-credentials';
-  const daemon = startCli([
-    'run',
-    '--set',
-    `mqtt.url=${url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'sources.realtime=false',
-    '--set',
-    `mqtt.username=${USER}`,
-    '--set',
-    `mqtt.password=${PASSWORD}`,
-  ]);
+  const daemon = startCli(
+    daemonArgs(url, device, 'sources.realtime=false', `mqtt.username=${USER}`, `mqtt.password=${PASSWORD}`),
+  );
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   const complaints = daemon.logs().filter((l) => /refused|unreachable/.test(String(l.msg)));
@@ -83,19 +74,9 @@ test('with the right user name and password the daemon publishes every window', 
 
 test('a wrong password is named as such, with the settings to check, and windows are kept (not lost) meanwhile', async () => {
   const device = 'wrong-password';
-  const daemon = startCli([
-    'run',
-    '--set',
-    `mqtt.url=${url}`,
-    '--set',
-    `device.id=${device}`,
-    '--set',
-    'sources.realtime=false',
-    '--set',
-    `mqtt.username=${USER}`,
-    '--set',
-    'mqtt.password=guess',
-  ]);
+  const daemon = startCli(
+    daemonArgs(url, device, 'sources.realtime=false', `mqtt.username=${USER}`, 'mqtt.password=guess'),
+  );
   await daemon.until(
     (l) => l.some((x) => /the broker refused the credentials/.test(String(x.msg))),
     120_000,
@@ -118,25 +99,11 @@ test('a wrong password is named as such, with the settings to check, and windows
 
 test('avscene watch subscribes with the configured credentials and prints one line per window (or the raw JSON)', async () => {
   // Their own topic prefix: the retained messages of the daemon tests above are not theirs to print.
-  const settings = [
-    '--set',
-    'mqtt.topicPrefix=watchtest',
-    '--set',
-    `mqtt.username=${USER}`,
-    '--set',
-    `mqtt.password=${PASSWORD}`,
-  ];
+  const settings = sets('mqtt.topicPrefix=watchtest', `mqtt.username=${USER}`, `mqtt.password=${PASSWORD}`);
   const watch = startCli(['watch', '--url', url, '--device', 'watched', ...settings]);
   const json = startCli(['watch', '--url', url, '--json', ...settings]);
-  const waitFor = async (what: string, cond: () => boolean) => {
-    const deadline = Date.now() + 60_000;
-    while (!cond()) {
-      if (Date.now() > deadline)
-        assert.fail(`timed out waiting for ${what}; watch stderr: ${watch.stderr()} ${json.stderr()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  await waitFor('both watchers to subscribe', () => subscribed.size >= 2);
+  const stderr = () => `watch stderr: ${watch.stderr()} ${json.stderr()}`;
+  await waitFor(() => subscribed.size >= 2, 60_000, 'both watchers to subscribe', stderr);
   assert.deepEqual([...subscribed.values()].flat().sort(), ['watchtest/+/scene', 'watchtest/watched/scene']);
   const publisher = await mqtt.connectAsync(url, { username: USER, password: PASSWORD });
   const scene = (seq: number, device: string) =>
@@ -156,8 +123,10 @@ test('avscene watch subscribes with the configured credentials and prints one li
   await publisher.publishAsync('watchtest/other/scene', scene(1, 'other'), { qos: 1 });
   await publisher.publishAsync('watchtest/watched/scene', scene(2, 'watched'), { qos: 1 });
   await waitFor(
-    'the watched lines',
     () => watch.stdout().trim().split('\n').length >= 2 && json.stdout().trim().split('\n').length >= 3,
+    60_000,
+    'the watched lines',
+    stderr,
   );
   await publisher.endAsync();
   watch.child.kill('SIGTERM');
@@ -182,7 +151,7 @@ test('avscene watch subscribes with the configured credentials and prints one li
 
 test("avscene watch with a wrong password fails with the broker's answer instead of waiting forever", async () => {
   // startCli, not runCli: the broker lives in this process and must keep answering while watch runs.
-  const watch = startCli(['watch', '--url', url, '--set', `mqtt.username=${USER}`, '--set', 'mqtt.password=guess']);
+  const watch = startCli(['watch', '--url', url, ...sets(`mqtt.username=${USER}`, 'mqtt.password=guess')]);
   const ended = await Promise.race([watch.exited, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);
   assert.ok(ended !== null, `avscene watch was still running 60 s after the broker refused it:\n${watch.stderr()}`);
   assert.equal(ended.code, 1);

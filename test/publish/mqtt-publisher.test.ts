@@ -8,7 +8,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
 import { createLogger } from '../../src/log/logger.js';
@@ -21,6 +20,7 @@ import { tempDir } from '../helpers/media.js';
 import { freePort, startMosquitto, writePasswordFile } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
 import { contractViolation } from '../helpers/message-schemas.js';
+import { waitFor } from '../helpers/wait.js';
 
 after(() => Collector.closeAll());
 const publishers = new Set<MqttPublisher>();
@@ -59,14 +59,6 @@ function publisher(options: Partial<PublisherOptions> & { url: string }): MqttPu
   });
   publishers.add(p);
   return p;
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await delay(10);
-  }
 }
 
 const seqs = (sub: Collector, topic = 'avscene/dev/window') =>

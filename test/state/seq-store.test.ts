@@ -7,6 +7,9 @@ import { SeqStore } from '../../src/state/seq-store.js';
 import { atomicFileIo } from '../../src/state/atomic-file.js';
 import { runtimeDirFor } from '../../src/state/runtime-file.js';
 import { tempDir } from '../helpers/media.js';
+import { ownRuntimeDir } from '../helpers/runtime-dir.js';
+
+ownRuntimeDir(); // the RAM records these stores write are removed with it
 
 const logger = createLogger('silent');
 const take = (store: SeqStore, n: number) => Array.from({ length: n }, () => store.next());
