@@ -213,7 +213,7 @@ function connectionSettings(config: MqttSinkConfig): ConnectionSettings {
     cert: config.cert,
     key: config.key,
     insecure: config.insecure,
-    protocolVersion: config.protocolVersion === '5' ? '5' : '3.1.1',
+    protocolVersion: config.protocolVersion,
     keepaliveS: config.keepaliveS,
   };
 }

@@ -3,13 +3,14 @@ import mqtt from 'mqtt';
 import { maskSecrets } from '../config/secrets.js';
 import type { ScenePayload } from './payload.js';
 import { explainConnectError } from './mqtt-errors.js';
+import { accessOptions, type BrokerAccess } from './mqtt-client-options.js';
 
 export interface WatchOptions {
   url: string;
   /** Topic filter, e.g. avscene/+/scene. */
   topic: string;
-  username?: string;
-  password?: string;
+  /** Credentials and TLS: the daemon's `mqtt.*` (a broker that lets the daemon in lets its watcher in). */
+  access: BrokerAccess;
   /** Print the raw JSON instead of a summary line. */
   json?: boolean;
   print: (line: string) => void;
@@ -20,9 +21,8 @@ export async function watchLabels(options: WatchOptions): Promise<() => Promise<
   try {
     client = await mqtt.connectAsync(options.url, {
       clientId: `avscene-watch-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      username: options.username || undefined,
-      password: options.password || undefined,
       reconnectPeriod: 2000,
+      ...accessOptions(options.access),
     });
   } catch (err) {
     // The daemon's explanation of the same failure (cause and fix), e.g. "nothing listens there: is the broker running…".

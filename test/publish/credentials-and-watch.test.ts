@@ -1,17 +1,21 @@
 /**
  * A broker that wants a user name and password (aedes, the embedded broker, with an authenticate hook): the daemon
  * publishes with mqtt.username/mqtt.password and says clearly when the broker refuses them; `avscene watch` subscribes
- * with the same settings and prints one line per window.
+ * with the same settings (password file and mutual TLS too, against mosquitto) and prints one line per window.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
 import { daemonArgs, killAll, sets, startCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/wait.js';
+import { freePort, startMosquitto } from '../helpers/mosquitto.js';
+import { makePki } from '../helpers/certs.js';
+import { tempDir } from '../helpers/media.js';
+import { poll, waitFor } from '../helpers/wait.js';
 
 const USER = 'field-engineer';
 const PASSWORD = 's3cret pass';
@@ -160,4 +164,55 @@ test("avscene watch with a wrong password fails with the broker's answer instead
     watch.stderr(),
     /avscene: cannot connect to the broker at .*: the broker refused the credentials \(Connection refused: Bad username or password\): check mqtt\.username/i,
   );
+});
+
+test('avscene watch reaches a broker the way the daemon does: mqtt.passwordFile, mqtt.ca, and a client certificate (mqtt.cert, mqtt.key)', async () => {
+  const dir = tempDir('avscene-watch-tls-');
+  const pki = makePki(dir);
+  const broker = await startMosquitto(undefined, undefined, {
+    users: { field: 'from-the-file' },
+    tls: { ca: pki.ca, ...pki.server, requireClientCertificate: true },
+  });
+  const passwordFile = path.join(dir, 'mqtt-password');
+  writeFileSync(passwordFile, 'from-the-file\n');
+  const tls = { ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) };
+  const publisher = await mqtt.connectAsync(broker.url, { ...tls, username: 'field', password: 'from-the-file' });
+  const watch = startCli([
+    'watch',
+    '--json',
+    ...sets(
+      `mqtt.url=${broker.url}`,
+      'mqtt.username=field',
+      `mqtt.passwordFile=${passwordFile}`,
+      `mqtt.ca=${pki.ca}`,
+      `mqtt.cert=${pki.client.cert}`,
+      `mqtt.key=${pki.client.key}`,
+    ),
+  ]);
+  try {
+    await waitFor(
+      () => /watching/.test(watch.stderr()) || watch.child.exitCode !== null,
+      60_000,
+      'watch to start',
+      watch.stderr,
+    );
+    // Published until the watcher shows it: its subscription may come a moment after the banner.
+    await poll(
+      async () => {
+        await publisher.publishAsync('avscene/tls-device/scene', JSON.stringify({ seq: 7 }), { qos: 1 });
+        return watch.stdout();
+      },
+      (out) => out.includes('"seq":7') || watch.child.exitCode !== null,
+      60_000,
+      'the message through the TLS connection',
+      { everyMs: 500 },
+    );
+    assert.equal(watch.child.exitCode, null, `watch ended: ${watch.stderr()}`);
+    watch.child.kill('SIGTERM');
+    assert.equal((await watch.exited).code, 0, watch.stderr());
+    assert.ok(!watch.stderr().includes('from-the-file'), 'the password from the file is not shown');
+  } finally {
+    await publisher.endAsync();
+    await broker.stop();
+  }
 });

@@ -70,8 +70,7 @@ Examples:
               stopWatching = await watchLabels({
                 url: mqtt.url,
                 topic: mqtt.topics.scene,
-                username: config.mqtt.username,
-                password: config.mqtt.password,
+                access: config.mqtt,
                 print: (line) => console.log(line),
               });
             }

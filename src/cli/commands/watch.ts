@@ -26,8 +26,7 @@ ${configOptionsHelp}`,
     const close = await watchLabels({
       url,
       topic,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      access: config.mqtt,
       json: Boolean(values.json),
       print: (line) => console.log(line),
     });
