@@ -119,7 +119,7 @@ export class Daemon {
 
     // A live source does not wait for us: past the queue the oldest window goes. A file waits for room instead.
     const queue = new WindowQueue<Captured>(
-      Math.max(1, this.options.queueDepth),
+      this.options.queueDepth, // ≥ 1: the config refuses less, the queue throws on less
       audio.live ? 'drop-oldest' : 'wait',
       (item, dropped) => {
         this.health.dropped = dropped;

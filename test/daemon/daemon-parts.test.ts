@@ -85,6 +85,17 @@ test("every sink gets every window in order with its timings, a health report wi
   assert.ok(parts.closed(), 'the engine is closed');
 });
 
+test('a queue depth below 1 fails the run instead of being read as 1 (the config refuses inference.queue=0 too)', async () => {
+  const sinks = [new RecordingSink()];
+  const parts = await demoParts(sinks);
+  await assert.rejects(
+    new Daemon(parts, { deviceId: 'parts', queueDepth: 0, logger: quiet }).run(),
+    /queue capacity must be at least 1/,
+  );
+  assert.ok(parts.closed(), 'the engine is closed');
+  assert.notEqual(sinks[0]!.closedWith, null, 'the sink is closed');
+});
+
 test('a sink that cannot start fails the run, and what was opened is closed', async () => {
   const sinks = [new RecordingSink(), new RecordingSink(new Error('port taken'))];
   const parts = await demoParts(sinks);
