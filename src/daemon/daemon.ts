@@ -207,7 +207,8 @@ export class Daemon {
         this.lastWindowAt = Date.now();
         this.lastWindowHadFrame = item.frame !== null;
         for (const sink of this.parts.sinks) sink.publishWindow({ payload, timings });
-        this.logger.info(
+        // Debug, not info: a line a second in the journal is months of SD-card writes; MQTT carries every label.
+        this.logger.debug(
           {
             seq: payload.seq,
             label: payload.label,

@@ -57,6 +57,23 @@ test('publishes one window message per window of the demo clip (44.1 kHz), the n
   await sub.until((m) => m.some((x) => x.topic.endsWith('/status') && x.payload === 'offline'), 5000, 'status offline');
   const scenes = sub.on(`avscene/${device}/window`).map((m) => JSON.parse(m.payload) as Scene);
   checkScenes(scenes, 10);
+  // At the default log level (info) no line a window: a year in the journal of an SD card is start-ups, state changes
+  // and errors, not 31 million label lines (MQTT carries every label; log.level=debug shows them).
+  const running = daemon.logs().findIndex((l) => l.msg === 'avscene running');
+  assert.ok(running >= 0, 'the daemon logged its start');
+  assert.deepEqual(
+    daemon.logs().filter((l) => typeof l.seq === 'number'),
+    [],
+    'no log line per window at info',
+  );
+  assert.ok(
+    daemon.logs().length - running <= 5,
+    `a few lines while 10 windows went by:\n${daemon
+      .logs()
+      .slice(running)
+      .map((l) => l.msg)
+      .join('\n')}`,
+  );
   assert.deepEqual(
     scenes.map((s) => s.modalities),
     scenes.map(() => ['audio']),
@@ -143,7 +160,7 @@ test('SIGTERM finishes the window in flight, publishes it, discards the windows 
   // A looped file read as fast as possible: capture always keeps the inference queue full, so at SIGTERM one window
   // is being classified and others wait behind it.
   const daemon = startCli(
-    daemonArgs(broker.url, device, 'audio.loop=true', 'sources.realtime=false', 'inference.queue=4'),
+    daemonArgs(broker.url, device, 'audio.loop=true', 'sources.realtime=false', 'inference.queue=4', 'log.level=debug'),
   );
   await sub.until((m) => m.filter((x) => x.topic.endsWith('/window')).length >= 3, 120_000, 'three window messages');
   await stopWithin5s(daemon);
@@ -185,7 +202,9 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
   // A persistent subscriber session: the broker keeps its subscription across the restart.
   const sub = await Collector.subscribe(first.url, `avscene/${device}/window`, 'late-broker-watcher');
   await first.stop();
-  const daemon = startCli(daemonArgs(first.url, device, 'sources.realtime=true', 'mqtt.reconnectMaxS=1'));
+  const daemon = startCli(
+    daemonArgs(first.url, device, 'sources.realtime=true', 'mqtt.reconnectMaxS=1', 'log.level=debug'),
+  );
   let second: Mosquitto | undefined;
   try {
     // Capture does not wait for the broker; it comes back once three windows have been classified (their log lines)
@@ -219,7 +238,11 @@ test('a broker that is down: labels are queued and every one arrives, in order, 
 
 test('with mqtt.url empty the daemon starts its embedded broker and --watch shows the labels that crossed it', async () => {
   const port = await freePort();
-  const daemon = startCli(['run', '--watch', ...sets(`mqtt.embeddedPort=${port}`, 'sources.realtime=false')]);
+  const daemon = startCli([
+    'run',
+    '--watch',
+    ...sets(`mqtt.embeddedPort=${port}`, 'sources.realtime=false', 'log.level=debug'),
+  ]);
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
   const watched = daemon
@@ -268,7 +291,13 @@ test("the embedded broker's port taken ends start-up with exit 78 (a restart wou
 
 test('SIGTERM while the broker is unreachable (windows piling up in the outbox) exits within 5 s', async () => {
   const daemon = startCli(
-    daemonArgs(`mqtt://127.0.0.1:${await freePort()}`, 'sigterm-no-broker', 'audio.loop=true', 'sources.realtime=true'),
+    daemonArgs(
+      `mqtt://127.0.0.1:${await freePort()}`,
+      'sigterm-no-broker',
+      'audio.loop=true',
+      'sources.realtime=true',
+      'log.level=debug',
+    ),
   );
   // Running, with its first connection refused and a window classified for the outbox.
   await daemon.until(

@@ -90,7 +90,7 @@ test('when inference falls behind a live microphone the oldest waiting windows a
   chmodSync(shim, 0o755);
   const device = 'falls-behind';
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/#`);
-  const daemon = startCli(daemonArgs(broker.url, device, 'audio.source=alsa', 'inference.queue=1'), {
+  const daemon = startCli(daemonArgs(broker.url, device, 'audio.source=alsa', 'inference.queue=1', 'log.level=debug'), {
     PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`,
   });
   const fate = (logs: Array<Record<string, unknown>>) => ({

@@ -35,7 +35,8 @@ test('an outage with a SIGTERM restart and a SIGKILL inside it: every seq arrive
   const broker = await startMosquitto();
   const device = 'outage';
   const env = { AVSCENE_STATE_DIR: tempDir() };
-  const args = (...settings: string[]) => daemonArgs(broker.url, device, 'mqtt.reconnectMaxS=1', ...settings);
+  const args = (...settings: string[]) =>
+    daemonArgs(broker.url, device, 'mqtt.reconnectMaxS=1', 'log.level=debug', ...settings);
   // A history tool with a persistent session: the broker keeps its subscription while it is down.
   const history = await Collector.subscribe(broker.url, `avscene/${device}/window`, 'outage-history');
   await broker.stop();
@@ -166,7 +167,9 @@ test('capture starts at once: windows are classified while the broker has not an
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as net.AddressInfo).port;
   try {
-    const daemon = startCli(daemonArgs(`mqtt://127.0.0.1:${port}`, 'no-answer', 'sources.realtime=false'));
+    const daemon = startCli(
+      daemonArgs(`mqtt://127.0.0.1:${port}`, 'no-answer', 'sources.realtime=false', 'log.level=debug'),
+    );
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
     assert.equal(daemon.logs().filter(windowLogged(0)).length, 10);
     assert.ok(acceptedAt > 0, 'the daemon had opened its broker connection');
