@@ -24,6 +24,21 @@ export interface LiveState {
   outputs: Readonly<Record<string, number>>;
 }
 
+/** Before the daemon has started: nothing counted, no window yet, no outputs. */
+export function notStarted(): LiveState {
+  return {
+    windows: 0,
+    dropped: 0,
+    invalid: 0,
+    degraded: 0,
+    queueDepth: 0,
+    sinceLastWindowMs: null,
+    started: false,
+    videoFrame: null,
+    outputs: {},
+  };
+}
+
 /** `up`: delivering; `down`: configured but not delivering; `none`: not configured. */
 export type SourceState = 'up' | 'down' | 'none';
 

@@ -7,7 +7,7 @@
 import type { Logger } from '../log/logger.js';
 import { ListenError, OpsServer } from '../http/server.js';
 import { SceneTimeline } from '../http/scene-timeline.js';
-import { health, mqttState, readiness, sources, type LiveState } from '../ops/live-state.js';
+import { health, mqttState, notStarted, readiness, sources, type LiveState } from '../ops/live-state.js';
 import { DaemonMetrics } from '../ops/metrics.js';
 import type { ScenePayload } from './payload.js';
 import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
@@ -131,18 +131,4 @@ export class HttpSink implements SceneSink {
       },
     };
   }
-}
-
-function notStarted(): LiveState {
-  return {
-    windows: 0,
-    dropped: 0,
-    invalid: 0,
-    degraded: 0,
-    queueDepth: 0,
-    sinceLastWindowMs: null,
-    started: false,
-    videoFrame: null,
-    outputs: {},
-  };
 }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { HttpSink } from '../../src/publish/http-sink.js';
 import type { BundleManifest } from '../../src/inference/index.js';
-import type { LiveState } from '../../src/ops/live-state.js';
+import { notStarted, type LiveState } from '../../src/ops/live-state.js';
 import type { ScenePayload } from '../../src/publish/payload.js';
 import { memoryLogger } from '../capture/support.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
@@ -33,14 +33,9 @@ type State = LiveState & { outputs: Mutable<LiveState['outputs']> };
 
 function healthyState(): State {
   return {
-    windows: 0,
-    dropped: 0,
-    invalid: 0,
-    degraded: 0,
-    queueDepth: 0,
+    ...notStarted(),
     sinceLastWindowMs: 400,
     started: true,
-    videoFrame: null,
     outputs: { mqttConnected: 1, mqttQueued: 0, mqttOutboxFill: 0, mqttDropped: 0, mqttReconnects: 0 },
   };
 }
