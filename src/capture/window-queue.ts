@@ -36,6 +36,8 @@ export class WindowQueue<T> {
     while (this.policy === 'wait' && this.items.length >= this.capacity && !this.closed) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
+    // close() wakes the producers waiting for room: their items come after the end and are ignored like any other.
+    if (this.closed) return;
     this.items.push(item);
     if (this.items.length > this.capacity) {
       const oldest = this.items.shift() as T;

@@ -36,3 +36,14 @@ test('a waiting taker gets the next push; close drains then ends', async () => {
   assert.equal(await q.take(), 'b');
   assert.equal(await q.take(), undefined);
 });
+
+test('an item waiting for room when the queue closes is ignored, not added after the end', async () => {
+  const q = new WindowQueue<number>(1, 'wait');
+  await q.push(1);
+  const waiting = q.push(2);
+  q.close();
+  await waiting;
+  assert.equal(q.length, 1, 'only the item pushed before close() is queued');
+  assert.equal(await q.take(), 1);
+  assert.equal(await q.take(), undefined, 'the queue ends after what was pushed before close()');
+});
