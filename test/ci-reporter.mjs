@@ -12,7 +12,6 @@ function skipReason(data) {
 async function* applyPolicy(source) {
   let failedSkips = 0;
   for await (const event of source) {
-    if (event.type === 'test:coverage') continue; // run.mjs --coverage prints it per folder instead
     const reason = event.type === 'test:pass' ? skipReason(event.data) : null;
     const failure = IN_CI && reason !== null ? ciSkipFailure(reason) : null;
     if (failure !== null) {

@@ -1,12 +1,7 @@
-// A node:test reporter for test/run.mjs: one JSON line per skipped test ({skip: {file, name, reason}}) and, with
-// --experimental-test-coverage, the coverage summary ({coverage: …}). Node's TAP summary only counts skips; the CI
-// skip policy needs to know which tests skipped and why.
+// A node:test reporter for test/run.mjs: one JSON line per skipped test ({skip: {file, name, reason}}). Node's TAP
+// summary only counts skips; the CI skip policy needs to know which tests skipped and why.
 export default async function* runReport(source) {
   for await (const event of source) {
-    if (event.type === 'test:coverage') {
-      yield `${JSON.stringify({ coverage: event.data.summary })}\n`;
-      continue;
-    }
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { skip, name, file } = event.data;
     if (skip === undefined || skip === false) continue;

@@ -6,14 +6,15 @@
 //
 // - Builds dist/ first when it is older than src/ (CLI tests run the built `avscene`, as users do).
 // - CI=true: a skipped test fails the run unless its reason is on the allow-list of test/skip-policy.mjs.
-// - --coverage: node's built-in coverage of the code the test processes load, then branch coverage per src/ folder.
+// - --coverage: raw V8 coverage of every process the suite starts (NODE_V8_COVERAGE, coverage/v8/), then branch and line
+//   coverage per src/ folder (test/coverage.mjs, c8); the whole suite also checks test/coverage-thresholds.mjs.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT as root, staleBuild } from './build-state.mjs';
 import { IN_CI, ciSkipFailure } from './skip-policy.mjs';
-import { coverageByFolder } from './coverage-table.mjs';
+import { belowThresholds, c8Summary, formatTable, keepProjectCoverage } from './coverage.mjs';
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -53,6 +54,14 @@ const env = {
   OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING: '1',
   AVSCENE_LOG_FORMAT: process.env.AVSCENE_LOG_FORMAT ?? 'json',
 };
+// Every process inherits it (test files, the CLI they run, the daemon's video process, worker threads) and writes its
+// coverage there on exit.
+const rawCoverage = path.join(root, 'coverage', 'v8');
+if (coverage) {
+  rmSync(path.join(root, 'coverage'), { recursive: true, force: true });
+  mkdirSync(rawCoverage, { recursive: true });
+  env.NODE_V8_COVERAGE = rawCoverage;
+}
 const work = mkdtempSync(path.join(os.tmpdir(), 'avscene-run-'));
 const reportFile = path.join(work, 'report.jsonl');
 const reporters = [
@@ -64,21 +73,21 @@ const reporters = [
   path.join(root, 'test', 'run-report.mjs'),
   '--test-reporter-destination',
   reportFile,
-  ...(coverage ? ['--experimental-test-coverage'] : []),
 ];
 const result = spawnSync(
   process.execPath,
   // A hung test file fails after 20 minutes instead of stalling CI (node applies --test-timeout to each file's process
   // as a whole: 5 minutes cut off daemon.test.ts beside 8 CPU-bound processes), and a leftover handle cannot keep a
-  // file's process alive. (Coverage is collected after the run, which --test-force-exit would cut short.)
+  // file's process alive (its coverage is still written: process.exit writes it).
   [
     '--import',
     'tsx',
+    ...(coverage ? ['--import', path.join(root, 'test', 'coverage-hooks.mjs')] : []),
     '--test',
     ...reporters,
     '--test-concurrency=1',
     '--test-timeout=1200000',
-    ...(coverage ? [] : ['--test-force-exit']),
+    '--test-force-exit',
     ...files,
   ],
   { cwd: root, env, stdio: 'inherit' },
@@ -98,7 +107,16 @@ if (skips === undefined) {
 } else if (IN_CI && skips.some((s) => ciSkipFailure(s.reason) !== null)) {
   status ||= 1; // the TAP output above lists each one as `not ok … skipped in CI`
 }
-const summary = report?.find((r) => r.coverage)?.coverage;
-if (coverage) console.log(summary ? coverageByFolder(summary, root) : '# no coverage report was produced');
+if (coverage) {
+  console.log(
+    `# coverage: ${keepProjectCoverage(rawCoverage, root)} processes wrote coverage; HTML report in coverage/report/`,
+  );
+  const files = c8Summary(rawCoverage, root);
+  console.log(formatTable(files, root, filters.length === 0));
+  // A subset of the test files covers a subset of the code: only the whole suite is held to the thresholds.
+  const below = filters.length === 0 ? belowThresholds(files) : [];
+  for (const line of below) console.error(`test/run.mjs: coverage below threshold: ${line}`);
+  if (below.length > 0) status ||= 1;
+}
 rmSync(work, { recursive: true, force: true });
 process.exit(status);

@@ -6,6 +6,7 @@
  * the daemon infers the window it has. It exits when the daemon goes away, and after telling it that a live camera
  * is gone (the daemon starts a fresh process when it retries).
  */
+import { takeCoverage } from 'node:v8';
 import { FileFramePicker } from './file-frame-picker.js';
 import { LiveFrameRing } from './live-frame-ring.js';
 import type { PreprocessSpec } from '../inference/bundle-manifest.js';
@@ -146,6 +147,8 @@ process.on('message', (req: VideoRequest) => {
 });
 // The daemon is gone (exit, crash, kill -9): so is its camera.
 process.on('disconnect', () => process.exit(0));
+// `make coverage` (NODE_V8_COVERAGE): this process usually ends by SIGKILL, which writes no coverage; write it as it runs.
+if (process.env.NODE_V8_COVERAGE) setInterval(takeCoverage, 1000).unref();
 
 // Loaded before anything is asked: the daemon's time limits on opening start with `ready`.
 cv = await loadOpenCV().catch((err: Error) => {
