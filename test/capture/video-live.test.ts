@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -47,6 +47,22 @@ async function until<T>(
     if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
     await delay(50);
   }
+}
+
+/** The video processes (src/capture/video-child.ts) that this test process has running. */
+function videoProcesses(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); // "pid (comm) state ppid …"
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const running = ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('video-child');
+        return running ? [Number(pid)] : [];
+      } catch {
+        return []; // exited while being read
+      }
+    });
 }
 
 async function startServer(port: number): Promise<ChildProcess> {
@@ -193,6 +209,30 @@ describe('live video sources', () => {
       server.kill('SIGCONT');
       await src.stop();
       await stopServer(server);
+    }
+  });
+
+  it('a video process that dies while reading (a crash in OpenCV, the OOM killer) is reported with its end and replaced', {
+    skip: NO_GST_PLUGINS,
+  }, async () => {
+    const { logger, lines } = memoryLogger();
+    // A stall limit far beyond the test's waits: the death itself must be noticed, not the frames it stops sending.
+    const src = new LiveVideoSource({ kind: 'url', target: GST_PIPELINE, logger, backoff: FAST, stallMs: 120_000 });
+    await src.start();
+    try {
+      await until(() => src.frameFor(liveWindow(0)), 30_000, 'the first frame');
+      const [pid, ...more] = videoProcesses();
+      assert.ok(pid !== undefined && more.length === 0, `one video process, found ${[pid, ...more].join(', ')}`);
+      process.kill(pid, 'SIGKILL');
+      const warning = await until(() => lines.find((l) => l.level === WARN), 30_000, 'the warning');
+      assert.match(warning.msg, /is unavailable: the video process exited \(SIGKILL\)\. Windows get no image/);
+      await until(() => lines.some((l) => /^camera .* is back$/.test(l.msg)), 30_000, 'recovery');
+      await until(() => src.frameFor(liveWindow(0)), 30_000, 'frames from the new video process');
+      const [replacement] = videoProcesses();
+      assert.ok(replacement !== undefined && replacement !== pid, 'a fresh video process reads the camera');
+      assert.equal(lines.filter((l) => l.level === WARN).length, 1, 'one warning per outage');
+    } finally {
+      await src.stop();
     }
   });
 
