@@ -17,6 +17,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** TLS listener: the broker's certificate, and the CA whose client certificates it requires (mutual TLS). */
   tls?: { ca: string; cert: string; key: string; requireClientCertificate: boolean };
+  /** mosquitto ACL file (what each client may read and write); reload() reads it again. */
+  aclFile?: string;
 }
 
 /** mosquitto_passwd file for `users`; rewrite it and call reload() to change a password on a running broker. */
@@ -78,6 +80,7 @@ export async function startMosquitto(
           ]
         : []),
       ...(options.users ? ['allow_anonymous false', `password_file ${passwordFile}`] : ['allow_anonymous true']),
+      ...(options.aclFile ? [`acl_file ${options.aclFile}`] : []),
       'persistence true',
       `persistence_location ${dir}/`,
       // As root, mosquitto would drop to the `mosquitto` user and could not write the persistence directory.
@@ -104,7 +107,7 @@ export async function startMosquitto(
     port: chosen,
     dataDir: dir,
     passwordFile,
-    /** SIGHUP: mosquitto reads its password file again. */
+    /** SIGHUP: mosquitto reads its password and ACL files again. */
     reload() {
       child.kill('SIGHUP');
     },

@@ -287,6 +287,39 @@ test('MQTT 5: window messages carry a message expiry; scene stays retained witho
   }
 });
 
+test('MQTT 5: windows the broker refuses (ACL) are kept, not lost, and reach it in seq order after the next connection', async () => {
+  const acl = path.join(tempDir('avscene-acl-'), 'acl');
+  writeFileSync(acl, 'topic read avscene/#\n'); // anonymous clients may subscribe but not publish
+  const broker = await startMosquitto(undefined, undefined, { aclFile: acl });
+  const sub = await Collector.subscribe(broker.url, 'avscene/acl/window', 'acl-sub'); // a persistent session
+  const log = memoryLogger();
+  // Its own device id: publishers of earlier tests still retry their brokers' ports, one of which may be this one.
+  const pub = publisher({ url: broker.url, protocolVersion: '5', logger: log.logger, deviceId: 'acl' });
+  let back: Awaited<ReturnType<typeof startMosquitto>> | undefined;
+  try {
+    await waitFor(() => pub.connected, 10_000, 'the first connection');
+    pub.publishWindow(scene(0));
+    pub.publishWindow(scene(1));
+    const refusals = () => log.lines.filter((l) => /refused a window message/.test(l.msg));
+    await waitFor(() => refusals().length === 2, 10_000, 'the broker refusing both windows');
+    assert.match(String(refusals()[0]!.err), /not authori[sz]ed/i, "the broker's reason is logged");
+    assert.equal(pub.stats().queued, 2, 'both windows are kept unacknowledged');
+    // The operator fixes the ACL; the windows go out after the next connection (a broker restart here).
+    writeFileSync(acl, 'topic readwrite avscene/#\n');
+    await broker.stop();
+    back = await startMosquitto(broker.port, broker.dataDir, { aclFile: acl });
+    await waitFor(() => pub.connected, 20_000, 'the reconnection');
+    pub.publishWindow(scene(2));
+    await sub.until((m) => m.length >= 3, 20_000, 'three window messages');
+    assert.deepEqual(seqs(sub, 'avscene/acl/window'), [0, 1, 2]);
+    await waitFor(() => pub.stats().queued === 0, 10_000, 'every window acknowledged');
+  } finally {
+    await pub.close(500);
+    await sub.close();
+    await (back ?? broker).stop();
+  }
+});
+
 test('Home Assistant coming online gets the discovery configs again', async () => {
   const broker = await startMosquitto();
   const pub = publisher({ url: broker.url });
