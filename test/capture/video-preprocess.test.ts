@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { VideoFrame, WindowFrame } from '../../src/capture/types.js';
+import type { PreprocessedFrame, VideoFrame, WindowFrame } from '../../src/capture/types.js';
 import { FileVideoSource, VideoProcessKeeper } from '../../src/capture/video-file.js';
 import type { PreprocessSpec } from '../../src/inference/bundle-manifest.js';
 import { preprocessFrame, preprocessKey } from '../../src/inference/preprocess.js';
@@ -88,6 +88,28 @@ describe('frames preprocessed in the video process', {
         [0.5, 1.5, 0.5, 3.5],
       );
       assert.equal((await src.stats())?.prefetched, 1);
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('after setPreprocess (a bundle swap) the next frame comes with the new blocks, not the one decoded ahead', async () => {
+    const src = new FileVideoSource({
+      file: video,
+      loop: false,
+      logger: memoryLogger().logger,
+      preprocess: [BLOCKS[0]!],
+    });
+    try {
+      const [first] = await frames(src, [0]);
+      src.setPreprocess([BLOCKS[1]!]);
+      const second = await src.frameFor(windowAt(1, 1));
+      src.setPreprocess([]);
+      const third = await src.frameFor(windowAt(2, 2));
+      assert.deepEqual(Object.keys((first as PreprocessedFrame).tensors), [preprocessKey(BLOCKS[0]!)]);
+      assert.deepEqual(Object.keys((second as PreprocessedFrame).tensors), [preprocessKey(BLOCKS[1]!)]);
+      assert.equal(second!.timestamp, 1.5);
+      assert.ok(third && 'bgr' in third && third.bgr.length === 320 * 240 * 3, 'no blocks: the BGR frame');
     } finally {
       await src.stop();
     }

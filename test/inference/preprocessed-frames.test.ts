@@ -65,6 +65,14 @@ test('an image bundle with frames preprocessed in the video process never loads 
       assert.deepEqual(r.modalities, ['audio', 'image']);
       assert.equal(r.degraded, false, r.degradedReason);
     }
+    // A frame preprocessed for another bundle's image nets (asked for just before a swap): that window goes without its image.
+    const stale = await engine.classify({
+      audio: windows[0]!,
+      frame: { timestamp: 0.5, width: 320, height: 240, tensors: { '[1,[1,1],[0,0,0],[1,1,1]]': new Float32Array(3) } },
+    });
+    assert.equal(stale.degraded, true);
+    assert.match(stale.degradedReason!, /preprocessed for other image nets/);
+    assert.equal(openCvLoaded(), false);
     // The same windows with BGR frames, preprocessed here (OpenCV loads now): the same tensors give the same labels.
     const plain = await classifyAll(engine, windows, new FileVideoSource({ file: clip, loop: false, logger: quiet }));
     assert.equal(openCvLoaded(), true, 'BGR frames load OpenCV here (the probe above can see it)');
