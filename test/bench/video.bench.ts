@@ -3,7 +3,8 @@
  * 1. the daemon's CPU share of one core at real time over 30 s (its process and the video process together), audio
  *    alone, then a 720p30 and a 1080p30 video file, for the demo bundle (no image) and an image bundle made by the
  *    toolkit's fixture command (MobileNetV3-S 96 px);
- * 2. `avscene classify` of a 60-s clip with a 720p30 video and the demo bundle: whole-process wall time / 60 s;
+ * 2. `avscene classify` of a 60-s clip with a 720p30 video, demo and image bundle: whole-process wall time / 60 s,
+ *    and CPU time (process + video process: robust to other load, unlike wall time);
  * 3. `avscene classify` start-up (10-s clip, demo and image bundle, with and without video), split into phases from
  *    the log's timestamps.
  * Test media are made with ffmpeg in a temporary folder (kept for reruns with --media DIR).
@@ -166,19 +167,30 @@ function median(xs: number[]): number {
 
 interface ClassifyRun {
   wallMs: number;
+  /** CPU time of the process and its video process (reaped before it exits), robust to other load unlike wall time. */
+  cpuMs: number;
   phases: Record<string, number>;
+}
+
+/** CPU ms of this process's children that have been waited for (cutime + cstime). */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICK;
 }
 
 /** One whole-process `avscene classify`, with the log's timestamps as phase boundaries (ms since spawn). */
 function classify(audio: string, videoFile: string | null, bundle: string): ClassifyRun {
   const args = [CLI, 'classify', audio, '--bundle', bundle, '--json'];
   if (videoFile) args.push('--video', videoFile);
+  const c0 = childrenCpuMs();
   const t0 = Date.now();
   const r = spawnSync(process.execPath, args, {
     encoding: 'utf8',
     env: { ...process.env, AVSCENE_LOG_FORMAT: 'json', AVSCENE_LOG_LEVEL: 'info' },
   });
   const wallMs = Date.now() - t0;
+  const cpuMs = childrenCpuMs() - c0;
   if (r.status !== 0) throw new Error(`classify failed: ${r.stderr}`);
   const phases: Record<string, number> = {};
   for (const line of r.stderr.split('\n')) {
@@ -191,7 +203,7 @@ function classify(audio: string, videoFile: string | null, bundle: string): Clas
     if (l.msg === 'audio file loaded') phases['audio decoded'] ??= at;
   }
   phases['exit'] = wallMs;
-  return { wallMs, phases };
+  return { wallMs, cpuMs, phases };
 }
 
 async function main(): Promise<void> {
@@ -226,14 +238,18 @@ async function main(): Promise<void> {
   if (only.has('classify')) {
     const a60 = wav('noise-60.wav', 60);
     const v60 = video('720p30-60s.mp4', '1280x720', 60);
-    const walls = Array.from({ length: RUNS }, () => classify(a60, v60, DEMO_BUNDLE).wallMs);
-    console.log(
-      `\n## classify, 60-s clip + 720p30 video, demo bundle: wall ${walls.join(', ')} ms → RTF ${(median(walls) / 60_000).toFixed(3)} (median of ${RUNS})`,
-    );
-    const wallsImg = Array.from({ length: RUNS }, () => classify(a60, v60, image).wallMs);
-    console.log(
-      `## classify, 60-s clip + 720p30 video, image bundle: wall ${wallsImg.join(', ')} ms → RTF ${(median(wallsImg) / 60_000).toFixed(3)} (median of ${RUNS})`,
-    );
+    console.log('');
+    for (const [name, bundle] of [
+      ['demo bundle', DEMO_BUNDLE],
+      ['image bundle', image],
+    ] as const) {
+      const runs = Array.from({ length: RUNS }, () => classify(a60, v60, bundle));
+      const walls = runs.map((r) => r.wallMs);
+      const cpus = runs.map((r) => Math.round(r.cpuMs));
+      console.log(
+        `## classify, 60-s clip + 720p30 video, ${name}: wall ${walls.join(', ')} ms → RTF ${(median(walls) / 60_000).toFixed(3)}; CPU ${cpus.join(', ')} ms → ${(median(cpus) / 60_000).toFixed(3)} CPU-s per second of clip (median of ${RUNS})`,
+      );
+    }
   }
 
   if (only.has('startup')) {
@@ -249,7 +265,7 @@ async function main(): Promise<void> {
       const runs = Array.from({ length: RUNS }, () => classify(a10, file, bundle));
       const keys = Object.keys(runs[0]!.phases);
       console.log(
-        `${name.padEnd(30)} ${keys.map((k) => `${k} ${median(runs.map((r) => r.phases[k] ?? NaN))}`).join(' | ')}`,
+        `${name.padEnd(30)} ${keys.map((k) => `${k} ${median(runs.map((r) => r.phases[k] ?? NaN))}`).join(' | ')} | CPU ${Math.round(median(runs.map((r) => r.cpuMs)))}`,
       );
     }
   }

@@ -15,6 +15,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createVideoSource } from '../../src/capture/index.js';
 import type { AudioWindow } from '../../src/capture/types.js';
 import { LiveVideoSource } from '../../src/capture/video-live.js';
+import type { PreprocessedFrame } from '../../src/capture/types.js';
+import type { PreprocessSpec } from '../../src/inference/bundle-manifest.js';
+import { preprocessKey } from '../../src/inference/preprocess.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { WARN, hasProgram, memoryLogger, windowAt } from './support.js';
@@ -106,6 +109,30 @@ describe('live video sources', () => {
         lines.filter((l) => l.level >= WARN),
         [],
       );
+    } finally {
+      await src.stop();
+    }
+  });
+
+  it('for an image bundle a camera frame comes as its preprocessed tensors, like a file’s (GStreamer pipeline)', {
+    skip: NO_GST_PLUGINS,
+  }, async () => {
+    const block = { resize: 48, crop: [32, 40] as [number, number], mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+    const src = new LiveVideoSource({
+      kind: 'url',
+      target: GST_PIPELINE,
+      logger: memoryLogger().logger,
+      preprocess: [block as PreprocessSpec],
+    });
+    await src.start();
+    try {
+      const f = await until(() => src.frameFor(liveWindow(0)), 30_000, 'the first frame');
+      assert.ok(!('bgr' in f), 'no BGR image crosses');
+      assert.deepEqual([f.width, f.height], [64, 48]);
+      const t = (f as PreprocessedFrame).tensors[preprocessKey(block as PreprocessSpec)];
+      assert.equal(t?.length, 3 * 32 * 40);
+      // (x/255 − 0.5)/0.25 lies in [−2, 2] for every 8-bit pixel
+      assert.ok(t!.every((v) => v >= -2 && v <= 2));
     } finally {
       await src.stop();
     }
