@@ -22,7 +22,8 @@ lint: setup-test
 test: setup-test lint
 	@node test/run.mjs
 
-## The whole suite with node's built-in coverage, then branch and line coverage per src/ folder (README § Development).
+## The whole suite with V8 coverage of every process it starts (c8), branch and line coverage per src/ folder, and the
+## thresholds of test/coverage-thresholds.mjs (README § Development).
 coverage: setup-test
 	@node test/run.mjs --coverage
 
