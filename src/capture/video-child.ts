@@ -11,7 +11,7 @@ import { FileFramePicker } from './file-frame-picker.js';
 import { LiveFrameRing } from './live-frame-ring.js';
 import type { PreprocessSpec } from '../inference/bundle-manifest.js';
 import { preprocessKey, preprocessMat } from '../inference/preprocess.js';
-import { bgrMat } from '../video/frame.js';
+import { bgrMat, matToFrame } from '../video/frame.js';
 import { loadOpenCV, type CV, type Mat } from '../video/opencv.js';
 import type {
   FilePickStats,
@@ -44,22 +44,26 @@ function send(msg: VideoReply | VideoEvent | VideoReady, then?: () => void): voi
 
 /** The frame as it crosses over: BGR bytes, or only the tensors of the given preprocess blocks. */
 function wire(mat: Mat, timestamp: number, preprocess: PreprocessSpec[]): WireFrame {
+  if (preprocess.length === 0) return matToFrame(cv!, mat, timestamp);
   const bgr = bgrMat(cv!, mat);
   try {
-    const { cols: width, rows: height } = bgr;
-    if (preprocess.length === 0) return { timestamp, width, height, bgr: bgr.getData() };
     const tensors: Record<string, Float32Array> = {};
     for (const p of preprocess) tensors[preprocessKey(p)] ??= preprocessMat(cv!, bgr, p);
-    return { timestamp, width, height, tensors };
+    return { timestamp, width: bgr.cols, height: bgr.rows, tensors };
   } finally {
     if (bgr !== mat) bgr.release();
   }
 }
 
-function openFile(file: string): OpenedInfo {
+/** Releases the open file and anything decoded ahead from it. */
+function closeFile(): void {
   picker?.close();
   picker = undefined;
   ahead = undefined;
+}
+
+function openFile(file: string): OpenedInfo {
+  closeFile();
   const next = new FileFramePicker(cv!, file);
   const info = next.open();
   picker = next;
@@ -123,9 +127,7 @@ function handle(req: VideoRequest): unknown {
       if (!picker) throw new Error('stats before open');
       return { ...picker.stats, prefetched } satisfies FilePickStats;
     case 'close':
-      picker?.close();
-      picker = undefined;
-      ahead = undefined;
+      closeFile();
       return null;
   }
 }

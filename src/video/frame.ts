@@ -1,6 +1,7 @@
 /**
  * The image the pipeline works on, shared by capture (which produces it) and inference (which preprocesses it), and
- * Mat → VideoFrame: a BGR Buffer the rest of the pipeline owns; the Mat stays with, and is released by, its source.
+ * the Mat → VideoFrame copy: a BGR Buffer the rest of the pipeline owns; the Mat stays with, and is released by, its
+ * source.
  */
 import type { CV, Mat } from './opencv.js';
 
