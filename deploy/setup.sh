@@ -35,8 +35,9 @@ as_root() {
 # libopencv-dev: the OpenCV the binding compiles against; ffmpeg: video decoding backends; alsa-utils (arecord) and sox:
 # microphone capture; gstreamer1.0-plugins-base: GStreamer camera pipelines (Jetson CSI); python3 + g++/make: node-gyp.
 packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-fmt-all python3 make g++)
-# systemd: systemd-analyze checks the unit; chromium: renders the status page (headless) in the tests.
-[ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps systemd chromium)
+# systemd: systemd-analyze checks the unit; chromium: renders the status page (headless) in the tests; prometheus
+# (with promtool): scrapes the daemon and checks /metrics, the alert rules and the Grafana dashboard's queries.
+[ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps systemd chromium prometheus)
 # The arm64 checks of `make test` (test/platform/arm64.test.ts) run the daemon's audio path under qemu on x86_64.
 [ "$want_test" = 1 ] && read -ra arm64_packages <<<"$(plan_value test_packages "$plan")" && packages+=("${arm64_packages[@]}")
 [ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile python3-cryptography)
@@ -159,6 +160,22 @@ if [ "$want_test" = 1 ] && [ "$(plan_value arm64_run "$plan")" = qemu ]; then
     "$arm64_node" > node_modules/.avscene-arm64-node
   chmod +x node_modules/.avscene-arm64-node
   say "arm64 emulation ready ($(basename "$(dirname "$(dirname "$arm64_node")")") under qemu)"
+fi
+
+# --- Node-RED for the tests ------------------------------------------------------------------------------------------
+# test/dashboards/node-red.test.ts runs the shipped flow (deploy/node-red/avscene-flow.json) in a real Node-RED. It is a
+# tool the tests drive, not a dependency of avscene, so it lives in the cache beside the OpenCV binding (one install,
+# ~30 s, reused by every later clone) rather than in node_modules. 4.x: the newest line that runs on Node.js 20.
+NODE_RED_VERSION=4.1.8
+if [ "$want_test" = 1 ]; then
+  node_red_dir="${XDG_CACHE_HOME:-$HOME/.cache}/avscene/node-red-$NODE_RED_VERSION"
+  if [ ! -f "$node_red_dir/node_modules/node-red/red.js" ]; then
+    say "installing Node-RED $NODE_RED_VERSION for the tests into $node_red_dir (once)"
+    rm -rf "$node_red_dir.partial" && mkdir -p "$node_red_dir.partial"
+    npm install --silent --no-audit --no-fund --omit=dev --prefix "$node_red_dir.partial" "node-red@$NODE_RED_VERSION" ||
+      die "could not install node-red@$NODE_RED_VERSION from the npm registry (needed by the Node-RED test)"
+    rm -rf "$node_red_dir" && mv "$node_red_dir.partial" "$node_red_dir"
+  fi
 fi
 
 # --- build ------------------------------------------------------------------------------------------------------------

@@ -1,14 +1,29 @@
 /**
  * The daemon's Prometheus metrics (prom-client): what an operator graphs and alerts on across a fleet. Counters that
  * other parts already keep (windows, drops, MQTT outbox) are read from them at scrape time, so `/metrics` and the
- * MQTT health report can never disagree; per-stage latencies are observed once per window.
+ * MQTT health report can never disagree; per-stage latencies and the scene (probabilities, confidence, label) are
+ * observed once per window. `promtool check metrics` holds for the whole exposition (test/ops/prometheus.test.ts).
+ *
+ * The device id is a label of `avscene_build_info` only (Prometheus' info-metric convention): dashboards and alerts
+ * join it onto any series by `instance` (deploy/grafana/avscene.json), so a renamed device does not split every
+ * series' history, and a scrape config's own target labels are not overridden.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunningModel } from '../publish/sink.js';
+import type { RunningModel, WindowResult } from '../publish/sink.js';
 import { mqttState, sources, type LiveState } from './live-state.js';
 
 /** Seconds; from 1 ms (a head on a GPU) to 10 s (a big image net on a small CPU, far past real time). */
 const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * prom-client's defaults that break Prometheus' naming rules (`promtool check metrics`: gauges must not end in `_total`);
+ * the same numbers are in `nodejs_active_{handles,requests,resources}{type}` (sum them in PromQL).
+ */
+const NONCONFORMING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /** The engine's timing keys (features, preprocess, audio:<net>, image:<net>, heads, fusion, total) as `stage` labels. */
 function stageLabel(key: string): string {
@@ -20,10 +35,15 @@ export class DaemonMetrics {
   private readonly stages: Histogram<'stage'>;
   private readonly endToEnd: Histogram;
   private readonly bundle: Gauge<'name' | 'version' | 'sha'>;
+  private readonly probability: Gauge<'class'>;
+  private readonly confidence: Gauge;
+  private readonly label: Gauge<'class'>;
+  private classes: readonly string[] = [];
 
-  constructor(state: () => LiveState, version: string) {
+  constructor(state: () => LiveState, info: { version: string; deviceId: string }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    for (const name of NONCONFORMING_DEFAULTS) this.registry.removeSingleMetric(name);
     // Each read-through metric copies its value from the live state when scraped.
     const counter = (name: string, help: string, read: (s: LiveState) => number) =>
       new Counter({
@@ -58,15 +78,20 @@ export class DaemonMetrics {
     );
     counter(
       'avscene_windows_degraded_total',
-      'Windows classified with less than the bundle was built for (a modality or net missing).',
+      'Windows labelled degraded: a modality or net the bundle wants was missing and no fallback head covered it (windows labelled by fallback heads, e.g. audio-only while the camera is down, are not counted).',
       (s) => s.degraded,
     );
     gauge('avscene_inference_queue_depth', 'Windows captured and waiting for inference.', (s) => s.queueDepth);
-    gauge(
-      'avscene_last_window_age_seconds',
-      'Seconds since the last window went through the pipeline (-1 before the first).',
-      (s) => (s.sinceLastWindowMs === null ? -1 : s.sinceLastWindowMs / 1000),
-    );
+    new Gauge({
+      name: 'avscene_last_window_timestamp_seconds',
+      help: 'Unix time the last window went through the pipeline; absent before the first (alert on time() minus it).',
+      registers,
+      collect() {
+        const since = state().sinceLastWindowMs;
+        if (since === null) this.reset();
+        else this.set((Date.now() - since) / 1000);
+      },
+    });
     gauge('avscene_mqtt_connected', '1 while connected to the MQTT broker.', (s) => (mqttState(s).connected ? 1 : 0));
     gauge(
       'avscene_mqtt_queued_windows',
@@ -100,14 +125,33 @@ export class DaemonMetrics {
         else this.set({ source: 'video' }, video === 'up' ? 1 : 0);
       },
     });
-    new Gauge({ name: 'avscene_info', help: 'avscene version.', labelNames: ['version'] as const, registers }).set(
-      { version },
-      1,
-    );
+    new Gauge({
+      name: 'avscene_build_info',
+      help: 'Always 1: the avscene version and the device.id of this daemon (join it on instance to name a device).',
+      labelNames: ['version', 'device'] as const,
+      registers,
+    }).set({ version: info.version, device: info.deviceId }, 1);
     this.bundle = new Gauge({
       name: 'avscene_bundle_info',
-      help: 'The loaded model bundle.',
+      help: 'Always 1: the running model bundle (follows reloads).',
       labelNames: ['name', 'version', 'sha'] as const,
+      registers,
+    });
+    this.probability = new Gauge({
+      name: 'avscene_scene_probability',
+      help: 'Probability of each class of the running bundle in the last window (the published probs; smoothed with inference.smoothing).',
+      labelNames: ['class'] as const,
+      registers,
+    });
+    this.confidence = new Gauge({
+      name: 'avscene_scene_confidence_ratio',
+      help: 'Probability of the published label in the last window (0 when no head could run).',
+      registers,
+    });
+    this.label = new Gauge({
+      name: 'avscene_scene_label',
+      help: 'State set: 1 for the class published as the label of the last window, 0 for every other class of the bundle (all 0 while the label is unknown).',
+      labelNames: ['class'] as const,
       registers,
     });
     this.stages = new Histogram({
@@ -129,11 +173,20 @@ export class DaemonMetrics {
   modelChanged({ manifest, sha256 }: RunningModel): void {
     this.bundle.reset();
     this.bundle.set({ name: manifest.name, version: manifest.version, sha: sha256.slice(0, 12) }, 1);
+    if (manifest.classes.join('\n') === this.classes.join('\n')) return;
+    // Another class list: the old classes' series end here instead of showing their last value forever.
+    this.classes = manifest.classes;
+    this.probability.reset();
+    this.label.reset();
+    this.confidence.reset();
   }
 
-  observeWindow(timings: Readonly<Record<string, number>>, latencyMs: number): void {
+  observeWindow({ payload, timings }: WindowResult): void {
     for (const [key, ms] of Object.entries(timings)) this.stages.observe({ stage: stageLabel(key) }, ms / 1000);
-    this.endToEnd.observe(latencyMs / 1000);
+    this.endToEnd.observe(payload.latencyMs / 1000);
+    for (const [name, p] of Object.entries(payload.probs)) this.probability.set({ class: name }, p);
+    for (const name of this.classes) this.label.set({ class: name }, name === payload.label ? 1 : 0);
+    this.confidence.set(payload.confidence);
   }
 
   /** The exposition text and its Content-Type. */

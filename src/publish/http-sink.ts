@@ -32,7 +32,7 @@ export class HttpSink implements SceneSink {
     private model: RunningModel,
     private readonly logger: Logger,
   ) {
-    this.metrics = new DaemonMetrics(() => this.live(), config.version);
+    this.metrics = new DaemonMetrics(() => this.live(), { version: config.version, deviceId: config.deviceId });
     this.metrics.modelChanged(model);
     this.server = new OpsServer({
       listen: config.listen,
@@ -66,8 +66,9 @@ export class HttpSink implements SceneSink {
     this.logger.info({ url: this.url }, `status page and metrics on ${this.url}/ (/healthz, /readyz, /metrics)`);
   }
 
-  publishWindow({ payload, timings }: WindowResult): void {
-    this.metrics.observeWindow(timings, payload.latencyMs);
+  publishWindow(result: WindowResult): void {
+    const { payload } = result;
+    this.metrics.observeWindow(result);
     this.current = payload;
     this.timeline.add(payload.label, Date.parse(payload.window.start), Date.parse(payload.window.end));
     this.server.push();

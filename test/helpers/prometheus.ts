@@ -1,4 +1,13 @@
-/** A strict reader of the Prometheus text exposition format (0.0.4), enough to check what `/metrics` serves. */
+/**
+ * A strict reader of the Prometheus text exposition format (0.0.4), enough to check what `/metrics` serves; promtool
+ * and a real Prometheus server (Debian package prometheus) for what dashboards and alerts make of it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort } from './mosquitto.js';
+import { poll } from './wait.js';
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -55,6 +64,77 @@ export function parsePrometheus(text: string): Exposition {
     value(name, labels = {}) {
       const want = JSON.stringify(Object.entries(labels).sort());
       return samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want)?.value;
+    },
+  };
+}
+
+/** `promtool <args>` (Debian prometheus, installed by `make setup-test`), with `input` on stdin. */
+export function promtool(args: string[], input?: string): { status: number | null; output: string } {
+  const r = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 60_000 });
+  if (r.error)
+    throw new Error(`promtool (Debian package prometheus, installed by make setup-test): ${r.error.message}`);
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+export interface PrometheusServer {
+  url: string;
+  /** An instant query through the HTTP API; throws with Prometheus' error when the query does not parse or fails. */
+  query(promql: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Prometheus (Debian package) on a free loopback port with `config` (YAML text) as prometheus.yml in `dir`, its
+ * own TSDB there too; resolves once it is ready (/-/ready).
+ */
+export async function startPrometheus(dir: string, config: string): Promise<PrometheusServer> {
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'prometheus.yml'), config);
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const url = `http://127.0.0.1:${port}`;
+  await poll(
+    async () =>
+      exited
+        ? 'exited'
+        : await fetch(`${url}/-/ready`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+    (s) => s === 200,
+    30_000,
+    'Prometheus to be ready',
+    {
+      everyMs: 100,
+      givesUp: (s) => (s === 'exited' ? `prometheus exited: ${log}` : null),
+      explain: () => log.slice(-2000),
+    },
+  );
+  return {
+    url,
+    async query(promql) {
+      const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      const body = (await r.json()) as { status: string; error?: string; data?: { result: [] } };
+      if (body.status !== 'success') throw new Error(`Prometheus refused ${promql}: ${body.error}`);
+      return body.data!.result;
+    },
+    async stop() {
+      if (exited) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await gone;
     },
   };
 }
