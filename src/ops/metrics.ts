@@ -137,23 +137,22 @@ export class DaemonMetrics {
       labelNames: ['name', 'version', 'sha'] as const,
       registers,
     });
-    this.probability = new Gauge({
-      name: 'avscene_scene_probability',
-      help: 'Probability of each class of the running bundle in the last window (the published probs; smoothed with inference.smoothing).',
-      labelNames: ['class'] as const,
-      registers,
-    });
+    // One series per class of the running bundle, set from each window.
+    const perClass = (name: string, help: string) =>
+      new Gauge({ name, help, labelNames: ['class'] as const, registers });
+    this.probability = perClass(
+      'avscene_scene_probability',
+      'Probability of each class of the running bundle in the last window (the published probs; smoothed with inference.smoothing).',
+    );
     this.confidence = new Gauge({
       name: 'avscene_scene_confidence_ratio',
       help: 'Probability of the published label in the last window (0 when no head could run).',
       registers,
     });
-    this.label = new Gauge({
-      name: 'avscene_scene_label',
-      help: 'State set: 1 for the class published as the label of the last window, 0 for every other class of the bundle (all 0 while the label is unknown).',
-      labelNames: ['class'] as const,
-      registers,
-    });
+    this.label = perClass(
+      'avscene_scene_label',
+      'State set: 1 for the class published as the label of the last window, 0 for every other class of the bundle (all 0 while the label is unknown).',
+    );
     this.stages = new Histogram({
       name: 'avscene_stage_duration_seconds',
       help: 'Time per window in each stage: features, preprocess, audio:<net>, image:<net> and heads (inside ONNX Runtime), fusion, inference (all of them, wall).',
