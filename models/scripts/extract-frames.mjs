@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Center frames of every 1-s window, picked by the daemon's own FileVideoSource (the frame nearest the window's
 // midpoint, on the media clock), written as lossless WebP at the video's own resolution: OUT_DIR/<window>.webp holds
-// exactly the BGR bytes the daemon's image preprocessing (src/inference/preprocess.ts) would receive for that window
+// exactly the BGR bytes the daemon's image preprocessing (src/video/preprocess.ts) would receive for that window
 // (lossless: decoding gives those bytes back; about half the size of PNG, see models/README.md).
 // usage: extract-frames.mjs JOBS.json   with {"jobs": [{"video", "outDir", "windows"}]}
 // Needs the built daemon (dist/) and the OpenCV binding. Prints one line per finished job.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Eval-time image tensors computed by the daemon's own code: each frame (a PNG/any image OpenCV reads, as BGR) goes
-// through matToFrame and preprocessFrame (src/video/frame.ts, src/inference/preprocess.ts) with a bundle's
+// through matToFrame and preprocessFrame (src/video/frame.ts, src/video/preprocess.ts) with a bundle's
 // `preprocess` block — exactly what the engine feeds an image net — and all of them are written as one .npy,
 // float32 [N, 3, crop_h, crop_w].
 // usage: preprocess-frames.mjs JOB.json   with {"preprocess": {"resize", "crop": [h, w], "mean", "std"}, "frames": [paths], "out": "x.npy"}
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { loadOpenCV } = await import(path.join(repo, 'dist', 'video', 'opencv.js'));
 const { matToFrame } = await import(path.join(repo, 'dist', 'video', 'frame.js'));
-const { preprocessFrame } = await import(path.join(repo, 'dist', 'inference', 'preprocess.js'));
+const { preprocessFrame } = await import(path.join(repo, 'dist', 'video', 'preprocess.js'));
 const { writeNpy } = await import(path.join(repo, 'dist', 'features', 'npy.js'));
 
 const job = JSON.parse(await readFile(process.argv[2], 'utf8'));

@@ -1,5 +1,5 @@
 /** The capture stage: builds the audio and video sources the config asks for. */
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 import type { Logger } from '../log/logger.js';
 import { AlsaAudioSource } from './audio-alsa.js';
 import { FileAudioSource } from './audio-file.js';

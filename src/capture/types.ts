@@ -1,5 +1,5 @@
 /** What the capture stage hands to the rest of the pipeline. */
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 import type { WindowFrame } from '../video/frame.js';
 
 export type { PreprocessedFrame, VideoFrame, WindowFrame } from '../video/frame.js';

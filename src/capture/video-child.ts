@@ -9,8 +9,7 @@
 import { takeCoverage } from 'node:v8';
 import { FileFramePicker } from './file-frame-picker.js';
 import { LiveFrameRing } from './live-frame-ring.js';
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
-import { preprocessKey, preprocessMat } from '../inference/preprocess.js';
+import { preprocessKey, preprocessMat, type PreprocessSpec } from '../video/preprocess.js';
 import { bgrMat, matToFrame } from '../video/frame.js';
 import { loadOpenCV, type CV, type Mat } from '../video/opencv.js';
 import type {

@@ -8,7 +8,7 @@
  * next window's frame while this one is inferred.
  */
 import { access } from 'node:fs/promises';
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 import type { Logger } from '../log/logger.js';
 import type { AudioWindow, VideoSource, WindowFrame } from './types.js';
 import { fromWire, type FilePickStats, type OpenedInfo, type WireFrame } from './video-protocol.js';

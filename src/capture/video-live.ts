@@ -12,7 +12,7 @@
  */
 import { access } from 'node:fs/promises';
 import { maskSecrets } from '../config/secrets.js';
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
 import type { PixelFormatSetting } from './v4l2-format.js';

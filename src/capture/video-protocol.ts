@@ -3,7 +3,7 @@
  * OpenCV opens, reads and closes synchronously or on threads it cannot cancel; in a process of their own a hung
  * camera blocks only that process, which the daemon kills when it stops answering.
  */
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 import type { PreprocessedFrame, WindowFrame } from '../video/frame.js';
 import type { PixelFormatSetting } from './v4l2-format.js';
 

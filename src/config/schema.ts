@@ -2,7 +2,7 @@
  * The one configuration schema of avscene (convict). Every key is documented here; `avscene config --print`
  * shows the effective values. Sources, later ones winning: defaults < `--config FILE` (JSON) < AVSCENE_* env < CLI flags.
  */
-import { defaultStateDir } from '../state/default-dir.js';
+import { defaultStateDir } from './default-state-dir.js';
 import { WAV_INPUT } from '../audio/wav.js';
 import { DEMO_BUNDLE, DEMO_CLIP } from '../util/package-info.js';
 

@@ -3,7 +3,7 @@
  * Capture and inference run as two concurrent loops so window n+1 is captured while window n is classified.
  */
 import type { AudioSource, AudioWindow, VideoSource, WindowFrame } from '../capture/types.js';
-import type { SceneEngine } from '../inference/index.js';
+import type { Bundle, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import type { RunningModel, SceneSink } from '../publish/sink.js';
 import { BundleSwapper, type SwapSettings } from './bundle-swap.js';
@@ -12,6 +12,12 @@ import { HealthCounters } from './health.js';
 import { InvalidWindowError, type SceneLabeler } from '../pipeline/scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
 import { EXIT_FAILURE, EXIT_OK } from '../util/exit-codes.js';
+
+/** What the outputs are told about a bundle: the few manifest fields they report, not the manifest itself. */
+export function runningModel(bundle: Pick<Bundle, 'manifest' | 'sha256' | 'signed'>, since: string): RunningModel {
+  const { name, version, classes } = bundle.manifest;
+  return { bundle: { name, version, classes }, sha256: bundle.sha256, signed: bundle.signed, since };
+}
 
 /** What the daemon runs; built from the configuration by createDaemonParts() (factory.ts), or by a test. */
 export interface DaemonParts {
@@ -75,8 +81,7 @@ export class Daemon {
   ) {
     this.logger = options.logger;
     this.engine = parts.engine;
-    const { manifest, sha256, signed } = parts.labeler.bundle;
-    this.model = { manifest, sha256, signed, since: new Date().toISOString() };
+    this.model = runningModel(parts.labeler.bundle, new Date().toISOString());
     this.swapper = options.swap
       ? new BundleSwapper(
           options.swap,
@@ -247,9 +252,9 @@ export class Daemon {
         .catch((err: Error) => this.logger.warn({ err: err.message }, "closing the previous bundle's sessions failed")),
     );
     this.health.bundleSwaps++;
-    const { manifest, sha256, signed } = next.bundle;
+    const { manifest, sha256 } = next.bundle;
     const now = new Date().toISOString();
-    this.model = { manifest, sha256, signed, since: now, lastReload: { at: now, ok: true } };
+    this.model = { ...runningModel(next.bundle, now), lastReload: { at: now, ok: true } };
     for (const sink of this.parts.sinks) sink.modelChanged(this.model);
     this.logger.info(
       {
@@ -269,7 +274,7 @@ export class Daemon {
     this.health.bundleSwapFailures++;
     this.model = { ...this.model, lastReload: { at: new Date().toISOString(), ok: false, error: err.message } };
     for (const sink of this.parts.sinks) sink.modelChanged(this.model);
-    const running = `${this.model.manifest.name} ${this.model.manifest.version}`;
+    const running = `${this.model.bundle.name} ${this.model.bundle.version}`;
     this.logger.error({ err: err.message, running }, `reload refused, ${running} keeps labelling: ${err.message}`);
   }
 

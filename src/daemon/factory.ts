@@ -14,7 +14,7 @@ import { SystemdNotifier } from '../ops/systemd-notify.js';
 import { packageVersion } from '../util/package-info.js';
 import { SeqStore } from '../state/seq-store.js';
 import { openStateDir } from '../state/state-dir.js';
-import type { DaemonParts } from './daemon.js';
+import { type DaemonParts, runningModel } from './daemon.js';
 import { SceneLabeler } from '../pipeline/scene-labeler.js';
 
 export interface AssembledDaemon extends DaemonParts {
@@ -41,19 +41,14 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
   const engine = await SceneEngine.create(bundle, daemonEngineOptions(config, logger));
   let seq: SeqStore | undefined;
   try {
-    const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, ...config.mqtt }, bundle.manifest, logger);
+    const model = runningModel(bundle, new Date().toISOString());
+    const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, ...config.mqtt }, model.bundle, logger);
     // seq continues across restarts, above any window still waiting in the outbox.
     seq = new SeqStore(stateDir, config.device.id, logger, undefined, mqtt.nextSeqFloor);
     const counter = seq;
     const sinks: SceneSink[] = [];
     // Sinks start in this order: the HTTP endpoint answers (and says "starting") before the broker is contacted.
     if (config.http.listen) {
-      const model = {
-        manifest: bundle.manifest,
-        sha256: bundle.sha256,
-        signed: bundle.signed,
-        since: new Date().toISOString(),
-      };
       sinks.push(
         new HttpSink(
           { listen: config.http.listen, deviceId: config.device.id, version: packageVersion() },

@@ -4,6 +4,7 @@
  */
 import { EX_CONFIG } from '../util/exit-codes.js';
 import type { FeatureKind } from '../features/index.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 
 export const MANIFEST_FILE = 'bundle.json';
 
@@ -20,12 +21,6 @@ export interface AudioNetSpec extends OnnxFileSpec {
   feature: FeatureKind;
   input: TensorSpec;
   output: TensorSpec;
-}
-export interface PreprocessSpec {
-  resize: number;
-  crop: [number, number];
-  mean: [number, number, number];
-  std: [number, number, number];
 }
 export interface ImageNetSpec extends OnnxFileSpec {
   architecture: string;

@@ -20,16 +20,9 @@ import { FeatureExtractor, type FeatureKind, type Features } from '../features/i
 import { argmax, chooseWeights, fuseDecisions, UNKNOWN_LABEL, type Modality } from '../fusion/index.js';
 import { bundleFile } from './bundle.js';
 import { checkSessionIO } from './bundle-checks.js';
-import {
-  activeHeads,
-  BundleError,
-  type Bundle,
-  type BundleManifest,
-  type PreprocessSpec,
-  type TensorSpec,
-} from './bundle-manifest.js';
+import { activeHeads, BundleError, type Bundle, type BundleManifest, type TensorSpec } from './bundle-manifest.js';
 import { checkPrecision, installedBackends, providerOrder, type Precision, type Provider } from './providers.js';
-import { preprocessFrame, preprocessKey } from './preprocess.js';
+import { preprocessFrame, preprocessKey, type PreprocessSpec } from '../video/preprocess.js';
 import { SessionLane, type Optimization, type WireTensor } from './session-lane.js';
 
 export type { Modality } from '../fusion/index.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { PreprocessedFrame } from '../video/frame.js';
 import { MANIFEST_FILE, type Bundle } from './bundle-manifest.js';
 import { BundleError } from './bundle-manifest.js';
-import { preprocessKey, uniformTensor } from './preprocess.js';
+import { preprocessKey, uniformTensor } from '../video/preprocess.js';
 import { SceneEngine, type EngineInput, type EngineOptions } from './engine.js';
 
 /**

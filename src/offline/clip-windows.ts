@@ -5,7 +5,7 @@
 import { FileAudioSource } from '../capture/audio-file.js';
 import type { AudioWindow } from '../capture/types.js';
 import { FileVideoSource, type VideoProcessKeeper } from '../capture/video-file.js';
-import type { PreprocessSpec } from '../inference/bundle-manifest.js';
+import type { PreprocessSpec } from '../video/preprocess.js';
 import type { Logger } from '../log/logger.js';
 import type { WindowFrame } from '../video/frame.js';
 

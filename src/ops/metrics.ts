@@ -169,12 +169,12 @@ export class DaemonMetrics {
   }
 
   /** `sha`: the first 12 hex digits of the SHA-256 of bundle.json (which pins every ONNX file). */
-  modelChanged({ manifest, sha256 }: RunningModel): void {
+  modelChanged({ bundle, sha256 }: RunningModel): void {
     this.bundle.reset();
-    this.bundle.set({ name: manifest.name, version: manifest.version, sha: sha256.slice(0, 12) }, 1);
-    if (manifest.classes.join('\n') === this.classes.join('\n')) return;
+    this.bundle.set({ name: bundle.name, version: bundle.version, sha: sha256.slice(0, 12) }, 1);
+    if (bundle.classes.join('\n') === this.classes.join('\n')) return;
     // Another class list: the old classes' series end here instead of showing their last value forever.
-    this.classes = manifest.classes;
+    this.classes = bundle.classes;
     this.probability.reset();
     this.label.reset();
     this.confidence.reset();

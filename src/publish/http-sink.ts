@@ -102,11 +102,11 @@ export class HttpSink implements SceneSink {
       now,
       uptimeS: Math.round(process.uptime()),
       bundle: {
-        name: this.model.manifest.name,
-        version: this.model.manifest.version,
+        name: this.model.bundle.name,
+        version: this.model.bundle.version,
         sha: this.model.sha256.slice(0, 12),
       },
-      classes: this.model.manifest.classes,
+      classes: this.model.bundle.classes,
       current: current && {
         label: current.label,
         confidence: current.confidence,

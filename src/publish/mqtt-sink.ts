@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT, packageVersion } from '../util/package-info.js';
-import type { BundleManifest } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { RuntimeFile, runtimeDirFor } from '../state/runtime-file.js';
 import { openStateDir } from '../state/state-dir.js';
@@ -16,7 +15,7 @@ import type { ConnectionSettings } from './mqtt-client-options.js';
 import { MqttPublisher } from './mqtt-publisher.js';
 import { windowJson } from './payload.js';
 import { Outbox } from './outbox.js';
-import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
+import type { HealthSnapshot, ModelInfo, RunningModel, SceneSink, WindowResult } from './sink.js';
 import { topicsFor, type Topics } from './topics.js';
 
 /** The `mqtt` config section, the device id and `state.dir` (the daemon's config object fits it). */
@@ -57,7 +56,7 @@ export class MqttSink implements SceneSink {
 
   constructor(
     private readonly config: MqttSinkConfig,
-    private manifest: BundleManifest,
+    private bundle: ModelInfo,
     private readonly logger: Logger,
   ) {
     this.topics = topicsFor(config.topicPrefix, config.deviceId);
@@ -114,8 +113,9 @@ export class MqttSink implements SceneSink {
 
   modelChanged(model: RunningModel): void {
     this.info = model;
-    const changed = model.manifest !== this.manifest;
-    this.manifest = model.manifest;
+    // Discovery depends on the name, version and classes only: announced again when one of them changes.
+    const changed = !sameModel(model.bundle, this.bundle);
+    this.bundle = model.bundle;
     if (changed) this.announce();
     this.publishInfo();
   }
@@ -142,7 +142,7 @@ export class MqttSink implements SceneSink {
   private publishInfo(): void {
     const model = this.info;
     if (!this.publisher || !model) return;
-    const { manifest: m, sha256, signed, since, lastReload } = model;
+    const { bundle: m, sha256, signed, since, lastReload } = model;
     this.publisher.publishInfo({
       device: this.config.deviceId,
       software: packageVersion(),
@@ -164,7 +164,7 @@ export class MqttSink implements SceneSink {
           discoveryPrefix: config.discoveryPrefix,
           deviceId: config.deviceId,
           topics: this.topics,
-          model: this.manifest,
+          model: this.bundle,
           softwareVersion: packageVersion(),
           supportUrl: homepage(),
         })
@@ -178,6 +178,10 @@ export class MqttSink implements SceneSink {
       onDelivered: () => update.commit(),
     });
   }
+}
+
+function sameModel(a: ModelInfo, b: ModelInfo): boolean {
+  return a.name === b.name && a.version === b.version && a.classes.join('\n') === b.classes.join('\n');
 }
 
 function openOutbox(config: MqttSinkConfig, logger: Logger): Outbox {

@@ -13,13 +13,22 @@
  *  - They may be called before `start()` has resolved or after it failed (the daemon then shuts down): ignore or queue.
  *  - `close(budgetMs)` resolves within the budget whatever the transport does, and reports what it could not deliver.
  */
-import type { BundleManifest } from '../inference/index.js';
 import type { LiveState } from '../ops/live-state.js';
 import type { ScenePayload } from './payload.js';
 
+/**
+ * What an output tells about a model bundle (info, discovery, metrics, status page): the daemon builds it from the
+ * bundle's manifest, so publish/ never depends on inference/.
+ */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  classes: readonly string[];
+}
+
 /** What the device runs (`<prefix>/<id>/info`): given at start, after every bundle swap and after a refused reload. */
 export interface RunningModel {
-  manifest: BundleManifest;
+  bundle: ModelInfo;
   /** SHA-256 of bundle.json (which pins every ONNX file): the exact bundle. */
   sha256: string;
   /** Its signature was verified against model.publicKey. */

@@ -1,4 +1,4 @@
-/** Opens `state.dir` (default in ./default-dir.ts) for the parts that keep files there. */
+/** Opens `state.dir` (its default: src/config/default-state-dir.ts) for the parts that keep files there. */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -20,7 +20,7 @@ const MANIFEST = JSON.parse(
   readFileSync(path.join(REPO_ROOT, 'models', 'bundles', 'demo-audio', 'bundle.json'), 'utf8'),
 ) as BundleManifest;
 const MODEL = {
-  manifest: MANIFEST,
+  bundle: MANIFEST,
   sha256: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
   signed: false,
   since: new Date().toISOString(),

@@ -15,7 +15,7 @@ import { loadOpenCV } from '../../src/video/opencv.js';
 import { DEMO_CLIP } from '../../src/util/package-info.js';
 import { FeatureExtractor, FEATURE_KINDS } from '../../src/features/index.js';
 import { loadBundle, SceneEngine } from '../../src/inference/index.js';
-import { preprocessFrame } from '../../src/inference/preprocess.js';
+import { preprocessFrame } from '../../src/video/preprocess.js';
 import { makeVideo } from '../helpers/media.js';
 import { HAS_SHARED_DATA, NO_SHARED_DATA, REPO_ROOT, SHARED_DATA } from '../helpers/paths.js';
 import { NO_TOOLKIT, PYTHON, scratchDir } from './fixture-bundles.js';

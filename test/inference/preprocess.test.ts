@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadOpenCV } from '../../src/video/opencv.js';
-import { preprocessFrame, preprocessKey, resizedSize } from '../../src/inference/preprocess.js';
+import { preprocessFrame, preprocessKey, resizedSize } from '../../src/video/preprocess.js';
 import { providerOrder } from '../../src/inference/providers.js';
 
 const frame = (width: number, height: number, pixel: (x: number, y: number) => [number, number, number]) => {

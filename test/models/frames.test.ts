@@ -12,8 +12,8 @@ import path from 'node:path';
 import { FileVideoSource } from '../../src/capture/video-file.js';
 import { loadOpenCV } from '../../src/video/opencv.js';
 import { readNpy } from '../helpers/npy.js';
-import { preprocessFrame } from '../../src/inference/preprocess.js';
-import type { PreprocessSpec } from '../../src/inference/bundle-manifest.js';
+import { preprocessFrame } from '../../src/video/preprocess.js';
+import type { PreprocessSpec } from '../../src/video/preprocess.js';
 import { createLogger } from '../../src/log/logger.js';
 import { lavfiVideo, tempDir } from '../helpers/media.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -60,7 +60,7 @@ describe('image tensors: toolkit = daemon', () => {
   let video: string;
   before(() => {
     if (SKIP) return;
-    // The toolkit runs the built daemon code (dist/inference/preprocess.js): it must be the code under test.
+    // The toolkit runs the built daemon code (dist/video/preprocess.js): it must be the code under test.
     const stale = staleBuild();
     assert.equal(stale, null, `dist/ is out of date (${stale}): run npm run build (node test/run.mjs builds first)`);
     dir = tempDir('avscene-frames-');

@@ -3,11 +3,19 @@
  * resize the shorter side to `resize` (aspect kept), center crop `crop` = [h, w], BGR→RGB, x/255, (x − mean)/std,
  * NCHW float32. Resizing uses OpenCV: INTER_AREA when shrinking (an anti-aliased average, close to PIL's and
  * torchvision's antialiased bilinear), INTER_LINEAR when enlarging. The toolkit gets its training images from
- * this same code, so there is no train/serve skew in how a frame becomes a tensor.
+ * this same code, so there is no train/serve skew in how a frame becomes a tensor. In the video leaf because both the
+ * video process (capture) and the engine (inference) preprocess frames.
  */
-import type { CV, Mat } from '../video/opencv.js';
-import type { VideoFrame } from '../video/frame.js';
-import type { PreprocessSpec } from './bundle-manifest.js';
+import type { CV, Mat } from './opencv.js';
+import type { VideoFrame } from './frame.js';
+
+/** A bundle's `preprocess` block for one image net (models/BUNDLE.md): the bundle manifest names it for each net. */
+export interface PreprocessSpec {
+  resize: number;
+  crop: [number, number];
+  mean: [number, number, number];
+  std: [number, number, number];
+}
 
 /** Output size of "resize shorter side to `resize`", rounded like torchvision (int() of the scaled long side). */
 export function resizedSize(width: number, height: number, resize: number): { width: number; height: number } {
