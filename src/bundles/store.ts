@@ -11,7 +11,7 @@
  * rename(2) of a new link (atomic), and installed.json is written beside and renamed over. Bundles this store did not
  * install (copied by hand) are listed but never deleted.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   copyFile,
@@ -54,6 +54,9 @@ export interface ListedBundle {
   installedAt?: string;
   /** Rolled back from: `rollback` does not return to it, pruning removes it first. */
   rolledBack?: true;
+  /** SHA-256 of its bundle.json (which pins every file): the identity the daemon reports. */
+  sha256?: string;
+  /** A bundle.sig is present (list does not verify it: install and the daemon do, against model.publicKey). */
   signed: boolean;
   problem?: string;
 }
@@ -75,6 +78,12 @@ export interface InstallOptions {
   publicKey?: string;
   /** Further checks of the verified bundle before it becomes active (e.g. open its sessions and classify a window). */
   check?: (bundle: Bundle) => Promise<void>;
+  /**
+   * Runs once `current` names the new bundle: hands it to the running daemon and waits until it labels with it. When
+   * it throws (the daemon refused it, stopped, or did not confirm in time), `current` goes back to the previous bundle,
+   * a bundle this install copied in is removed again, and the error is thrown on.
+   */
+  handOver?: (bundle: Bundle) => Promise<void>;
 }
 
 export class BundleStore {
@@ -138,6 +147,13 @@ export class BundleStore {
         bundle = { ...staged, dir: target };
       }
       await this.activate(dir);
+      try {
+        await options.handOver?.(bundle);
+      } catch (err) {
+        await this.restore(previous);
+        if (!existing) await rm(target, { recursive: true, force: true });
+        throw err;
+      }
       await this.recordInstall(dir);
       const removed = await this.prune(options.keep);
       return { bundle, dir, previous, removed, reused: existing !== null };
@@ -148,9 +164,13 @@ export class BundleStore {
 
   /**
    * Makes the bundle that was active before the active one active again: the newest installed before it that was not
-   * itself rolled back. The active one is marked rolled back, so a second rollback goes further back.
+   * itself rolled back. The active one is marked rolled back, so a second rollback goes further back. `handOver` as
+   * for install.
    */
-  async rollback(publicKey?: string): Promise<{ from: string; to: string; bundle: Bundle }> {
+  async rollback(
+    publicKey?: string,
+    handOver?: (bundle: Bundle) => Promise<void>,
+  ): Promise<{ from: string; to: string; bundle: Bundle }> {
     const active = await this.active();
     if (active === null)
       throw new BundleStoreError(`no bundle is active in ${this.root} (no ${CURRENT_LINK} link): nothing to roll back`);
@@ -165,6 +185,12 @@ export class BundleStore {
       if (!(await exists(candidate))) continue;
       const bundle = await loadBundle(candidate, { publicKey }); // refuse to go back to a bundle that no longer verifies
       await this.activate(entry.dir);
+      try {
+        await handOver?.(bundle); // as for install: a bundle the daemon will not take does not stay `current`
+      } catch (err) {
+        await this.activate(active);
+        throw err;
+      }
       await this.writeHistory(history.map((e) => (e.dir === active ? { ...e, rolledBack: true as const } : e)));
       return { from: active, to: entry.dir, bundle };
     }
@@ -199,13 +225,22 @@ export class BundleStore {
         };
         const signed = await exists(path.join(full, SIGNATURE_FILE));
         try {
-          const m = JSON.parse(await readFile(path.join(full, MANIFEST_FILE), 'utf8')) as BundleManifest;
-          return { ...known, manifest: { name: m.name, version: m.version, created: m.created }, signed };
+          const bytes = await readFile(path.join(full, MANIFEST_FILE));
+          const m = JSON.parse(bytes.toString('utf8')) as BundleManifest;
+          const sha256 = createHash('sha256').update(bytes).digest('hex');
+          return { ...known, manifest: { name: m.name, version: m.version, created: m.created }, sha256, signed };
         } catch (err) {
           return { ...known, signed, problem: `no readable ${MANIFEST_FILE} (${(err as Error).message})` };
         }
       }),
     );
+  }
+
+  /** `current` back to what it was before an install that failed at the hand-over (no link when there was none). */
+  private async restore(previous: string | null): Promise<void> {
+    if (previous !== null) return this.activate(previous);
+    await rm(this.currentLink, { force: true });
+    await syncDir(this.root);
   }
 
   /** Points `current` at `dir` atomically: a new link under a temporary name, renamed over the old one. */

@@ -2,6 +2,7 @@
  * Builds the daemon's parts from the configuration: the model bundle and its engine, the audio and video sources, the
  * labeler, and the outputs. The only place that maps config keys to concrete classes; `Daemon` gets the parts.
  */
+import path from 'node:path';
 import { createAudioSource, createVideoSourceFor } from '../capture/index.js';
 import type { AvsceneConfig } from '../config/load.js';
 import { type EngineOptions, engineOptions, loadBundle, providerOrder, SceneEngine } from '../inference/index.js';
@@ -9,6 +10,8 @@ import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
 import { HttpSink } from '../publish/http-sink.js';
 import { SystemdSink } from '../publish/systemd-sink.js';
+import { StoreRecordSink } from '../bundles/record-sink.js';
+import { CURRENT_LINK } from '../bundles/store.js';
 import type { SceneSink } from '../publish/sink.js';
 import { SystemdNotifier } from '../ops/systemd-notify.js';
 import { packageVersion } from '../util/package-info.js';
@@ -58,6 +61,9 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
       );
     }
     sinks.push(mqtt);
+    // A daemon labelling from a store's `current` tells `bundle install` there whether it took a new bundle.
+    if (path.basename(config.model.bundle) === CURRENT_LINK)
+      sinks.push(new StoreRecordSink(path.dirname(path.resolve(config.model.bundle)), logger));
     const notifier = SystemdNotifier.fromEnvironment(logger);
     if (notifier) sinks.push(new SystemdSink(notifier));
     return {

@@ -1,13 +1,15 @@
 /**
  * Hot swap end to end: the daemon labels a looping real-time file with a signed bundle installed by `avscene bundle
  * install`; installing a newer one swaps it in between two windows (no seq gap, no window lost, the model version in
- * the messages changes exactly there, `…/info` follows); a corrupt bundle, a wrongly signed one and one with another class list are refused while the
- * running one keeps labelling. Real bundles, real signatures, a real mosquitto broker, real SIGHUPs.
+ * the messages changes exactly there, `…/info` follows) and install returns once the daemon took it; a corrupt bundle,
+ * a wrongly signed one and one with another class list are refused while the running one keeps labelling (the last
+ * through bundle install, which then fails with the daemon's reason and puts `current` back). Real bundles, real
+ * signatures, a real mosquitto broker, real SIGHUPs.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Collector } from '../helpers/mqtt-collector.js';
 import { daemonArgs, runCli, startCli, type RunningCli } from '../helpers/cli.js';
@@ -29,6 +31,10 @@ interface Info {
   model: { name: string; version: string; sha256: string; signed: boolean };
   since: string;
   lastReload?: { ok: boolean; error?: string };
+}
+
+interface BundleStatus {
+  daemons: Array<{ pid: number; bundle: { version: string }; lastReload?: { ok: boolean } }>;
 }
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -85,10 +91,18 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
     (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
   );
 
-  // install verifies, flips current and signals the daemon, which swaps between two windows.
-  const installed = install(v2, ['--pid', pid]);
+  // The daemon's record in the store tells bundle install (and `bundle status`) what it labels with.
+  const status = () => JSON.parse(runCli(['bundle', 'status', '--json', '--dir', store]).stdout) as BundleStatus;
+  assert.deepEqual(
+    status().daemons.map((d) => [d.pid, d.bundle.version]),
+    [[daemon.child.pid, '1.0.0']],
+  );
+
+  // install verifies, flips current, signals the daemon and returns once the daemon labels with the new bundle.
+  const installed = install(v2, []);
   assert.equal(installed.status, 0, installed.stderr);
-  assert.match(installed.stdout, new RegExp(`sent SIGHUP to ${pid}`));
+  assert.match(installed.stdout, new RegExp(`the running daemon \\(pid ${pid}\\) labels with it`));
+  assert.equal(status().daemons[0]!.bundle.version, '2.0.0', 'the daemon took it before install returned');
   await waitFor(() => windows().filter((w) => w.model.version === '2.0.0').length >= 2, 60_000, 'windows of 2.0.0');
   const swapped = logsWith(daemon, /^model bundle swapped/);
   assert.equal(swapped.length, 1, daemon.stdout().slice(-3000));
@@ -126,30 +140,39 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
     String(logsWith(daemon, /^reload refused/)[1]!.err),
     /bundle\.sig: does not verify against .*release\.pub/,
   );
-  // The same nets with two classes swapped: every published label and probability would change meaning mid-run.
+  pointCurrentAt(store, 'demo-audio-2.0.0');
+
+  // The same nets with two classes swapped: every published label and probability would change meaning mid-run. It
+  // passes install's own checks; the daemon refuses it, and install says so, puts `current` back and removes it.
   const reordered = demoVersion(dir, '5.0.0');
   const manifestFile = path.join(reordered, 'bundle.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { classes: string[] };
   [manifest.classes[0], manifest.classes[1]] = [manifest.classes[1]!, manifest.classes[0]!];
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
   signBundle(reordered, release.key);
-  pointCurrentAt(store, reordered);
-  daemon.child.kill('SIGHUP');
-  await waitFor(
-    () => logsWith(daemon, /^reload refused/).length === 3,
-    60_000,
-    'the bundle with other classes refused',
+  const refused = install(reordered, []);
+  assert.equal(refused.status, 1, refused.stdout);
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `the running daemon \\(pid ${pid}\\) refused the bundle and keeps labelling with demo-audio 2\\.0\\.0: .*its classes \\[.*\\] differ from the running bundle's`,
+    ),
   );
+  await waitFor(() => logsWith(daemon, /^reload refused/).length === 3, 10_000, 'the refusal in the log');
   assert.match(
     String(logsWith(daemon, /^reload refused/)[2]!.err),
     /its classes \[.*\] differ from the running bundle's .*Restart the daemon/,
   );
+  assert.equal(readlinkSync(path.join(store, 'current')), 'demo-audio-2.0.0', 'current is back on the running bundle');
+  assert.ok(!existsSync(path.join(store, 'demo-audio-5.0.0')), 'the refused bundle is removed again');
+  assert.equal(status().daemons[0]!.lastReload?.ok, false);
   const afterRefusals = windows().length;
   await waitFor(() => windows().length >= afterRefusals + 2, 60_000, 'labelling goes on');
 
   daemon.child.kill('SIGTERM');
   const { code } = await daemon.exited;
   assert.equal(code, 0, daemon.stderr());
+  assert.deepEqual(status().daemons, [], 'a stopped daemon leaves no record: the next install does not wait for it');
   await waitFor(() => sub.on(`avscene/${device}/health`).length > 0, 10_000, 'health at stop');
   const health = JSON.parse(sub.on(`avscene/${device}/health`).at(-1)!.payload) as Record<string, number>;
   assert.equal(health.bundleSwaps, 1);
