@@ -1,5 +1,5 @@
 # avscene — the two Quick start commands are `make demo` and `make test`; each sets up whatever is missing first.
-.PHONY: setup setup-test demo lint test coverage bench build package clean
+.PHONY: setup setup-test demo lint test coverage bench build package mender-artifact clean
 
 setup:
 	@bash deploy/setup.sh
@@ -34,6 +34,12 @@ bench: setup-test
 ## Debian package for this machine's architecture: build/avscene_<version>_<arch>.deb (README § Deploying to a fleet).
 package: setup
 	@bash deploy/package.sh
+
+## Mender artifact of a model bundle for the avscene-bundle update module: build/<name>-<version>.mender
+## (README § Rolling out to a fleet with Mender). Optional: KEY=private.pem signs the artifact, PUBLIC_KEY=ed25519.pem
+## checks the bundle's own signature first.
+mender-artifact: setup
+	@bash deploy/mender/make-artifact.sh "$(BUNDLE)" "$(DEVICE_TYPE)" $(if $(KEY),--key "$(KEY)") $(if $(PUBLIC_KEY),--public-key "$(PUBLIC_KEY)")
 
 clean:
 	rm -rf dist build node_modules/.avscene-setup

@@ -38,6 +38,8 @@ packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-f
 # systemd: systemd-analyze checks the unit; chromium: renders the status page (headless) in the tests; prometheus
 # (with promtool): scrapes the daemon and checks /metrics, the alert rules and the Grafana dashboard's queries.
 [ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps systemd chromium prometheus)
+# mender-client, mender-artifact: the Mender update module's tests install artifacts with the real client (standalone).
+[ "$want_test" = 1 ] && packages+=(mender-client mender-artifact)
 # The arm64 checks of `make test` (test/platform/arm64.test.ts) run the daemon's audio path under qemu on x86_64.
 [ "$want_test" = 1 ] && read -ra arm64_packages <<<"$(plan_value test_packages "$plan")" && packages+=("${arm64_packages[@]}")
 [ "$want_toolkit" = 1 ] && packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-matplotlib python3-soundfile python3-cryptography)
