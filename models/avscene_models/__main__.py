@@ -17,6 +17,11 @@ def _config_step(name: str):
         from .config import load_config
         from . import steps
         cfg = load_config(args.config, overrides=args.set)
+        if getattr(args, "sign", None):
+            cfg["export"]["sign"] = os.path.abspath(args.sign)
+        if getattr(args, "install", None):
+            cfg["export"]["install"] = {"dir": os.path.abspath(args.install), "reload": not args.no_reload,
+                                        "publicKey": os.path.abspath(args.public_key) if args.public_key else None}
         if name == "pipeline":
             steps.run_all(cfg, resume=args.resume)
             return 0
@@ -40,7 +45,8 @@ STEPS = {
     "calibrate": "calibrate every head on held-out data (calibration.method: none | temperature)",
     "fuse": "decision-level fusion: unweighted and grid-searched weights (on held-out data)",
     "evaluate": "metrics (DCASE class-averaged and pooled), baseline, confusion matrices, Tables 2-5",
-    "export": "export the chosen fusion system as a bundle",
+    "export": "export the chosen fusion system as a bundle (signed with export.sign / --sign KEY)",
+    "deploy": "pack the bundle as a (signed) .tar.gz; --install DIR installs it with `avscene bundle install`",
     "pipeline": "run every step above in order (--resume continues an interrupted run)",
 }
 
@@ -85,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--resume", action="store_true",
                            help="continue the run in the config's workDir (same config): finished steps are "
                                 "skipped, the interrupted one continues from its checkpoints")
+        if cmd in ("export", "deploy", "pipeline"):
+            p.add_argument("--sign", metavar="KEY", help="Ed25519 private key (from `keygen`) to sign the bundle with "
+                                                         "(sets export.sign)")
+        if cmd in ("deploy", "pipeline"):
+            p.add_argument("--install", metavar="DIR", help="install the packed bundle into this bundles directory "
+                                                            "with `avscene bundle install` (verified, `current` flipped)")
+            p.add_argument("--public-key", metavar="FILE", help="with --install: the public key the bundle must be "
+                                                                "signed with (default: the device config's model.publicKey)")
+            p.add_argument("--no-reload", action="store_true", help="with --install: do not signal a running daemon")
         p.set_defaults(run=_config_step(cmd))
     from .systems import FIXTURE_SYSTEMS
     p = sub.add_parser("fixture", help="write an UNTRAINED bundle with random weights (tests, benchmarks)",

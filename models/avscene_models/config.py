@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from . import TAU_CLASSES
+from .data.dataset import DEFAULT_FILES
 from .sources import check_sources
 
 MODELS_DIR = Path(__file__).resolve().parent.parent
@@ -21,7 +22,11 @@ DEFAULTS: dict = {
     "dataset": None,                       # folder in the TAU layout
     "workDir": None,                       # checkpoints, caches, predictions, reports
     "cacheDir": None,                      # features + frames cache (default workDir/cache); shareable between runs
+    # The dataset's class names, in the order the bundle's outputs use (any list: a dataset of your own names its
+    # classes here; every label in meta.csv / the split files must be one of them).
     "classes": list(TAU_CLASSES),
+    # The dataset's files, relative to `dataset` (tab-separated, with a header; see data/dataset.py).
+    "datasetFiles": dict(DEFAULT_FILES),
     "seed": 0,
     "device": "auto",                      # auto | cpu | cuda (under torchrun: each rank's own GPU)
     "amp": True,                           # mixed precision (torch.autocast float16) when training on CUDA
@@ -33,6 +38,9 @@ DEFAULTS: dict = {
     #   split: one fold of `fraction` of the training locations (final models trained without it, or retrained
     #          on everything with `retrain`); crossval: `folds` folds (out-of-fold predictions), final on everything.
     "heldout": {"mode": "split", "fraction": 0.2, "folds": 4, "retrain": False},
+    # true: after evaluation, train the exported models once more on all the development data (train + evaluate
+    # splits), as §3.1.2 did before submitting; the tables still score the models trained on the train split.
+    "submission": False,
     "audio": {
         "nets": [                          # the report: both nets on every feature (Table 2)
             {"feature": "logmel", "architecture": "resnet1d"},
@@ -40,6 +48,8 @@ DEFAULTS: dict = {
             {"feature": "bark", "architecture": "dcnn"},
         ],
         "width": 1.0, "fc": [2048, 1024, 1024], "dropout": 0.3,
+        "pooling": "max",                  # the blocks' pooling: max | avg (Table 1 says "Pooling")
+        "standardize": True,               # per channel × band standardisation of the input, fitted on training frames
         "epochs": 30, "batchSize": 128, "lrMax": 0.1, "lrMin": 1e-5, "restartEpochs": 10, "restartMult": 1,
         "momentum": 0.9, "weightDecay": 1e-4,
         "balanced": False,                 # class-balanced loss (for uneven data; TAU itself is balanced)
@@ -51,6 +61,10 @@ DEFAULTS: dict = {
         "weights": {},                     # {arch: {"imagenet": path, "places365": path, "places365Data": ImageFolder}}
         "epochs": 20, "batchSize": 32, "lr": 0.01, "warmupEpochs": 1, "momentum": 0.9, "weightDecay": 1e-4,
         "mixup": 0.2, "brightness": 0.3, "contrast": 0.3, "places365Epochs": 5,
+        "cropScale": [0.08, 1.0],          # RandomResizedCrop's area range (torchvision's default)
+        # stochastic depth (drop-path) of EfficientNet / Swin-T: null = torchvision's (0.2 at the deepest block),
+        # a number = that at the deepest block (scaled the same way), 0 = none (the drop-path modules removed)
+        "stochasticDepth": None,
         "workers": "auto",                 # DataLoader workers: a number or "auto" (the host's CPUs per rank, ≤ 8)
     },
     "heads": {
@@ -64,15 +78,20 @@ DEFAULTS: dict = {
     "calibration": {"method": "temperature"},
     # systems: "report" (Table 5 I-IV) or {name: {heads: [...], method, minWeight}}; minWeight > 0 keeps every
     # head of a weighted system in the bundle (the grid search then only tries weights ≥ minWeight)
-    "fusion": {"step": 0.05, "systems": "report", "minWeight": 0.0},
+    # objective: the held-out log loss the grid search minimises: pooled (over segments) or classAverage (per class,
+    # then the mean over classes: DCASE's ranking figure)
+    "fusion": {"step": 0.05, "systems": "report", "minWeight": 0.0, "objective": "pooled"},
     # out: where the bundle goes (default workDir/bundle — never the daemon's bundle unless you say so);
-    # reference: a bundle this run should reproduce (export says whether its metrics and weights match)
-    "export": {"system": "III", "out": None, "version": "1.0.0", "fallback": True, "parity": True, "reference": None},
+    # reference: a bundle this run should reproduce (export says whether its metrics and weights match);
+    # sign: an Ed25519 private key (PEM, from `keygen`): export signs the bundle (bundle.sig) and `deploy` packs it
+    "export": {"system": "III", "out": None, "version": "1.0.0", "fallback": True, "parity": True, "reference": None,
+               "sign": None},
     # dotted key → "report §N…" or "ours: <reason>" (see sources.py); evaluate lists the "ours" values
     "sources": {},
 }
 
-_PATH_KEYS = (("dataset",), ("workDir",), ("cacheDir",), ("export", "out"), ("export", "reference"), ("daemon", "cli"))
+_PATH_KEYS = (("dataset",), ("workDir",), ("cacheDir",), ("export", "out"), ("export", "reference"), ("export", "sign"),
+              ("daemon", "cli"))
 
 
 def _merge(base: dict, over: dict) -> dict:

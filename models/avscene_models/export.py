@@ -106,12 +106,15 @@ def write_bundle(out_dir: str | Path, *, name: str, classes: list[str],
                  heads: Mapping[str, HeadSpec], weights: Mapping[str, float], method: str = "weighted",
                  fallback: Mapping[str, Mapping[str, float]] | None = None, untrained_classes: list[str] = (),
                  version: str = "1.0.0", description: str = "", metrics: dict | None = None,
-                 provenance: dict | None = None, parity: bool = True, parity_dir: str | Path | None = None) -> dict:
+                 provenance: dict | None = None, parity: bool = True, parity_dir: str | Path | None = None,
+                 trained_sample_rate: int | None = None) -> dict:
     """Exports the nets and heads that carry weight and writes ``out_dir/bundle.json``; returns the manifest.
 
     ``parity``: run every ONNX file in onnxruntime-node against PyTorch (needs node and onnxruntime-node in the
     repository's node_modules); a difference above 1e-4 raises ``BundleError``. ``parity_dir``: keep the parity
     inputs and PyTorch outputs there (``parity.json`` + raw float32), for a check from Node.
+    ``trained_sample_rate``: the rate the training audio was recorded at (``trainedSampleRate``; the daemon warns or
+    refuses when its capture rate differs).
     """
     if not _NAME_RE.match(name):
         raise BundleError(f"bundle name {name!r} must match [a-z0-9._-]+")
@@ -128,7 +131,7 @@ def write_bundle(out_dir: str | Path, *, name: str, classes: list[str],
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in list(out.glob("*.onnx")) + [out / "bundle.json"]:
+    for stale in list(out.glob("*.onnx")) + [out / "bundle.json", out / "bundle.sig"]:   # a signature of the old manifest
         stale.unlink(missing_ok=True)
     keep_parity = parity_dir is not None
     parity_dir = Path(parity_dir) if keep_parity else Path(tempfile.mkdtemp(prefix="avscene-parity-"))
@@ -223,7 +226,9 @@ def write_bundle(out_dir: str | Path, *, name: str, classes: list[str],
         "description": description,
         "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "featureSpec": FEATURE_SPEC_VERSION, "sampleRate": SAMPLE_RATE, "windowSeconds": 1,
-        "framesPerWindow": FRAMES_PER_WINDOW, "classes": list(classes),
+        "framesPerWindow": FRAMES_PER_WINDOW,
+        **({"trainedSampleRate": int(trained_sample_rate)} if trained_sample_rate else {}),
+        "classes": list(classes),
         "untrainedClasses": list(untrained_classes),
         "audioNets": manifest_audio, "imageNets": manifest_image, "heads": manifest_heads,
         "decision": decision,

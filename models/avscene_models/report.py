@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .systems import REPORT_PAIRS
+from .systems import FEATURES, REPORT_IMAGE_NETS, REPORT_PAIRS
 
 _ARCH_NAMES = {"resnet1d": "1D-ResNet", "dcnn": "DCNN", "resnet50": "ResNet-50", "efficientnet_b5": "EffNet-b5",
                "efficientnet_v2_s": "EffNetV2-S", "swin_t": "SwinT"}
@@ -19,6 +19,15 @@ METRIC_COLUMNS = "Log loss (DCASE) | Accuracy (DCASE) | Log loss (pooled) | Accu
 def _fmt(m: dict) -> str:
     ca = m["classAverage"]
     return f"{ca['logLoss']:.3f} | {100 * ca['accuracy']:.1f}% | {m['logLoss']:.3f} | {100 * m['accuracy']:.1f}%"
+
+
+def _rank(value, order) -> tuple:
+    """The report's order first (Table 2: log-mel, scalogram, Bark, DCNN before 1D-ResNet; Table 3: ResNet-50,
+    EffNet-b5, EffNetV2-S, SwinT), anything else after, alphabetically."""
+    return (order.index(value), "") if value in order else (len(order), str(value))
+
+
+_TABLE2_ARCHS = ("dcnn", "resnet1d")
 
 
 def _cols(n: int) -> str:
@@ -39,14 +48,23 @@ def markdown_report(report: dict, cfg: dict) -> str:
     calibrated = calibration["method"] != "none"
     cal_txt = ("temperature scaling per head, fitted on held-out training data (not the report's method: a "
                "deployment setting)" if calibrated else "none (as in the report: every head scored on its raw softmax)")
-    lines = [f"# Results: {cfg['name']}", "",
+    drift = report.get("notReport") or []
+    lines = [f"# Results: {cfg['name']}", ""]
+    if drift:
+        lines += [f"> Not the report's system: {len(drift)} report value(s) changed "
+                  f"({', '.join(d['key'] for d in drift)}); see under the tables.", ""]
+    lines += [
              f"Dataset `{report['dataset']}`, split {report['split']}, metrics per 1-s segment. **DCASE** columns: "
              "computed per class, then averaged over the classes (DCASE 2021 Task 1b's official log loss and "
              "accuracy); **pooled**: over all segments.", "",
              f"- Calibration: **{cal_txt}**.",
              f"- Final models: stage `{report['finalStage']}`, trained on {report['finalTrainClips']} of the "
              f"{report['trainClips']} training-split clips.",
-             f"- Fusion weights: grid search (step {cfg['fusion']['step']}) minimising log loss on held-out "
+             *([f"- Exported models: stage `submission`, retrained on all {report['exportTrainClips']} development "
+                "clips (train + evaluate splits, as §3.1.2 before submitting): the evaluate split is training data for "
+                "them, so these tables do not score them."] if report.get("exportStage") == "submission" else []),
+             f"- Fusion weights: grid search (step {cfg['fusion']['step']}) minimising the "
+             f"{'class-averaged' if cfg['fusion']['objective'] == 'classAverage' else 'pooled'} log loss on held-out "
              f"training data ({cfg['heldout']['mode']}: {', '.join(report['stages']) or 'none'}), never on the "
              "evaluate split.", ""]
     base = report["baseline"]
@@ -57,13 +75,15 @@ def markdown_report(report: dict, cfg: dict) -> str:
     audio = [(h, d) for h, d in heads.items() if d["kind"] == "audio"]
     if audio:
         lines += ["## Table 2: audio systems", "", f"Feature | Model | {METRIC_COLUMNS}", _cols(2)]
-        for h, d in sorted(audio, key=lambda x: (x[1]["feature"], x[1]["architecture"])):
+        for h, d in sorted(audio, key=lambda x: (_rank(x[1]["feature"], FEATURES),
+                                                 _rank(x[1]["architecture"], _TABLE2_ARCHS))):
             lines.append(f"{_FEATURE_NAMES.get(d['feature'], d['feature'])} | {_name(d['architecture'])} | {_fmt(d)}")
         lines.append("")
     image = [(h, d) for h, d in heads.items() if d["kind"] == "image"]
     if image:
         lines += ["## Table 3: image systems", "", f"Model | {METRIC_COLUMNS}", _cols(1)]
-        lines += [f"{_name(d['architecture'])} | {_fmt(d)}" for h, d in image]
+        lines += [f"{_name(d['architecture'])} | {_fmt(d)}"
+                  for h, d in sorted(image, key=lambda x: _rank(x[1]["architecture"], REPORT_IMAGE_NETS))]
         lines.append("")
     fusion = [(h, d) for h, d in heads.items() if d["kind"] == "fusion"]
     if fusion:
@@ -82,6 +102,11 @@ def markdown_report(report: dict, cfg: dict) -> str:
             lines.append(f"{name} | {models} | {s['method'].capitalize()} | [{weights}] | {_fmt(s)}")
         lines.append("")
     lines += [f"Tables 2–5: calibration **{calibration['method']}**.", ""]
+    drift = report.get("notReport") or []
+    if drift:
+        lines += ["**Not the report's system:** " + "; ".join(
+            f"`{d['key']}` = `{_value(d['value'])}` (report: `{_value(d['report'])}`, {d['source']})" for d in drift)
+            + ". These tables score a changed system, not the one the report describes.", ""]
     if report["ours"]:
         lines += ["## Settings that are ours, not the report's", "",
                   "The report does not give these (or we deviate); each says why (config `sources`).", "",

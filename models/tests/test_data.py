@@ -70,8 +70,41 @@ class LayoutTest(unittest.TestCase):
         joined = "\n".join(report["problems"])
         self.assertIn("audio files missing", joined)
         self.assertIn("unreadable WAV", joined)
-        self.assertIn("'casino' is not in the class list", joined)
+        self.assertIn("labels ['casino'] (1 rows) are not in the config's `classes`", joined)
         self.assertIn("public_square", report["untrainedClasses"])
+
+    def test_own_classes_other_file_names_and_no_identifiers_warn_about_locations(self):
+        """A dataset of your own: its class list, its split file names, no `identifier` column and file names
+        that are not TAU's: every clip becomes its own location, and the check says so and how to fix it."""
+        root = self.root
+        (root / "wav").mkdir(parents=True)
+        import numpy as np
+        import soundfile as sf
+        rows = {"train": [("rec1.wav", "quiet"), ("rec2.wav", "busy")], "evaluate": [("rec3.wav", "busy")]}
+        for split, items in rows.items():
+            for name, _ in items:
+                sf.write(root / "wav" / name, np.zeros((16000, 2)), 16000, subtype="PCM_16")
+            (root / f"{split}.tsv").write_text("filename_audio\tscene_label\n" +
+                                               "".join(f"wav/{n}\t{lab}\n" for n, lab in items))
+        (root / "all.tsv").write_text("filename_audio\tscene_label\n" + "".join(
+            f"wav/{n}\t{lab}\n" for items in rows.values() for n, lab in items))
+        files = {"meta": "all.tsv", "train": "train.tsv", "evaluate": "evaluate.tsv"}
+        report = check_dataset(root, ["quiet", "busy"], files)
+        self.assertTrue(report["ok"], report["problems"])
+        self.assertEqual(report["splits"], {"train": 2, "evaluate": 1})
+        warning = next(w for w in report["warnings"] if "no recording location" in w)
+        self.assertIn("3 of 3 clips", warning)
+        self.assertIn("add an `identifier` column", warning)
+        self.assertIn("all.tsv", warning)
+        # the default file names do not exist there: named as missing
+        self.assertIn("meta.csv: missing", "\n".join(read_dataset(root, ["quiet", "busy"]).problems))
+        # a TAU class list on this data: the error names the key to set
+        problems = "\n".join(read_dataset(root, CLASSES, files).problems)
+        self.assertIn("not in the config's `classes`", problems)
+
+    def test_tau_names_give_locations_without_warning(self):
+        write_layout(self.root, TRAIN, EVAL)
+        self.assertFalse(any("recording location" in w for w in read_dataset(self.root, CLASSES).warnings))
 
     def test_comma_separated_csv_is_named(self):
         write_layout(self.root, TRAIN, EVAL)
@@ -91,6 +124,18 @@ class StagesTest(unittest.TestCase):
 
     def tearDown(self):
         self.tmp.cleanup()
+
+    def test_submission_adds_a_last_stage_on_all_development_data(self):
+        """Report mode's tables score the final stage (train split only); submission mode also trains a stage on
+        train + evaluate (§3.1.2), and that is the one exported."""
+        plain, final = make_stages(self.ds, {"mode": "split", "fraction": 0.3, "retrain": True}, seed=0)
+        stages, final2 = make_stages(self.ds, {"mode": "split", "fraction": 0.3, "retrain": True}, seed=0,
+                                     submission=True)
+        self.assertEqual(stages[:-1], plain)
+        self.assertEqual(final2, final)
+        self.assertEqual(set(final.train), set(TRAIN))
+        self.assertEqual((stages[-1].name, set(stages[-1].train), stages[-1].heldout),
+                         ("submission", set(TRAIN) | set(EVAL), ()))
 
     def test_crossval_is_a_grouped_partition(self):
         stages, final = make_stages(self.ds, {"mode": "crossval", "folds": 3}, seed=0)

@@ -39,6 +39,19 @@ class GridSearchTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             grid_search([good, bad], labels, min_weight=0.6)
 
+    def test_class_averaged_objective_weighs_every_class_equally(self):
+        """Head A is right on class 0 (90 segments), head B on class 1 (10 segments). Pooled log loss weighs the
+        classes 90:10 and picks w = (0.9, 0.1); class-averaged weighs them equally and picks (0.5, 0.5)."""
+        labels = np.array([0] * 90 + [1] * 10)
+        a = np.full((100, 2), 1e-9); b = np.full((100, 2), 1e-9)
+        a[:90, 0] = 1; b[90:, 1] = 1
+        np.testing.assert_allclose(grid_search([a, b], labels, 0.05)[0], [0.9, 0.1])
+        w, loss = grid_search([a, b], labels, 0.05, objective="classAverage")
+        np.testing.assert_allclose(w, [0.5, 0.5])
+        self.assertAlmostEqual(loss, -math.log(0.5), places=6)
+        with self.assertRaisesRegex(ValueError, "fusion.objective"):
+            grid_search([a, b], labels, 0.05, objective="macro")
+
     def test_fuse_is_the_normalised_weighted_mean(self):
         p1 = np.array([[0.9, 0.1]]); p2 = np.array([[0.5, 0.5]])
         np.testing.assert_allclose(fuse([p1, p2], [3, 1]), [[0.8, 0.2]])

@@ -62,7 +62,66 @@ class ResNet1dTable1(unittest.TestCase):
         self.assertFalse(torch.equal(ref, y))
 
 
+    def test_pooling_type_changes_the_layer(self):
+        x = torch.randn(4, 2, 256) * 5
+        torch.manual_seed(0)
+        mx = build_audio_net("resnet1d", 256, fc=(8,)).eval()
+        torch.manual_seed(0)
+        av = build_audio_net("resnet1d", 256, fc=(8,), pooling="avg").eval()
+        self.assertIsInstance(mx.blocks[0].pool, torch.nn.MaxPool1d)
+        self.assertIsInstance(av.blocks[0].pool, torch.nn.AvgPool1d)
+        self.assertIsInstance(build_audio_net("dcnn", 256, pooling="avg").blocks[2].layers[-1], torch.nn.AvgPool1d)
+        self.assertEqual(av.concat_width, mx.concat_width)       # same shapes (kernel 2, stride 2, pad 1)
+        self.assertFalse(torch.allclose(mx(x), av(x)))           # same weights, another output
+        with self.assertRaisesRegex(ValueError, "pooling"):
+            build_audio_net("resnet1d", 256, pooling="lp")
+
+    def test_standardize_off_leaves_the_input_as_it_is(self):
+        import copy
+        from avscene_models.config import DEFAULTS
+        from avscene_models.data.features import feature_path
+        from avscene_models.train.audio import load_audio_model, train_audio_net
+        import tempfile
+        import numpy as np
+        from pathlib import Path
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = Path(tmp) / "cache"
+            labels = {}
+            for i in range(4):
+                p = feature_path(cache, "logmel", f"c{i}")
+                p.parent.mkdir(parents=True, exist_ok=True)
+                np.save(p, (np.random.default_rng(i).normal(size=(1, 6, 2, 256)) * 5 - 50).astype(np.float32))
+                labels[f"c{i}"] = i % 2
+            means = {}
+            for on in (True, False):
+                cfg = copy.deepcopy(DEFAULTS)
+                cfg["cacheDir"] = str(cache)
+                cfg["audio"].update({"width": 0.25, "fc": [8], "epochs": 1, "batchSize": 8, "restartEpochs": 1,
+                                     "standardize": on})
+                path = train_audio_net(cfg, {"feature": "logmel", "architecture": "resnet1d"}, list(labels), labels,
+                                       Path(tmp) / str(on) / "n.pt", torch.device("cpu"), 0)
+                means[on] = load_audio_model(path)[0].input_mean
+        self.assertLess(float(means[True].mean()), -40)           # fitted on the dB frames
+        self.assertTrue(torch.equal(means[False], torch.zeros(2, 256)))
+
+
 class ImageEmbedders(unittest.TestCase):
+    def test_stochastic_depth_zero_removes_the_drop_path_modules(self):
+        from avscene_models.nets.image import drop_path_modules
+        for arch in ("efficientnet_v2_s", "swin_t", "efficientnet_b5"):
+            default, none = ImageEmbedder(arch), ImageEmbedder(arch, 0)
+            ps = [m.p for m in drop_path_modules(default)]
+            self.assertAlmostEqual(max(ps), 0.2, delta=0.02, msg=arch)            # torchvision's, up to 0.2
+            self.assertEqual(drop_path_modules(none), [], arch)
+            none.load_state_dict(default.state_dict())                            # no weight changes
+            if arch == "efficientnet_v2_s":
+                half = [m.p for m in drop_path_modules(ImageEmbedder(arch, 0.1))]
+                for a, b in zip(ps, half):
+                    self.assertAlmostEqual(b, a / 2)
+        self.assertEqual(drop_path_modules(ImageEmbedder("resnet50", 0)), [])
+        with self.assertRaisesRegex(ValueError, "no stochastic depth"):
+            ImageEmbedder("resnet50", 0.1)
+
     def test_mobilenet_embedding(self):
         emb = ImageEmbedder("mobilenet_v3_small").eval()
         self.assertEqual(emb.embedding_dim, 576)

@@ -38,10 +38,10 @@ class TrainingTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def train(self, name: str, seed: int):
+    def train(self, name: str, seed: int, heldout=()):
         net_cfg = {"feature": "logmel", "architecture": "resnet1d"}
         path = train_audio_net(tiny_cfg(self.root / "cache"), net_cfg, list(self.labels), self.labels,
-                               self.root / name / "net.pt", torch.device("cpu"), seed)
+                               self.root / name / "net.pt", torch.device("cpu"), seed, heldout_ids=heldout)
         net, head = load_audio_model(path)
         return {**net.state_dict(), **{f"head.{k}": v for k, v in head.state_dict().items()}}
 
@@ -102,8 +102,33 @@ class TrainingTest(unittest.TestCase):
         self.assertEqual(torch.load(ckpt)["epoch"], 0)
         resumed = self.train("resumed", 5)
         self.assertFalse(ckpt.exists())
+        # the epoch log has each epoch once, as the uninterrupted run's
+        rows = (self.root / "resumed" / "net.csv").read_text().splitlines()
+        self.assertEqual([r.split(",")[0] for r in rows], ["epoch", "1", "2"])
+        self.assertEqual(rows, (self.root / "straight" / "net.csv").read_text().splitlines()[:1] + rows[1:])
         for k in straight:
             torch.testing.assert_close(resumed[k], straight[k], rtol=0, atol=0, msg=k)
+
+    def test_epoch_log_and_progress_inside_epochs(self):
+        """Per epoch a CSV row with the loss, the learning rate and the held-out clips' metrics; inside an epoch,
+        off a TTY, a line every AVSCENE_PROGRESS_SECONDS with items/s and the time left."""
+        import contextlib
+        import io
+        import os
+        from unittest import mock
+        err = io.StringIO()
+        with mock.patch.dict(os.environ, {"AVSCENE_PROGRESS_SECONDS": "0"}), contextlib.redirect_stderr(err):
+            with_val = self.train("val", 1, heldout=["clip0", "clip1"])
+        rows = (self.root / "val" / "net.csv").read_text().splitlines()
+        self.assertEqual(rows[0], "epoch,loss,lr,seconds,valAccuracy,valLogLoss")
+        self.assertEqual(len(rows), 3)
+        val_loss = float(rows[2].split(",")[5])
+        self.assertTrue(0 < val_loss < 10, rows)
+        self.assertRegex(err.getvalue(), r"train logmel-resnet1d \(\w+\) epoch 1/2: \d+/48 [\d.]+ items/s \(.*eta")
+        # validation reads no random generator: the weights equal a run without it
+        plain = self.train("plain", 1)
+        for k in plain:
+            torch.testing.assert_close(with_val[k], plain[k], rtol=0, atol=0, msg=k)
 
 
 if __name__ == "__main__":

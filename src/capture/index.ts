@@ -1,4 +1,6 @@
 /** The capture stage: builds the audio and video sources the config asks for. */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { SAMPLE_RATE } from '../audio/index.js';
 import type { PreprocessSpec } from '../video/preprocess.js';
 import type { Logger } from '../log/logger.js';
 import { AlsaAudioSource } from './audio-alsa.js';
@@ -26,6 +28,34 @@ export function createAudioSource(cfg: Pick<CaptureConfig, 'audio' | 'sources'>,
       return new FileAudioSource({ file: audio.file, loop: audio.loop, realtime: cfg.sources.realtime, logger });
     default:
       throw new Error(`audio.source "${audio.source}" is not supported: use "alsa" or "file".`);
+  }
+}
+
+/**
+ * The sample rate audio comes in at, before it is resampled to 48 kHz: arecord is asked for 48 kHz (ALSA's plug
+ * layer converts whatever the card records); a WAV file says its rate in its `fmt ` chunk. null when the file cannot
+ * be read (the source reports that itself when it starts).
+ */
+export function captureSampleRate(audio: Pick<CaptureConfig['audio'], 'source' | 'file'>): number | null {
+  if (audio.source === 'alsa') return SAMPLE_RATE;
+  let fd: number;
+  try {
+    fd = openSync(audio.file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const head = Buffer.alloc(1 << 16); // the fmt chunk comes before the samples
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return null;
+    for (let at = 12; at + 8 <= n; ) {
+      const size = head.readUInt32LE(at + 4);
+      if (head.toString('ascii', at, at + 4) === 'fmt ') return at + 12 <= n ? head.readUInt32LE(at + 12) : null;
+      at += 8 + size + (size % 2);
+    }
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -100,6 +100,12 @@ export const configSchema = {
       default: '',
       env: 'AVSCENE_MODEL_PUBLIC_KEY',
     },
+    sampleRateMismatch: {
+      doc: "What to do with a bundle whose training audio was recorded at another sample rate than the audio source gives (bundle.json trainedSampleRate against the WAV's rate, or 48 kHz from ALSA): warn (log it and run) or refuse (exit 78 at start-up; a hot swap keeps the running bundle). Resampling to 48 kHz does not give back a band the recordings lack, so such a model hears sound it never saw, or misses sound it relies on.",
+      format: ['warn', 'refuse'],
+      default: 'warn',
+      env: 'AVSCENE_MODEL_SAMPLE_RATE_MISMATCH',
+    },
   },
   inference: {
     providers: {

@@ -6,7 +6,14 @@
  * lost and `seq` has no gap. Any failure (a bundle with another class list too) leaves the running bundle in place;
  * `onFailure` reports why.
  */
-import { loadBundle, type Bundle, type EngineOptions, type SceneEngine } from '../inference/index.js';
+import {
+  checkSampleRate,
+  loadBundle,
+  type Bundle,
+  type EngineOptions,
+  type SampleRatePolicy,
+  type SceneEngine,
+} from '../inference/index.js';
 import { openWarm } from '../inference/warm-up.js';
 import type { Logger } from '../log/logger.js';
 
@@ -17,6 +24,10 @@ export interface SwapSettings {
   publicKey: string;
   /** The running engine's options (providers, threads, precision, TensorRT cache), so a swapped-in bundle runs alike. */
   engine: EngineOptions;
+  /** The audio source's sample rate (null: unknown) and model.sampleRateMismatch: a bundle trained at another rate is
+   *  warned about or refused, as at start-up. */
+  captureRate?: number | null;
+  sampleRateMismatch?: SampleRatePolicy;
 }
 
 /** A bundle ready to take over, and what preparing it took. */
@@ -100,6 +111,7 @@ export class BundleSwapper {
             '(systemctl restart avscene) to change the classes, or install a bundle with the same classes in the same order',
         );
       }
+      checkSampleRate(bundle, settings.captureRate ?? null, settings.sampleRateMismatch ?? 'warn', logger);
       const validateMs = performance.now() - t0;
       logger.info(
         { bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, dir: bundle.dir },

@@ -3,9 +3,17 @@
  * labeler, and the outputs. The only place that maps config keys to concrete classes; `Daemon` gets the parts.
  */
 import path from 'node:path';
-import { createAudioSource, createVideoSourceFor } from '../capture/index.js';
+import { captureSampleRate, createAudioSource, createVideoSourceFor } from '../capture/index.js';
 import type { AvsceneConfig } from '../config/load.js';
-import { type EngineOptions, engineOptions, loadBundle, providerOrder, SceneEngine } from '../inference/index.js';
+import {
+  checkSampleRate,
+  type EngineOptions,
+  engineOptions,
+  loadBundle,
+  providerOrder,
+  type SampleRatePolicy,
+  SceneEngine,
+} from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
 import { HttpSink } from '../publish/http-sink.js';
@@ -41,6 +49,7 @@ export function daemonEngineOptions(config: AvsceneConfig, logger: Logger): Engi
 export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
   const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
   const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
+  checkSampleRate(bundle, captureSampleRate(config.audio), config.model.sampleRateMismatch as SampleRatePolicy, logger);
   const engine = await SceneEngine.create(bundle, daemonEngineOptions(config, logger));
   let seq: SeqStore | undefined;
   try {

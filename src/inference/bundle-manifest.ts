@@ -53,6 +53,8 @@ export interface BundleManifest {
   sampleRate: 48000;
   windowSeconds: 1;
   framesPerWindow: 6;
+  /** The sample rate the training audio was recorded at (features resample to sampleRate from it); see sample-rate.ts. */
+  trainedSampleRate?: number;
   classes: string[];
   untrainedClasses?: string[];
   audioNets: Record<string, AudioNetSpec>;

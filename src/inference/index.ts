@@ -1,5 +1,11 @@
 export { loadBundle } from './bundle.js';
 export {
+  checkSampleRate,
+  sampleRateMismatch,
+  SAMPLE_RATE_POLICIES,
+  type SampleRatePolicy,
+} from './sample-rate.js';
+export {
   activeHeads,
   BundleError,
   MANIFEST_FILE,

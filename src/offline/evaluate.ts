@@ -3,7 +3,9 @@
  * daemon's pipeline (file audio source → engine, file video source for the center frames).
  *
  * Scores are per 1-s segment, as in DCASE2021 Task 1b: multi-class log loss (−ln p(true class), p clipped to
- * [1e-15, 1]) and accuracy, overall and per class, plus the confusion matrix (rows = true class).
+ * [1e-15, 1]) and accuracy, pooled over all segments, class-averaged (per class, then the mean over the classes that
+ * have segments: DCASE's official figure, the toolkit's "DCASE" columns) and per class, plus the confusion matrix
+ * (rows = true class).
  * A clip is cut into 1-s segments exactly as the daemon cuts a file (a trailing part shorter than 1 s is not scored,
  * so a "10-s" clip one sample short gives 9 segments), which is also how the toolkit scores the bundle it exports.
  */
@@ -67,8 +69,11 @@ export interface EvalReport {
   imagelessSegments: number;
   /** Segments whose result was degraded (see SceneResult.degraded). */
   degradedSegments: number;
+  /** Pooled over all segments. */
   logLoss: number;
   accuracy: number;
+  /** DCASE 2021 Task 1b's figure: per class, then the unweighted mean over the classes that have segments. */
+  classAverage: { logLoss: number; accuracy: number; classes: number };
   perClass: Record<string, ClassScore>;
   classes: string[];
   /** confusion[true][predicted], segment counts. */
@@ -94,7 +99,7 @@ export class ScoreBoard {
     this.segments++;
   }
 
-  summary(): Pick<EvalReport, 'segments' | 'logLoss' | 'accuracy' | 'perClass' | 'confusion'> {
+  summary(): Pick<EvalReport, 'segments' | 'logLoss' | 'accuracy' | 'classAverage' | 'perClass' | 'confusion'> {
     const perClass: Record<string, ClassScore> = {};
     let correct = 0;
     let loss = 0;
@@ -105,10 +110,17 @@ export class ScoreBoard {
       if (n > 0) perClass[c] = { n, accuracy: this.confusion[i]![i]! / n, logLoss: this.lossSum[i]! / n };
     });
     const n = this.segments;
+    const scored = Object.values(perClass);
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
     return {
       segments: n,
       logLoss: n ? loss / n : NaN,
       accuracy: n ? correct / n : NaN,
+      classAverage: {
+        logLoss: mean(scored.map((c) => c.logLoss)),
+        accuracy: mean(scored.map((c) => c.accuracy)),
+        classes: scored.length,
+      },
       perClass,
       confusion: this.confusion.map((r) => [...r]),
     };
@@ -196,8 +208,10 @@ export function reportMarkdown(r: EvalReport): string {
     '',
     `| metric | value |`,
     `|---|---|`,
-    `| log loss (per segment) | ${f(r.logLoss)} |`,
-    `| accuracy (per segment) | ${f(r.accuracy * 100, 1)} % |`,
+    `| log loss, class-averaged (DCASE) | ${f(r.classAverage.logLoss)} |`,
+    `| accuracy, class-averaged (DCASE) | ${f(r.classAverage.accuracy * 100, 1)} % |`,
+    `| log loss, pooled over segments | ${f(r.logLoss)} |`,
+    `| accuracy, pooled over segments | ${f(r.accuracy * 100, 1)} % |`,
     `| accuracy (per clip, mean of segments) | ${f(r.clipAccuracy * 100, 1)} % |`,
     '',
     '| class | segments | accuracy | log loss |',

@@ -31,6 +31,27 @@ test('scores: per-segment log loss, accuracy, per class and confusion against ha
   ]);
   assert.deepEqual(s.perClass.a, { n: 2, accuracy: 0.5, logLoss: -(Math.log(0.7) + Math.log(0.3)) / 2 });
   assert.equal(s.perClass.b!.accuracy, 0);
+  // DCASE's figure: per class, then the mean over the three classes (a has 2 segments, b and c one each)
+  const perClass = [-(Math.log(0.7) + Math.log(0.3)) / 2, -Math.log(1e-15), -Math.log(0.8)];
+  const dcase = perClass.reduce((a, b) => a + b) / 3;
+  assert.ok(Math.abs(s.classAverage.logLoss - dcase) < 1e-12, `${s.classAverage.logLoss} vs ${dcase}`);
+  assert.equal(s.classAverage.accuracy, (0.5 + 0 + 1) / 3);
+  assert.equal(s.classAverage.classes, 3);
+  assert.notEqual(s.classAverage.logLoss, s.logLoss); // unequal class counts: the two figures differ
+  const md = reportMarkdown({
+    ...s,
+    bundle: { name: 'b', version: '1' },
+    dataset: 'd',
+    split: 's',
+    clips: 2,
+    missingVideos: 0,
+    imagelessSegments: 0,
+    degradedSegments: 0,
+    classes: ['a', 'b', 'c'],
+    clipAccuracy: 0.5,
+  });
+  assert.match(md, new RegExp(`log loss, class-averaged \\(DCASE\\) \\| ${dcase.toFixed(3)} \\|`));
+  assert.match(md, new RegExp(`log loss, pooled over segments \\| ${expected.toFixed(3)} \\|`));
 });
 
 test('the TAU list reader takes tab-separated lists and explains a wrong folder', async () => {
@@ -147,6 +168,11 @@ test("the engine reproduces the toolkit's PyTorch evaluation of the demo bundle 
     `log loss ${report.logLoss} vs toolkit ${expected.logLoss}`,
   );
   assert.equal(report.accuracy, expected.accuracy);
+  const dcase = (expected as unknown as { classAverage: { logLoss: number } }).classAverage;
+  assert.ok(
+    Math.abs(report.classAverage.logLoss - dcase.logLoss) < 1e-4,
+    `class-averaged log loss ${report.classAverage.logLoss} vs toolkit ${dcase.logLoss}`,
+  );
   for (const [c, want] of Object.entries(expected.perClass)) {
     assert.equal(report.perClass[c]!.n, want.n, c);
     assert.ok(

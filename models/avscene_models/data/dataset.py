@@ -5,7 +5,12 @@
 
 All CSVs are tab-separated with a header. meta.csv: filename_audio, filename_video, scene_label, identifier
 (the recording location, e.g. ``helsinki-3``); the fold files: filename_audio, filename_video, scene_label.
-A clip's id is its audio file name without folder and extension.
+A clip's id is its audio file name without folder and extension. The three files' names are the config's
+``datasetFiles`` (``files`` here); the labels must be among the config's ``classes``.
+
+Recording locations group the held-out splits (a location is never both trained on and held out). Without an
+``identifier`` column they come from TAU file names (``scene-city-location-segment``); failing both, every clip is
+its own location, and ``warnings`` says so.
 """
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SPLIT_FILES = {"train": "evaluation_setup/fold1_train.csv", "evaluate": "evaluation_setup/fold1_evaluate.csv"}
+DEFAULT_FILES = {"meta": "meta.csv", "train": "evaluation_setup/fold1_train.csv",
+                 "evaluate": "evaluation_setup/fold1_evaluate.csv"}
 # TAU file names: scene-city-location-segment(.wav); the location identifier is "city-location".
 _TAU_NAME = re.compile(r"^[a-z_]+-([a-z]+-\d+)-\d+$")
 
@@ -67,25 +73,30 @@ def _read_tsv(path: Path, required: tuple[str, ...], problems: list[str]) -> lis
     return out
 
 
-def _location(clip_id: str, identifier: str | None) -> str:
+def _location(clip_id: str, identifier: str | None) -> str | None:
+    """The clip's recording location: the ``identifier`` column, else the TAU file name's, else None."""
     if identifier:
         return identifier
     m = _TAU_NAME.match(clip_id)
-    return m.group(1) if m else clip_id
+    return m.group(1) if m else None
 
 
-def read_dataset(root: str | Path, classes: list[str]) -> Dataset:
+def read_dataset(root: str | Path, classes: list[str], files: dict | None = None) -> Dataset:
     """Reads the layout; never raises for content problems — they are listed in ``problems``/``warnings``."""
     root = Path(root)
+    files = {**DEFAULT_FILES, **(files or {})}
+    split_files = {s: files[s] for s in ("train", "evaluate")}
     problems: list[str] = []
     warnings: list[str] = []
     if not root.is_dir():
         return Dataset(root, classes, {}, {"train": [], "evaluate": []}, [f"{root}: not a directory"])
-    meta = _read_tsv(root / "meta.csv", ("filename_audio", "scene_label"), problems)
+    meta = _read_tsv(root / files["meta"], ("filename_audio", "scene_label"), problems)
     identifiers = {Path(r["filename_audio"]).stem: r.get("identifier") for r in meta}
     clips: dict[str, Clip] = {}
     splits: dict[str, list[str]] = {}
-    rows_by_split = {s: _read_tsv(root / f, ("filename_audio", "scene_label"), problems) for s, f in SPLIT_FILES.items()}
+    rows_by_split = {s: _read_tsv(root / f, ("filename_audio", "scene_label"), problems) for s, f in split_files.items()}
+    unknown: dict[str, int] = {}
+    no_location: list[str] = []
     for row in meta + [r for rows in rows_by_split.values() for r in rows]:
         cid = Path(row["filename_audio"]).stem
         label = row["scene_label"].strip()
@@ -94,18 +105,30 @@ def read_dataset(root: str | Path, classes: list[str]) -> Dataset:
                 problems.append(f"clip {cid}: label {clips[cid].label!r} in one file, {label!r} in another")
             continue
         if label not in classes:
-            problems.append(f"clip {cid}: label {label!r} is not in the class list {classes}")
+            unknown[label] = unknown.get(label, 0) + 1
             continue
         audio = root / row["filename_audio"]
         video_name = row.get("filename_video") or f"video/{cid}.mp4"
         video = root / video_name
-        clips[cid] = Clip(cid, audio, video if video.is_file() else None, label, _location(cid, identifiers.get(cid)))
+        location = _location(cid, identifiers.get(cid))
+        if location is None:
+            no_location.append(cid)
+        clips[cid] = Clip(cid, audio, video if video.is_file() else None, label, location or cid)
+    if unknown:
+        problems.append(f"labels {sorted(unknown)} ({sum(unknown.values())} rows) are not in the config's `classes` "
+                        f"{list(classes)}: list every class of your dataset there (models/README.md, \"Your own data\")")
+    if no_location:
+        warnings.append(f"{len(no_location)} of {len(clips)} clips have no recording location (no `identifier` column in "
+                        f"{files['meta']}, and file names not in TAU's scene-city-location-segment form, e.g. "
+                        f"{no_location[0]!r}): each counts as its own location, so clips recorded at one place can be "
+                        "both trained on and held out; add an `identifier` column (the recording location) to "
+                        f"{files['meta']}")
     for split, rows in rows_by_split.items():
         ids = [Path(r["filename_audio"]).stem for r in rows]
         splits[split] = [i for i in ids if i in clips]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
-            problems.append(f"{SPLIT_FILES[split]}: clips listed twice: {sorted(dupes)[:5]}")
+            problems.append(f"{split_files[split]}: clips listed twice: {sorted(dupes)[:5]}")
     overlap = set(splits.get("train", [])) & set(splits.get("evaluate", []))
     if overlap:
         problems.append(f"{len(overlap)} clips are in both train and evaluate, e.g. {sorted(overlap)[:3]}")
@@ -121,11 +144,26 @@ def read_dataset(root: str | Path, classes: list[str]) -> Dataset:
     return Dataset(root, classes, clips, splits, problems, warnings)
 
 
-def check_dataset(root: str | Path, classes: list[str]) -> dict:
+def audio_rates(clips) -> dict[int, int]:
+    """Sample rate → number of clips (from the WAV headers) of ``clips`` whose audio exists."""
+    import soundfile as sf
+
+    rates: dict[int, int] = {}
+    for clip in clips:
+        if clip.audio.is_file():
+            try:
+                rate = sf.info(str(clip.audio)).samplerate
+            except RuntimeError:
+                continue
+            rates[rate] = rates.get(rate, 0) + 1
+    return rates
+
+
+def check_dataset(root: str | Path, classes: list[str], files: dict | None = None) -> dict:
     """A report of what is there, missing or malformed, including each WAV's rate/channels/length."""
     import soundfile as sf
 
-    ds = read_dataset(root, classes)
+    ds = read_dataset(root, classes, files)
     problems, warnings = list(ds.problems), list(ds.warnings)
     rates, lengths = {}, {}
     for clip in ds.clips.values():

@@ -6,12 +6,13 @@ flattened output of every block are concatenated and fed to FC1 → FC2 → FC3;
 
 1D-ResNet, Table 1 read literally: block k (k = 1..4) maps ``c·2^(k-1)`` channels to ``c·2^k`` (2→4→8→16→32 for
 c = 2) with one kernel-3 convolution, pad 0, stride 1, + BN, a 1×1 convolution (+ BN) on the shortcut to match
-the channel count (cropped by one sample at each end to the pad-0 output length), ReLU after the sum, then max
-pooling, kernel 2, stride 2, pad 1. For n = 256 every level flattens to 512 values (2560 in all) and the net has
+the channel count (cropped by one sample at each end to the pad-0 output length), ReLU after the sum, then
+pooling, kernel 2, stride 2, pad 1 (Table 1 says "Pooling" without a type: ``pooling`` max, ours, or avg). For n = 256 every level flattens to 512 values (2560 in all) and the net has
 about 8.4 M parameters, nearly all in FC1 (2560 × 2048).
 
-DCNN, reference [5] (Chen et al., DCASE2019 IOA report, arXiv:1907.06639): its text could not be retrieved
-offline, so this is our reading, documented in models/README.md. The 1D-ResNet "introduces residual learning" into
+DCNN, reference [5] (Chen et al., DCASE2019 IOA report, arXiv:1907.06639): its abstract and introduction are
+retrievable here (a 1D DCNN on scalograms), its layer table is not, so this is our reading, documented in
+models/README.md. The 1D-ResNet "introduces residual learning" into
 it and Table 1's caption keeps its notation "c-3 Conv(pad=1, stride=1)-2c-BN-ReLU": we take the same 4-block
 skeleton without shortcuts, each block two kernel-3 pad-1 convolutions (+ BN + ReLU, the first doubling the
 channels), then the same pooling, the same flatten + concatenate and the same FC stack.
@@ -28,6 +29,16 @@ from torch import nn
 from .. import FEATURE_CHANNELS
 
 AUDIO_ARCHITECTURES = ("resnet1d", "dcnn")
+POOLING = ("max", "avg")
+
+
+def _pool(kind: str) -> nn.Module:
+    """Table 1's "2 Pooling(pad=1, stride=2)" of the given type."""
+    if kind == "max":
+        return nn.MaxPool1d(2, stride=2, padding=1)
+    if kind == "avg":
+        return nn.AvgPool1d(2, stride=2, padding=1)
+    raise ValueError(f"audio pooling {kind!r}: use one of {POOLING}")
 
 
 def _block_channels(in_channels: int, width: float, blocks: int) -> list[int]:
@@ -35,15 +46,15 @@ def _block_channels(in_channels: int, width: float, blocks: int) -> list[int]:
 
 
 class _ResidualBlock(nn.Module):
-    """k3 pad-0 conv + BN, 1×1 shortcut conv + BN, sum, ReLU, max-pool 2/2 pad 1."""
+    """k3 pad-0 conv + BN, 1×1 shortcut conv + BN, sum, ReLU, pool 2/2 pad 1."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, pooling: str = "max"):
         super().__init__()
         self.conv = nn.Conv1d(cin, cout, 3, padding=0, bias=False)
         self.bn = nn.BatchNorm1d(cout)
         self.shortcut = nn.Conv1d(cin, cout, 1, bias=False)
         self.shortcut_bn = nn.BatchNorm1d(cout)
-        self.pool = nn.MaxPool1d(2, stride=2, padding=1)
+        self.pool = _pool(pooling)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # The pad-0 conv loses one sample at each end; crop the shortcut to the same positions.
@@ -52,14 +63,14 @@ class _ResidualBlock(nn.Module):
 
 
 class _PlainBlock(nn.Module):
-    """Two k3 pad-1 conv + BN + ReLU layers, max-pool 2/2 pad 1 (our reading of [5])."""
+    """Two k3 pad-1 conv + BN + ReLU layers, pool 2/2 pad 1 (our reading of [5])."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, pooling: str = "max"):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Conv1d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm1d(cout), nn.ReLU(),
             nn.Conv1d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm1d(cout), nn.ReLU(),
-            nn.MaxPool1d(2, stride=2, padding=1),
+            _pool(pooling),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,7 +81,8 @@ class MultiLevelNet1d(nn.Module):
     """Blocks over the filter axis, flatten + concat of input and every block output, FC stack → embedding."""
 
     def __init__(self, architecture: str, bands: int, *, width: float = 1.0,
-                 fc: Sequence[int] = (2048, 1024, 1024), dropout: float = 0.3, blocks: int = 4):
+                 fc: Sequence[int] = (2048, 1024, 1024), dropout: float = 0.3, blocks: int = 4,
+                 pooling: str = "max"):
         super().__init__()
         if architecture not in AUDIO_ARCHITECTURES:
             raise ValueError(f"unknown audio architecture {architecture!r}; use one of {AUDIO_ARCHITECTURES}")
@@ -78,13 +90,14 @@ class MultiLevelNet1d(nn.Module):
             raise ValueError("fc needs at least one layer (the embedding)")
         self.architecture = architecture
         self.bands = bands
+        self.pooling = pooling
         # Per channel × band standardisation of the dB features, fitted on training data and kept in the graph,
-        # so the bundle's nets take the daemon's features as they are.
+        # so the bundle's nets take the daemon's features as they are (audio.standardize; mean 0 / std 1 = off).
         self.register_buffer("input_mean", torch.zeros(FEATURE_CHANNELS, bands))
         self.register_buffer("input_std", torch.ones(FEATURE_CHANNELS, bands))
         block = _ResidualBlock if architecture == "resnet1d" else _PlainBlock
         chans = [FEATURE_CHANNELS] + _block_channels(FEATURE_CHANNELS, width, blocks)
-        self.blocks = nn.ModuleList(block(chans[i], chans[i + 1]) for i in range(blocks))
+        self.blocks = nn.ModuleList(block(chans[i], chans[i + 1], pooling) for i in range(blocks))
         with torch.no_grad():
             flat = self._levels(torch.zeros(2, FEATURE_CHANNELS, bands)).shape[1]
         self.concat_width = flat

@@ -53,7 +53,9 @@ class ImageHead(_Calibrated):
 
 
 class AttentionPooling(nn.Module):
-    """Self-attention pooling over time (Tarantino et al. 2019): ``α = softmax_t(vᵀ tanh(W h_t))``, ``Σ α_t h_t``."""
+    """Attention pooling over time, ``α = softmax_t(vᵀ tanh(W h_t))``, ``Σ α_t h_t``: our reading of the report's
+    "self-attention [13] along time" (Tarantino et al. 2019 use the transformer's sequence-to-sequence
+    self-attention, which gives no single vector; models/README.md)."""
 
     def __init__(self, dim: int, attention_dim: int = 128):
         super().__init__()

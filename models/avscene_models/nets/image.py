@@ -25,6 +25,11 @@ PREPROCESS = {
     "mobilenet_v3_small": (256, 224),
 }
 _CLASSIFIER_ATTRS = ("fc", "classifier", "head")
+#: torchvision 0.14's stochastic depth (drop-path) probability at the deepest block of the architectures that have
+#: it; shallower blocks get a linearly smaller one (efficientnet.py, swin_transformer.py). swin_t's builder fixes
+#: stochastic_depth_prob=0.2 itself (passing it again is a TypeError), so every architecture is rescaled after
+#: construction instead of through the builder's argument.
+TORCHVISION_STOCHASTIC_DEPTH = {"efficientnet_b5": 0.2, "efficientnet_v2_s": 0.2, "swin_t": 0.2}
 
 
 def preprocess_for(architecture: str, size: int | None = None) -> dict:
@@ -38,7 +43,7 @@ def preprocess_for(architecture: str, size: int | None = None) -> dict:
 class ImageEmbedder(nn.Module):
     """A torchvision classifier whose last layer is replaced by the identity: ``[B,3,H,W]`` → ``[B,E]``."""
 
-    def __init__(self, architecture: str):
+    def __init__(self, architecture: str, stochastic_depth: float | None = None):
         super().__init__()
         if not hasattr(torchvision.models, architecture):
             raise ValueError(f"torchvision has no model {architecture!r}")
@@ -52,9 +57,42 @@ class ImageEmbedder(nn.Module):
         self.embedding_dim = first_linear.in_features
         self._classifier_attr = attr
         setattr(self.backbone, attr, nn.Identity())
+        if stochastic_depth is not None:
+            set_stochastic_depth(self.backbone, architecture, stochastic_depth)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
+
+
+def drop_path_modules(module: nn.Module) -> list[nn.Module]:
+    from torchvision.ops import StochasticDepth
+    return [m for m in module.modules() if isinstance(m, StochasticDepth)]
+
+
+def set_stochastic_depth(backbone: nn.Module, architecture: str, p: float) -> None:
+    """Sets the drop-path probability at the deepest block to ``p`` (the others scaled as torchvision scales them);
+    ``p`` = 0 replaces every StochasticDepth module by the identity. No weights change."""
+    from torchvision.ops import StochasticDepth
+    p = float(p)
+    if not 0 <= p < 1:
+        raise ValueError(f"image.stochasticDepth {p}: use a probability in [0, 1) or null (torchvision's)")
+    found = drop_path_modules(backbone)
+    if not found:
+        if p > 0:
+            raise ValueError(f"image.stochasticDepth {p}: {architecture} has no stochastic depth; use 0 or null")
+        return
+    if p == 0:
+        for parent in list(backbone.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, StochasticDepth):
+                    setattr(parent, name, nn.Identity())
+        return
+    default = TORCHVISION_STOCHASTIC_DEPTH.get(architecture)
+    if default is None:
+        raise ValueError(f"image.stochasticDepth: torchvision's drop-path schedule of {architecture} is not known here; "
+                         "use 0 or null")
+    for m in found:
+        m.p = m.p * p / default
 
 
 def load_weights(embedder: ImageEmbedder, path: str | Path) -> list[str]:

@@ -10,6 +10,7 @@ while the other ranks wait.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..train.common import pick_device
 from ..train.distributed import barrier, init as join, is_main
 from .calibrate import calibrate
 from .check import check_data
+from .deploy import deploy
 from .embed import embed
 from .evaluate import evaluate
 from .export import export
@@ -41,9 +43,15 @@ STEPS = (
     ("fuse", fuse, False),
     ("evaluate", evaluate, False),
     ("export", export, False),
+    ("deploy", deploy, False),
 )
-#: Config keys that do not change what a run computes (where it writes the bundle, how to reach the daemon's CLI).
-_NOT_RUN_STATE = ("configPath", "daemon", "export")
+#: Config keys that do not change what a run computes: where things are (the dataset is compared by its
+#: fingerprint, weight files by name and size), how to reach the daemon's CLI, how parallel the host runs, which
+#: device (a run started on a CPU may continue on a GPU), where the bundle goes. A run moved to another folder or
+#: host resumes.
+_NOT_RUN_STATE = ("configPath", "daemon", "export", "dataset", "datasetAsWritten", "datasetFiles", "workDir", "cacheDir",
+                  "device",
+                  "features.batch", "features.jobs", "frames.batch", "frames.jobs", "image.workers", "image.weights")
 
 
 def run_step(name: str, fn, distributed: bool, cfg: dict) -> None:
@@ -54,8 +62,46 @@ def run_step(name: str, fn, distributed: bool, cfg: dict) -> None:
     barrier()
 
 
-def _run_state(cfg: dict) -> dict:
-    return {k: v for k, v in cfg.items() if k not in _NOT_RUN_STATE}
+def _drop(node: dict, dotted: str) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        node = node.get(k)
+        if not isinstance(node, dict):
+            return
+    node.pop(keys[-1], None)
+
+
+def _weights_fingerprint(weights: dict) -> dict:
+    """Weight files by name and size, Places365 folders by name: what they are, not where."""
+    out = {}
+    for arch, files in weights.items():
+        out[arch] = {}
+        for k, v in files.items():
+            p = Path(v) if v else None
+            out[arch][k] = None if p is None else [p.name, p.stat().st_size if p.is_file() else None]
+    return out
+
+
+def dataset_fingerprint(cfg: dict) -> str:
+    """SHA-256 over what the dataset is, not where: every clip's id, label, recording location, split, and its
+    audio and video file sizes."""
+    from ..data.dataset import read_dataset
+    ds = read_dataset(cfg["dataset"], cfg["classes"], cfg["datasetFiles"])
+    split_of = {i: s for s, ids in ds.splits.items() for i in ids}
+    rows = sorted((c.id, c.label, c.location, split_of.get(c.id, ""),
+                   c.audio.stat().st_size if c.audio.is_file() else -1,
+                   c.video.stat().st_size if c.video is not None else -1) for c in ds.clips.values())
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def run_state(cfg: dict) -> dict:
+    """What must match for ``--resume``: the settings that change results and the dataset's fingerprint."""
+    state = json.loads(json.dumps(cfg))
+    for key in _NOT_RUN_STATE:
+        _drop(state, key)
+    state["imageWeights"] = _weights_fingerprint(cfg["image"]["weights"])
+    state["datasetFingerprint"] = dataset_fingerprint(cfg)
+    return state
 
 
 def _changed_keys(a, b, prefix: str = "") -> list[str]:
@@ -68,21 +114,29 @@ def _changed_keys(a, b, prefix: str = "") -> list[str]:
 def _start_or_resume(cfg: dict, resume: bool) -> None:
     work = Path(cfg["workDir"])
     state_path = work / "run.json"
-    state = _run_state(json.loads(json.dumps(cfg)))
+    state = run_state(cfg)
     if state_path.is_file():
         started = json.loads(state_path.read_text())
         if not resume:
             raise ValueError(f"{work} already holds a run (started {started.get('started', '?')}): continue it with "
                              f"`pipeline {cfg['configPath']} --resume`, or remove it / choose another workDir "
                              f"(--set workDir=…)")
-        changed = _changed_keys(started["config"], state)
+        before = started.get("state")
+        if before is None:                       # a run.json from before fingerprints: compare what both record
+            before = json.loads(json.dumps(started["config"]))
+            for key in _NOT_RUN_STATE:
+                _drop(before, key)
+            before.update({k: state[k] for k in ("imageWeights", "datasetFingerprint")})
+        changed = _changed_keys(before, state)
         if changed:
-            raise ValueError(f"--resume: the config differs from the one {work} was started with ({', '.join(changed[:8])}"
-                             f"); resume with the same config and --set values, or start a new workDir")
+            what = ", ".join("the dataset's contents (clips, labels, locations, splits or file sizes)"
+                             if k == "datasetFingerprint" else k for k in changed[:8])
+            raise ValueError(f"--resume: this run differs from the one {work} was started with ({what}); resume with "
+                             f"the same config, --set values and dataset, or start a new workDir")
     else:
         work.mkdir(parents=True, exist_ok=True)
         tmp = state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": state}, indent=1))
+        tmp.write_text(json.dumps({"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "state": state}, indent=1))
         tmp.replace(state_path)
 
 

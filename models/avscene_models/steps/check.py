@@ -8,7 +8,7 @@ from ..data.dataset import check_dataset
 
 
 def check_data(cfg: dict) -> dict:
-    report = check_dataset(cfg["dataset"], cfg["classes"])
+    report = check_dataset(cfg["dataset"], cfg["classes"], cfg["datasetFiles"])
     print(json.dumps(report, indent=2))
     if not report["ok"]:
         raise ValueError(f"dataset {cfg['dataset']} has {len(report['problems'])} problem(s): see above"

@@ -13,7 +13,7 @@ from ..data.features import load_features
 from ..decision import fuse as fuse_probs
 from ..metrics import log_loss, plot_confusion, summarize
 from ..progress import log
-from ..sources import ours_settings
+from ..sources import ours_settings, report_drift
 from .run import Run
 
 
@@ -67,11 +67,12 @@ def evaluate(cfg: dict) -> dict:
         (rdir / f"segments-{name}.json").write_text(json.dumps(
             {"classes": classes, "clips": {i: np.round(p, 6).tolist() for i, p in per_clip.items()}}))
         plot_confusion(m["confusion"], classes, f"system {name} (evaluate split)", rdir / f"confusion-system-{name}.png")
-    report = {"dataset": cfg["dataset"], "split": "fold1_evaluate", "heads": heads, "systems": systems,
+    report = {"dataset": cfg["dataset"], "split": run.evaluate_split, "heads": heads, "systems": systems,
               "baseline": _baseline(run), "calibration": calibration,
               "stages": [s.name for s in run.stages if s.heldout], "finalStage": run.final.name,
-              "finalTrainClips": len(run.final.train), "trainClips": len(run.ds.splits["train"]),
-              "ours": ours_settings(cfg), "toolkit": __version__}
+              "finalTrainClips": len(run.final.train), "exportStage": run.export_stage.name,
+              "exportTrainClips": len(run.export_stage.train), "trainClips": len(run.ds.splits["train"]),
+              "ours": ours_settings(cfg), "notReport": report_drift(cfg), "toolkit": __version__}
     (rdir / "report.json").write_text(json.dumps(report, indent=2))
     from ..report import markdown_report
     (rdir / "report.md").write_text(markdown_report(report, cfg))

@@ -30,7 +30,7 @@ def _parity_frame(run: Run, preprocess: dict):
 def _metrics_block(report: dict, system: str, calibration: dict, used: set[str]) -> dict:
     sysm = report["systems"].get(system, {})
     base = report["baseline"]
-    return {"split": "fold1_evaluate", "system": system, "logLoss": sysm.get("logLoss"),
+    return {"split": report["split"], "system": system, "logLoss": sysm.get("logLoss"),
             "accuracy": sysm.get("accuracy"), "n": sysm.get("n"), "classAverage": sysm.get("classAverage"),
             "perClass": {c: {"accuracy": v["accuracy"], "logLoss": v["logLoss"], "n": v["n"]}
                          for c, v in sysm.get("perClass", {}).items()},
@@ -80,7 +80,7 @@ def export(cfg: dict) -> dict:
         if kinds & {"audio", "fusion"} and "image-weighted" in fusion:
             fallback["image"] = fusion["image-weighted"]["weights"]
     used = {h for w in [spec["weights"], *fallback.values()] for h, v in w.items() if v > 0}
-    sdir = run.stage_dir(run.final)
+    sdir = run.stage_dir(run.export_stage)
     audio_nets, image_nets, heads = {}, {}, {}
 
     def add_audio(key: str, feature: str):
@@ -115,14 +115,20 @@ def export(cfg: dict) -> dict:
     for net in image_nets.values():
         net.example = _parity_frame(run, net.preprocess)
     train_counts = {c: 0 for c in cfg["classes"]}
-    for i in run.final.train:
+    for i in run.export_stage.train:
         train_counts[run.ds.clips[i].label] += 1
     untrained = [c for c, n in train_counts.items() if n == 0]
+    from ..data.dataset import audio_rates
+    rates = audio_rates(run.ds.clips[i] for i in run.export_stage.train)
+    # The rate the training audio was recorded at (the most common one): the daemon compares its capture rate
+    # with it, since features resampled from another rate hold another band (model.sampleRateMismatch).
+    trained_rate = max(rates, key=lambda r: (rates[r], r)) if rates else None
     public_cfg = {k: v for k, v in cfg.items()
                   if k not in ("configPath", "daemon", "workDir", "cacheDir", "datasetAsWritten")}
     public_cfg["dataset"] = Path(cfg["dataset"]).name
     public_cfg["export"] = {k: v for k, v in cfg["export"].items() if k not in ("out", "reference")}
-    provenance = {"dataset": {"name": Path(cfg["dataset"]).name, "trainClips": len(run.final.train),
+    provenance = {"dataset": {"name": Path(cfg["dataset"]).name, "trainClips": len(run.export_stage.train),
+                              "trainedOn": run.export_stage.name, "sampleRates": {str(r): n for r, n in rates.items()},
                               "evaluateClips": len(run.ds.splits["evaluate"]), "trainClassCounts": train_counts},
                   "heldout": {"mode": cfg["heldout"]["mode"], "stages": [s.name for s in run.stages]},
                   "config": public_cfg}
@@ -130,8 +136,12 @@ def export(cfg: dict) -> dict:
     manifest = write_bundle(out, name=cfg["name"], classes=cfg["classes"], audio_nets=audio_nets,
                             image_nets=image_nets, heads=heads, weights=spec["weights"], method=spec["method"],
                             fallback=fallback or None, untrained_classes=untrained, version=ex["version"],
+                            trained_sample_rate=trained_rate,
                             description=cfg["description"], metrics=_metrics_block(report, ex["system"], calibration, used),
                             provenance=provenance, parity=ex["parity"])
+    if ex.get("sign"):
+        from ..signing import sign_bundle
+        log(f"export: signed ({sign_bundle(out, ex['sign'])})")
     log(f"export: bundle {cfg['name']} written to {out}; try it with `avscene classify FILE.wav --bundle {out}`, "
         f"run the daemon on it with `--set model.bundle={out}` (AVSCENE_MODEL_BUNDLE), or install it with "
         f"`avscene bundle install {out}`")

@@ -32,9 +32,10 @@ def fuse(cfg: dict) -> dict:
                 raise ValueError(f"fusion system {name}: no held-out outputs to search weights on")
             probs = [head_probs(x, temps[h]["temperature"]) for h, x in zip(heads, logits)]
             weights, held_loss = grid_search(probs, labels, cfg["fusion"]["step"],
-                                             min_weight=spec.get("minWeight", cfg["fusion"]["minWeight"]))
+                                             min_weight=spec.get("minWeight", cfg["fusion"]["minWeight"]),
+                                             objective=cfg["fusion"]["objective"])
             weights = [round(float(w), 6) for w in weights]
-            searched_on = {"segments": int(len(labels)), "stages": [s.name for s in run.stages if s.heldout],
+            searched_on = {"segments": int(len(labels)), "objective": cfg["fusion"]["objective"], "stages": [s.name for s in run.stages if s.heldout],
                            "split": "held-out part of the training split (out-of-fold outputs)"}
         result[name] = {**spec, "weights": dict(zip(heads, weights)), "heldoutLogLoss": held_loss,
                         "searchedOn": searched_on}

@@ -35,16 +35,24 @@ class Run:
         self.cfg = cfg
         self.work = Path(cfg["workDir"])
         self.work.mkdir(parents=True, exist_ok=True)
-        self.ds = read_dataset(cfg["dataset"], cfg["classes"])
+        self.ds = read_dataset(cfg["dataset"], cfg["classes"], cfg["datasetFiles"])
         if self.ds.problems:
             raise ValueError(f"dataset {cfg['dataset']}: " + "; ".join(self.ds.problems[:5])
                              + (dataset_hint(cfg) or " (run the 'check' step)"))
-        self.stages, self.final = make_stages(self.ds, cfg["heldout"], cfg["seed"])
+        self.stages, self.final = make_stages(self.ds, cfg["heldout"], cfg["seed"], bool(cfg["submission"]))
+        # What export packs: the final stage's models (the ones the tables score), or with `submission` the ones
+        # trained on all the development data.
+        self.export_stage = self.stages[-1] if cfg["submission"] else self.final
         self.device = pick_device(cfg["device"])
         self.labels = {cid: self.ds.label_index(cid) for cid in self.ds.clips}
         if is_main():
             (self.work / "stages.json").write_text(json.dumps(
                 {s.name: {"train": list(s.train), "heldout": list(s.heldout)} for s in self.stages}, indent=1))
+
+    @property
+    def evaluate_split(self) -> str:
+        """The evaluate split's name (its file's stem, e.g. ``fold1_evaluate``)."""
+        return Path(self.cfg["datasetFiles"]["evaluate"]).stem
 
     def stage_dir(self, stage: Stage) -> Path:
         return self.work / "stages" / stage.name

@@ -12,4 +12,4 @@ def train_audio(cfg: dict) -> None:
         for n_i, net in enumerate(run.audio_nets()):
             key = audio_net_key(net["feature"], net["architecture"])
             train_audio_net(cfg, net, stage.train, run.labels, run.stage_dir(stage) / "audio" / f"{key}.pt",
-                            run.device, seed=cfg["seed"] + 1000 * s_i + n_i)
+                            run.device, seed=cfg["seed"] + 1000 * s_i + n_i, heldout_ids=stage.heldout)

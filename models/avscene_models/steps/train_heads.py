@@ -19,7 +19,8 @@ def train_heads(cfg: dict) -> None:
             image = load_npz(sdir / "emb" / f"{image_net_key(arch)}.npz")
             train_ids = [i for i in stage.train if i in audio and i in image]
             path = train_fusion_head(cfg, audio, image, train_ids, run.labels, sdir / "heads" / f"{key}.pt",
-                                     run.device, seed=cfg["seed"] + 1000 * s_i + 500 + h_i)
+                                     run.device, seed=cfg["seed"] + 1000 * s_i + 500 + h_i,
+                                     heldout_ids=[i for i in stage.heldout if i in audio and i in image])
             out_path = sdir / "outputs" / f"{key}.npz"
             if not out_path.is_file():
                 ids = [i for i in run.predict_ids(stage) if i in audio and i in image]

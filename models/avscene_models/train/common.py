@@ -6,6 +6,7 @@ import contextlib
 import math
 import os
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -14,8 +15,9 @@ import numpy as np
 import torch
 
 from ..data.dataset import Dataset
-from ..progress import Progress
+from ..progress import Progress, progress_interval
 from . import distributed
+from .epoch_log import EpochLog
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -86,12 +88,20 @@ def _groups_by_class(ds: Dataset, ids: list[str], seed: int) -> tuple[dict[str, 
     return by_class, group_of
 
 
-def make_stages(ds: Dataset, heldout: dict, seed: int) -> tuple[list[Stage], Stage]:
+def make_stages(ds: Dataset, heldout: dict, seed: int, submission: bool = False) -> tuple[list[Stage], Stage]:
     """Class-stratified held-out folds from the train split, grouped by recording location (by clip for a class
-    recorded at one location only), and the final stage.
+    recorded at one location only), and the final stage; with ``submission`` one more stage, ``submission``, on
+    all the development data (train + evaluate splits: §3.1.2's retraining before submitting), run last.
 
-    Returns (stages to run in order, the final stage whose models are evaluated and exported).
+    Returns (stages to run in order, the final stage whose models the tables score).
     """
+    stages, final = _heldout_stages(ds, heldout, seed)
+    if submission:
+        stages.append(Stage("submission", tuple(ds.splits["train"]) + tuple(ds.splits["evaluate"]), ()))
+    return stages, final
+
+
+def _heldout_stages(ds: Dataset, heldout: dict, seed: int) -> tuple[list[Stage], Stage]:
     train = list(ds.splits["train"])
     by_class, group_of = _groups_by_class(ds, train, seed)
     mode = heldout.get("mode", "split")
@@ -160,7 +170,12 @@ def save_atomic(obj, path: Path) -> None:
 
 
 class Checkpoint:
-    """Per-epoch checkpoint of everything needed to resume exactly (modules, optimiser, scheduler, RNG)."""
+    """Per-epoch checkpoint of everything needed to resume exactly (modules, optimiser, scheduler, RNG — CUDA's
+    included when there is one)."""
+
+    #: State a checkpoint may lack: the gradient scaler exists only for mixed precision on CUDA, so a checkpoint
+    #: written on a CPU has none; resuming it on a GPU starts a fresh scaler (its scale adapts within steps).
+    OPTIONAL = ("scaler",)
 
     def __init__(self, path: Path):
         self.path = path
@@ -173,6 +188,8 @@ class Checkpoint:
                      v.state_dict() if hasattr(v, "state_dict") else v) for k, v in state.items()}
         state["epoch"] = epoch
         state["rng"] = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+        if torch.cuda.is_available():
+            state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
         tmp = self.path.with_suffix(".tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.path)
@@ -183,6 +200,11 @@ class Checkpoint:
             return 0
         state = torch.load(self.path, map_location="cpu")
         for k, obj in objects.items():
+            if k not in state and k in self.OPTIONAL:
+                continue
+            if k not in state:
+                raise ValueError(f"{self.path}: checkpoint has no {k!r} state (it has {sorted(state)}); it was written "
+                                 "by another version or setting: remove it to restart this stage")
             if isinstance(obj, torch.Generator):
                 obj.set_state(state[k])
             else:
@@ -190,6 +212,11 @@ class Checkpoint:
         torch.set_rng_state(state["rng"]["torch"])
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
+        cuda = state["rng"].get("cuda")
+        # The same number of GPUs: their generators continue exactly; otherwise (a CPU checkpoint on a GPU, or
+        # another GPU count) the CUDA generators keep their seeded state.
+        if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
         return int(state["epoch"]) + 1
 
     def remove(self) -> None:
@@ -228,12 +255,17 @@ def fit_epochs(modules: dict[str, torch.nn.Module], opt, sched, ckpt: Checkpoint
                batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]],
                loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                precision: Precision | None = None, gen: torch.Generator | None = None,
-               min_batch: int = 2) -> None:
+               min_batch: int = 2, items: int | None = None,
+               validate: Callable[[], dict] | None = None) -> None:
     """The training loop every net shares: resume from ``ckpt``, per epoch ``batches()`` → ``loss_fn`` (under
     autocast on CUDA) → scaled backward → step (``sched`` stepped per batch when given), checkpoint (modules,
     optimiser, scheduler, gradient scaler, the data-order generator ``gen``, RNG), progress. The checkpoint stays
     until the caller has saved the final model (``Checkpoint.remove``). Batches smaller than ``min_batch`` are
-    skipped (BatchNorm needs two examples on each rank)."""
+    skipped (BatchNorm needs two examples on each rank).
+
+    ``items``: examples per epoch, for the progress inside an epoch (items/s, time left). After each epoch a row
+    goes to ``<checkpoint>.csv`` (loss, lr, and ``validate()``'s metrics — computed on rank 0 in eval mode, without
+    touching any random generator, so the training itself does not change)."""
     precision = precision or Precision(torch.device("cpu"), False)
     extra = {"sched": sched} if sched is not None else {}
     if precision.enabled:
@@ -245,9 +277,13 @@ def fit_epochs(modules: dict[str, torch.nn.Module], opt, sched, ckpt: Checkpoint
     bar = Progress(epochs, label) if distributed.is_main() else None
     if bar:
         bar.done = start
+    epoch_log = EpochLog(ckpt.path.with_suffix(".csv"), start)
     for epoch in range(start, epochs):
         for m in modules.values():
             m.train()
+        t0 = time.monotonic()
+        inner = (Progress(items, f"{label} epoch {epoch + 1}/{epochs}", unit="items", every=progress_interval())
+                 if bar and items else None)
         total, seen = 0.0, 0
         for xb, yb in batches():
             if len(yb) < min_batch:
@@ -262,7 +298,16 @@ def fit_epochs(modules: dict[str, torch.nn.Module], opt, sched, ckpt: Checkpoint
                 sched.step()
             total += float(loss) * len(yb)
             seen += len(yb)
-        ckpt.save(epoch, **modules, opt=opt, **extra)
+            if inner:
+                inner.update(len(yb), f"loss {total / seen:.3f}")
         mean = distributed.all_mean(total / max(seen, 1), seen, device)
+        if distributed.is_main():
+            values = {"loss": mean, "lr": float(opt.param_groups[0]["lr"]), "seconds": round(time.monotonic() - t0, 1)}
+            if validate is not None:
+                with torch.no_grad():
+                    values.update(validate())
+            # Before the checkpoint: a kill in between redoes this epoch, and the resumed log replaces its row.
+            epoch_log.add(epoch, values)
+        ckpt.save(epoch, **modules, opt=opt, **extra)
         if bar:
-            bar.update(1, f"loss {mean:.3f}")
+            bar.update(1, f"loss {mean:.3f}" + (f" val {values['valLogLoss']:.3f}" if "valLogLoss" in values else ""))

@@ -18,7 +18,7 @@ def paired(audio: dict[str, np.ndarray], image: dict[str, np.ndarray], cid: str)
 
 
 def train_fusion_head(cfg: dict, audio: dict, image: dict, train_ids, labels: dict[str, int], out: Path, device,
-                      seed: int) -> Path:
+                      seed: int, heldout_ids=()) -> Path:
     if out.is_file():
         return out
     if not train_ids:
@@ -46,9 +46,21 @@ def train_fusion_head(cfg: dict, audio: dict, image: dict, train_ids, labels: di
     def loss_fn(x, y):
         return torch.nn.functional.cross_entropy(head.logits(x[0].to(device), x[1].to(device)), y.to(device))
 
+    validate = None
+    if heldout_ids:
+        held = [paired(audio, image, c) for c in heldout_ids]
+        va = torch.from_numpy(np.concatenate([a for a, _ in held])).float()
+        vi = torch.from_numpy(np.concatenate([i for _, i in held])).float()
+        vy = torch.cat([torch.full((len(a),), labels[c]) for (a, _), c in zip(held, heldout_ids)])
+
+        def validate():
+            from .audio import window_metrics
+            head.eval()
+            return window_metrics(torch.softmax(head.logits(va.to(device), vi.to(device)), -1).cpu(), vy)
+
     ckpt = Checkpoint(out.with_suffix(".ckpt"))
     fit_epochs({"head": head}, opt, None, ckpt, int(h["epochs"]), f"train {out.stem} ({out.parent.parent.name})",
-               batches, loss_fn, gen=gen)
+               batches, loss_fn, gen=gen, items=len(pairs), validate=validate)
     save_atomic({"head": head.state_dict(), "spec": {"audio_dim": d, "image_dim": e, "classes": len(cfg["classes"]),
                                                     "hidden": list(h["hidden"]), "attentionDim": h["attentionDim"],
                                                     "dropout": h["dropout"]}}, out)

@@ -27,16 +27,16 @@ from torchvision import datasets, transforms
 
 from ..data.frames import clip_tensors, frame_paths
 from ..nets import ImageEmbedder, ImageHead, load_weights, preprocess_for
-from ..progress import log
+from ..progress import Progress, log, progress_interval
 from . import distributed
 from .common import (Checkpoint, NetWithHead, Precision, fit_epochs, loader_workers, mixup, save_atomic,
                      seed_everything, soft_cross_entropy, warmup_cosine)
 
 
 
-def train_transform(pre: dict, brightness: float, contrast: float):
+def train_transform(pre: dict, brightness: float, contrast: float, scale=(0.08, 1.0)):
     return transforms.Compose([
-        transforms.RandomResizedCrop(pre["crop"][0]),
+        transforms.RandomResizedCrop(pre["crop"][0], scale=tuple(scale)),
         transforms.RandomHorizontalFlip(),
         transforms.ColorJitter(brightness=brightness, contrast=contrast),
         transforms.ToTensor(),
@@ -87,7 +87,7 @@ def _fit(embedder: ImageEmbedder, head: ImageHead, dataset, cfg: dict, epochs: i
         return soft_cross_entropy(model(x.to(device, non_blocking=True)), target.to(device))
 
     fit_epochs({"embedder": embedder, "head": head}, opt, sched, ckpt, epochs, label, batches, loss_fn,
-               precision=Precision(device, cfg["amp"]), gen=gen)
+               precision=Precision(device, cfg["amp"]), gen=gen, items=len(sampler) if sampler is not None else len(dataset))
 
 
 def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg: dict, pre: dict, device, gen, work: Path) -> str:
@@ -108,7 +108,7 @@ def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg: dict, pre:
             log(f"{arch}: Places365 stage done earlier ({done}), reused")
             return origin
         places = datasets.ImageFolder(weights["places365Data"],
-                                      transform=train_transform(pre, cfg_i["brightness"], cfg_i["contrast"]))
+                                      transform=train_transform(pre, cfg_i["brightness"], cfg_i["contrast"], cfg_i["cropScale"]))
         head = ImageHead(embedder.embedding_dim, len(places.classes)).to(device)
         log(f"== train-image: {arch} Places365 stage ({len(places)} images, {len(places.classes)} classes)")
         ckpt = Checkpoint(work / f"{arch}-places365.ckpt")
@@ -134,15 +134,16 @@ def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out
         raise ValueError(f"no frames for the training clips of {out.parent.parent.name}: run the 'frames' step "
                          "(and check that the dataset's videos exist)")
     classes = len(cfg["classes"])
-    embedder = ImageEmbedder(arch).to(device)
+    embedder = ImageEmbedder(arch, cfg_i["stochasticDepth"]).to(device)
     pretrain_dir.mkdir(parents=True, exist_ok=True)
     origin = _pretrain(embedder, arch, cfg_i["weights"].get(arch, {}), cfg, pre, device, gen, pretrain_dir)
     head = ImageHead(embedder.embedding_dim, classes).to(device)
-    data = FrameDataset(items, train_transform(pre, cfg_i["brightness"], cfg_i["contrast"]))
+    data = FrameDataset(items, train_transform(pre, cfg_i["brightness"], cfg_i["contrast"], cfg_i["cropScale"]))
     ckpt = Checkpoint(out.with_suffix(".ckpt"))
     _fit(embedder, head, data, cfg, int(cfg_i["epochs"]), classes, device, gen, ckpt, f"train {arch} ({out.parent.parent.name})")
     save_atomic({"embedder": embedder.state_dict(), "head": head.state_dict(),
-                 "spec": {"architecture": arch, "preprocess": pre, "classes": classes, "origin": origin}}, out)
+                 "spec": {"architecture": arch, "preprocess": pre, "classes": classes, "origin": origin,
+                          "stochasticDepth": cfg_i["stochasticDepth"]}}, out)
     ckpt.remove()
     return out
 
@@ -150,7 +151,7 @@ def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out
 def load_image_model(path: Path) -> tuple[ImageEmbedder, ImageHead, dict]:
     state = torch.load(path, map_location="cpu")
     s = state["spec"]
-    emb = ImageEmbedder(s["architecture"])
+    emb = ImageEmbedder(s["architecture"], s.get("stochasticDepth"))
     emb.load_state_dict(state["embedder"])
     head = ImageHead(emb.embedding_dim, s["classes"])
     head.load_state_dict(state["head"])
@@ -163,7 +164,9 @@ def embed_and_predict_image(embedder: ImageEmbedder, head: ImageHead, pre: dict,
     """Per clip: embeddings ``[W, E]`` and logits ``[W, C]`` of its frames, preprocessed by the daemon's code."""
     embedder.to(device).eval(), head.to(device).eval()
     embs, logits = {}, {}
+    bar = Progress(len(clip_ids), f"embed {embedder.architecture}", unit="clips", every=progress_interval())
     for cid, tensors in clip_tensors(cache_dir, clip_ids, pre, node, jobs):
         e = embedder(torch.from_numpy(tensors).to(device))
         embs[cid], logits[cid] = e.cpu().numpy(), head.logits(e).cpu().numpy()
+        bar.update(1)
     return embs, logits

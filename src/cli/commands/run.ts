@@ -5,6 +5,8 @@ import { Daemon, SHUTDOWN_BUDGET_MS } from '../../daemon/daemon.js';
 import { createDaemonParts, daemonEngineOptions } from '../../daemon/factory.js';
 import { watchLabels } from '../../publish/watch.js';
 import { EXIT_FAILURE } from '../../util/exit-codes.js';
+import { captureSampleRate } from '../../capture/index.js';
+import type { SampleRatePolicy } from '../../inference/index.js';
 
 export const command: Command = {
   name: 'run',
@@ -56,6 +58,8 @@ Examples:
       bundle: config.model.bundle,
       publicKey: config.model.publicKey,
       engine: daemonEngineOptions(config, logger),
+      captureRate: captureSampleRate(config.audio),
+      sampleRateMismatch: config.model.sampleRateMismatch as SampleRatePolicy,
     };
     daemon = new Daemon(parts, { deviceId: config.device.id, queueDepth: config.inference.queue, logger, swap });
     if (reloadRequested) daemon.reload();
