@@ -196,3 +196,43 @@ test('a new bundle takes over between two windows; corrupt, wrongly signed and o
   assert.deepEqual(versions, [...Array(at).fill('1.0.0'), ...Array(versions.length - at).fill('2.0.0')]);
   await sub.close();
 });
+
+test('a daemon that does not take the bundle in time: install fails after --timeout, current goes back, and so does the daemon', async () => {
+  const dir = tempDir('avscene-swap-timeout-');
+  const store = path.join(dir, 'bundles');
+  const install = (bundle: string, extra: string[]) => runCli(['bundle', 'install', bundle, '--dir', store, ...extra]);
+  assert.equal(install(demoVersion(dir, '1.0.0'), ['--no-reload']).status, 0);
+  const daemon = startCli(
+    daemonArgs(
+      broker.url,
+      'swap-timeout',
+      'audio.loop=true',
+      'sources.realtime=true',
+      `model.bundle=${path.join(store, 'current')}`,
+    ),
+  );
+  const record = path.join(store, `.daemon-${daemon.child.pid}.json`);
+  await waitFor(() => existsSync(record), 60_000, "the daemon's record in the store");
+
+  // Stopped (SIGSTOP): alive, but it answers nothing.
+  daemon.child.kill('SIGSTOP');
+  const late = install(demoVersion(dir, '2.0.0'), ['--timeout', '2']);
+  daemon.child.kill('SIGCONT');
+  assert.equal(late.status, 1, late.stdout);
+  assert.match(
+    late.stderr,
+    new RegExp(`the running daemon \\(pid ${daemon.child.pid}\\) did not take the bundle within 2 s`),
+  );
+  assert.equal(readlinkSync(path.join(store, 'current')), 'demo-audio-1.0.0');
+  assert.ok(!existsSync(path.join(store, 'demo-audio-2.0.0')));
+  // Woken up, it handles the reloads it was sent: `current` names its running bundle again, so nothing swaps.
+  await daemon.untilLog(
+    (l) => typeof l.msg === 'string' && l.msg.includes('still holds the running bundle'),
+    60_000,
+    'the daemon finding nothing to swap',
+  );
+  assert.equal((JSON.parse(readFileSync(record, 'utf8')) as { bundle: { version: string } }).bundle.version, '1.0.0');
+  assert.deepEqual(logsWith(daemon, /^model bundle swapped/), []);
+  daemon.child.kill('SIGTERM');
+  assert.equal((await daemon.exited).code, 0, daemon.stderr());
+});
