@@ -2,7 +2,8 @@
  * Tells running daemons to re-read model.bundle (SIGHUP; the daemon swaps bundles between two windows).
  *
  * In order: the process ids given; else the systemd service when it is active (`systemctl reload avscene`, which runs
- * the unit's ExecReload); else every `avscene run` process of this installation (same CLI file), found in /proc.
+ * the unit's ExecReload); else the one `avscene run` process of this installation (same CLI file), found in /proc. When
+ * several run (a test daemon of another user, a second device config), none is signalled: the user picks with --pid.
  * Only processes running this CLI's `run` are ever signalled: SIGHUP would end any other node process.
  */
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../util/package-info.js';
+import { maskSecrets } from '../config/secrets.js';
 
 const run = promisify(execFile);
 export const SERVICE = 'avscene';
@@ -48,6 +50,12 @@ export async function reloadDaemons(pids: number[] = []): Promise<ReloadOutcome>
     };
   }
   const found = await findDaemons();
+  if (found.length > 1) {
+    const lines = await Promise.all(found.map(describeProcess));
+    throw new Error(
+      `${found.length} avscene daemons run and no avscene service is active; say which one to reload with --pid PID:\n  ${lines.join('\n  ')}`,
+    );
+  }
   for (const pid of found) signal(pid);
   return found.length > 0
     ? {
@@ -80,6 +88,14 @@ async function serviceActive(): Promise<boolean> {
   } catch {
     return false; // inactive, unknown unit, or no systemd (containers, CI)
   }
+}
+
+/** "PID (user NAME): avscene run ARGS…" for the list shown when several daemons run. */
+async function describeProcess(pid: number): Promise<string> {
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+  const uid = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1];
+  const run = argv.indexOf('run');
+  return `${pid} (uid ${uid ?? '?'}): avscene ${maskSecrets(argv.slice(run).join(' '))}`;
 }
 
 /** Process ids of `node …/dist/cli/main.js run …` (or `avscene run` through a link to it) of this installation, other than ourselves. */

@@ -4,7 +4,7 @@
  * prints the same as Mender inventory attributes (name=value lines), for /usr/share/mender/inventory/.
  */
 import { liveDaemons, type DaemonRecord } from './daemon-record.js';
-import type { BundleStore, ListedBundle } from './store.js';
+import { type BundleStore, type ListedBundle, signatureText } from './store.js';
 import type { AvsceneConfig } from '../config/load.js';
 import { parseListen } from '../http/server.js';
 import { packageVersion } from '../util/package-info.js';
@@ -29,7 +29,7 @@ export interface BundleStatus {
 }
 
 export async function bundleStatus(store: BundleStore, config: AvsceneConfig): Promise<BundleStatus> {
-  const current = (await store.list()).find((b) => b.active) ?? null;
+  const current = (await store.list(config.model.publicKey || undefined)).find((b) => b.active) ?? null;
   const daemons = await liveDaemons(store.root);
   const base = { version: packageVersion(), device: config.device.id, current, daemons };
   if (!config.http.listen) return { ...base, label: null, labelProblem: 'http.listen is off' };
@@ -65,7 +65,7 @@ export function formatStatus(s: BundleStatus, storeRoot: string): string[] {
   const c = s.current;
   lines.push(
     c?.manifest
-      ? `current  ${c.dir}: ${c.manifest.name} ${c.manifest.version}, sha256 ${c.sha256!.slice(0, 12)}, ${c.signed ? 'signed' : 'unsigned'}`
+      ? `current  ${c.dir}: ${c.manifest.name} ${c.manifest.version}, sha256 ${c.sha256!.slice(0, 12)}, ${signatureText(c.signature)}`
       : `current  none in ${storeRoot}${c ? ` (${c.dir}: ${c.problem})` : ''}`,
   );
   if (s.daemons.length === 0) lines.push('running  no daemon runs from this store');
@@ -94,7 +94,7 @@ export function inventoryLines(s: BundleStatus): string[] {
   const bundle = running
     ? running.bundle
     : s.current?.manifest
-      ? { ...s.current.manifest, sha256: s.current.sha256!, signed: s.current.signed }
+      ? { ...s.current.manifest, sha256: s.current.sha256!, signed: s.current.signature === 'verified' }
       : null;
   const attributes: Array<[string, string | number | null | undefined]> = [
     ['avscene_version', s.version],

@@ -23,13 +23,15 @@ import {
   readlink,
   rename,
   rm,
+  stat,
   symlink,
   writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
 import { BundleError, loadBundle, MANIFEST_FILE, type Bundle, type BundleManifest } from '../inference/index.js';
 import { SIGNATURE_FILE } from '../inference/bundle-signature.js';
-import { extractArchive, isArchive } from './archive.js';
+import { checkArchive, extractArchive, isArchive, tooLarge } from './archive.js';
+import { errnoInWords } from '../util/input-file.js';
 import { BundleStoreError } from './store-error.js';
 
 export { BundleStoreError };
@@ -38,6 +40,8 @@ export const DEFAULT_BUNDLES_DIR = '/var/lib/avscene/bundles';
 export const CURRENT_LINK = 'current';
 const HISTORY_FILE = 'installed.json';
 const STAGING_PREFIX = '.incoming-';
+/** What a bundle name or version may hold: it becomes a folder name in the store. */
+const SAFE_PART = /^[A-Za-z0-9._-]+$/;
 
 interface HistoryEntry {
   dir: string;
@@ -56,8 +60,7 @@ export interface ListedBundle {
   rolledBack?: true;
   /** SHA-256 of its bundle.json (which pins every file): the identity the daemon reports. */
   sha256?: string;
-  /** A bundle.sig is present (list does not verify it: install and the daemon do, against model.publicKey). */
-  signed: boolean;
+  signature: SignatureState;
   problem?: string;
 }
 
@@ -74,6 +77,9 @@ export interface InstallResult {
 export interface InstallOptions {
   /** Bundles to keep, the active one included (older ones installed by this store are deleted). At least 2. */
   keep: number;
+  /** Largest bundle taken, in bytes (an archive's unpacked size, or a directory's files): checked before anything is
+   *  written, so a crafted archive cannot fill the disk. */
+  maxBytes: number;
   /** model.publicKey: the bundle must be signed with its private half. */
   publicKey?: string;
   /** Further checks of the verified bundle before it becomes active (e.g. open its sessions and classify a window). */
@@ -116,17 +122,19 @@ export class BundleStore {
       throw new BundleStoreError(
         `keep must be at least 2 (the active bundle and one to roll back to), got ${options.keep}`,
       );
+    const archive = await isArchive(source);
+    if (archive) await checkArchive(source, options.maxBytes); // before anything is written
     await mkdir(this.root, { recursive: true });
+    await this.removeStaleStaging();
     const previous = await this.active();
-    const staging = path.join(this.root, `${STAGING_PREFIX}${randomBytes(6).toString('hex')}`);
+    const staging = path.join(this.root, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(staging);
     try {
-      const sourceDir = (await isArchive(source))
-        ? await extractArchive(source, path.join(staging, 'archive'))
-        : path.resolve(source);
+      const sourceDir = archive ? await extractArchive(source, path.join(staging, 'archive')) : path.resolve(source);
       const candidate = await loadBundle(sourceDir, { publicKey: options.publicKey });
-      const dir = `${candidate.manifest.name}-${candidate.manifest.version}`;
+      const dir = this.folderFor(candidate.manifest);
       const target = path.join(this.root, dir);
+      if (!archive) await checkSize(candidate, options.maxBytes);
       const existing = await this.readInstalled(target);
       let bundle: Bundle;
       if (existing) {
@@ -171,6 +179,7 @@ export class BundleStore {
     publicKey?: string,
     handOver?: (bundle: Bundle) => Promise<void>,
   ): Promise<{ from: string; to: string; bundle: Bundle }> {
+    await this.removeStaleStaging();
     const active = await this.active();
     if (active === null)
       throw new BundleStoreError(`no bundle is active in ${this.root} (no ${CURRENT_LINK} link): nothing to roll back`);
@@ -200,17 +209,17 @@ export class BundleStore {
   }
 
   /** Every bundle directory in the store, in install order (ones not installed by this store first), active one marked. */
-  async list(): Promise<ListedBundle[]> {
-    const active = await this.active();
+  async list(publicKey?: string): Promise<ListedBundle[]> {
+    await this.removeStaleStaging();
+    // A store that does not exist (yet) lists as empty; `bundle list` says so first (requireRoot).
+    const absent = (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') throw err;
+    };
+    const active = await this.active().catch((err: NodeJS.ErrnoException) => absent(err) ?? null);
     const history = await this.history();
-    let names: string[] = [];
-    try {
-      names = (await readdir(this.root, { withFileTypes: true }))
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => e.name);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const names = ((await readdir(this.root, { withFileTypes: true }).catch(absent)) ?? [])
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name);
     const order = (dir: string) => history.findIndex((e) => e.dir === dir);
     names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
     return Promise.all(
@@ -223,14 +232,15 @@ export class BundleStore {
           installedAt: entry?.installedAt,
           ...(entry?.rolledBack ? { rolledBack: true as const } : {}),
         };
-        const signed = await exists(path.join(full, SIGNATURE_FILE));
+        const signature = await signatureOf(full, publicKey);
         try {
           const bytes = await readFile(path.join(full, MANIFEST_FILE));
           const m = JSON.parse(bytes.toString('utf8')) as BundleManifest;
           const sha256 = createHash('sha256').update(bytes).digest('hex');
-          return { ...known, manifest: { name: m.name, version: m.version, created: m.created }, sha256, signed };
+          return { ...known, manifest: { name: m.name, version: m.version, created: m.created }, sha256, signature };
         } catch (err) {
-          return { ...known, signed, problem: `no readable ${MANIFEST_FILE} (${(err as Error).message})` };
+          const why = err instanceof SyntaxError ? 'not valid JSON' : errnoInWords(err as NodeJS.ErrnoException);
+          return { ...known, signature, problem: `no readable ${MANIFEST_FILE} (it ${why})` };
         }
       }),
     );
@@ -241,6 +251,63 @@ export class BundleStore {
     if (previous !== null) return this.activate(previous);
     await rm(this.currentLink, { force: true });
     await syncDir(this.root);
+  }
+
+  /**
+   * The installed bundles the daemon may fall back to when `current` is missing, dangling or refused: those this store
+   * installed, newest first, rolled-back ones last (they were left for a reason, but beat a dark device).
+   */
+  async fallbackCandidates(): Promise<string[]> {
+    const active = await this.active().catch(() => null);
+    const history = (await this.history()).filter((e) => e.dir !== active).reverse();
+    return [...history.filter((e) => !e.rolledBack), ...history.filter((e) => e.rolledBack)].map((e) =>
+      path.join(this.root, e.dir),
+    );
+  }
+
+  /** The store folder of a bundle: <name>-<version>, both parts safe as one path component (bundle.json is input). */
+  private folderFor(m: BundleManifest): string {
+    for (const [key, value] of [
+      ['name', m.name],
+      ['version', m.version],
+    ] as const) {
+      if (!SAFE_PART.test(value) || value === '.' || value === '..')
+        throw new BundleStoreError(
+          `bundle.json ${key} "${value}" may hold only letters, digits, ".", "_" and "-" (it names the bundle's folder in ${this.root}); fix it in the export and install again`,
+        );
+    }
+    const dir = `${m.name}-${m.version}`;
+    if (path.dirname(path.join(this.root, dir)) !== this.root)
+      throw new BundleStoreError(`bundle folder "${dir}" would not lie directly in ${this.root}`);
+    return dir;
+  }
+
+  /** A clear error when the store directory is missing or not a directory (`bundle list` has nothing to say then). */
+  async requireRoot(): Promise<void> {
+    const info = await stat(this.root).catch((err: NodeJS.ErrnoException) => {
+      throw new BundleStoreError(
+        `bundles directory ${this.root} ${errnoInWords(err)}: check --dir (or model.bundle), or install a bundle first (avscene bundle install DIR|FILE.tar.gz)`,
+      );
+    });
+    if (!info.isDirectory())
+      throw new BundleStoreError(`bundles directory ${this.root} is not a directory: check --dir (or model.bundle)`);
+  }
+
+  /**
+   * Removes what an interrupted store command left behind (a staging folder, a temporary link or history file), unless
+   * the process that made it still runs (a concurrent install). Every store command calls it, so a crash is mended by
+   * the next command instead of hiding space and half-written bundles.
+   */
+  private async removeStaleStaging(): Promise<string[]> {
+    const entries = await readdir(this.root).catch(() => [] as string[]);
+    const stale = entries.filter((name) => {
+      const m = /^(?:\.incoming-|\.current-)(?:(\d+)-)?|^installed\.json\.(\d+)\.tmp$/.exec(name);
+      if (!m) return false;
+      const pid = m[1] ?? m[2];
+      return pid === undefined || !processAlive(Number(pid));
+    });
+    for (const name of stale) await rm(path.join(this.root, name), { recursive: true, force: true });
+    return stale;
   }
 
   /** Points `current` at `dir` atomically: a new link under a temporary name, renamed over the old one. */
@@ -306,14 +373,20 @@ export class BundleStore {
   }
 }
 
+/** bundle.json and the files it names. */
+function bundleFiles(m: BundleManifest): string[] {
+  return [
+    ...new Set([
+      MANIFEST_FILE,
+      ...[m.audioNets, m.imageNets, m.heads].flatMap((group) => Object.values(group).map((spec) => spec.file)),
+    ]),
+  ];
+}
+
 /** Copies bundle.json, bundle.sig and the files the manifest names (nothing else), each fsynced. */
 async function copyBundle(bundle: Bundle, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
-  const m = bundle.manifest;
-  const files = new Set([
-    MANIFEST_FILE,
-    ...[m.audioNets, m.imageNets, m.heads].flatMap((group) => Object.values(group).map((spec) => spec.file)),
-  ]);
+  const files = new Set(bundleFiles(bundle.manifest));
   if (await exists(path.join(bundle.dir, SIGNATURE_FILE))) files.add(SIGNATURE_FILE);
   for (const file of files) {
     const to = path.join(dest, file);
@@ -322,6 +395,42 @@ async function copyBundle(bundle: Bundle, dest: string): Promise<void> {
     await syncFile(to);
   }
   await syncDir(dest);
+}
+
+/** Whether a signature is there and was checked: the one meaning of "signed" in list, install and the daemon's info. */
+export type SignatureState = 'verified' | 'not verified' | 'unsigned';
+
+export function signatureText(state: SignatureState): string {
+  return state === 'verified'
+    ? 'signed, signature verified'
+    : state === 'not verified'
+      ? 'signature present, not verified (no model.publicKey)'
+      : 'unsigned';
+}
+
+export async function signatureOf(dir: string, publicKey?: string): Promise<SignatureState> {
+  if (!(await exists(path.join(dir, SIGNATURE_FILE)))) return 'unsigned';
+  if (!publicKey) return 'not verified';
+  return loadBundle(dir, { publicKey }).then(
+    () => 'verified' as const,
+    () => 'not verified' as const,
+  );
+}
+
+/** Refuses a bundle directory whose files add up to more than `maxBytes` (before they are copied). */
+async function checkSize(bundle: Bundle, maxBytes: number): Promise<void> {
+  let total = 0;
+  for (const file of bundleFiles(bundle.manifest)) total += (await stat(path.join(bundle.dir, file))).size;
+  if (total > maxBytes) throw tooLarge(bundle.dir, total, maxBytes);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function exists(p: string): Promise<boolean> {

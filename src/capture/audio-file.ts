@@ -10,7 +10,7 @@
  *   microphone; otherwise as fast as the consumer pulls. Windows are produced on demand, so a slow consumer
  *   never makes memory grow. The decoded file is held in memory (48 kHz stereo float: 23 MB per minute).
  */
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from '../util/input-file.js';
 import { SAMPLE_RATE, decodeWav, droppedTail, toStereo48k, wholeWindowCount, windowSamples } from '../audio/index.js';
 import { ConfigError } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
@@ -71,11 +71,10 @@ export class FileAudioSource implements AudioSource {
     const { file, logger } = this.opts;
     let buf: Buffer;
     try {
-      buf = await readFile(file);
+      buf = await readInputFile(file);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
       throw new Error(
-        `audio.file "${file}" cannot be read (${code}): set audio.file to a WAV file, or audio.source to "alsa".`,
+        `audio.file "${file}" cannot be used: ${(err as Error).message}; set audio.file to a WAV file, or audio.source to "alsa".`,
         { cause: err },
       );
     }

@@ -1,4 +1,5 @@
 /** The options shared by commands that load the daemon configuration. */
+import { existsSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
 
@@ -7,6 +8,10 @@ export const configOptions = {
   set: { type: 'string', multiple: true },
 } satisfies NonNullable<ParseArgsConfig['options']>;
 
+/** The configuration of a packaged install (the service's --config); commands that inspect or manage the installed
+ *  daemon (config --print, bundle) read it unless --config names another. */
+export const SERVICE_CONFIG = '/etc/avscene/config.json';
+
 export const configOptionsHelp = `  -c, --config FILE     JSON configuration file (see \`avscene config --print\` for every key)
       --set KEY=VALUE   set one configuration key, e.g. --set mqtt.url=mqtt://broker:1883 (repeatable; beats the environment)`;
 
@@ -14,7 +19,7 @@ export const configOptionsHelp = `  -c, --config FILE     JSON configuration fil
 export function loadConfigFromFlags(
   values: Record<string, unknown>,
   extra: Record<string, unknown> = {},
-  options: Pick<LoadOptions, 'requireBundle'> = {},
+  options: Pick<LoadOptions, 'requireBundle'> & { serviceDefault?: boolean } = {},
 ): LoadedConfig {
   const overrides: Record<string, unknown> = {};
   for (const assignment of (values.set as string[] | undefined) ?? []) {
@@ -25,5 +30,8 @@ export function loadConfigFromFlags(
     // Values stay text: the schema's formats coerce and check them, so errors quote what was typed.
     overrides[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   }
-  return loadConfig({ file: values.config as string | undefined, overrides: { ...overrides, ...extra }, ...options });
+  const file =
+    (values.config as string | undefined) ??
+    (options.serviceDefault && existsSync(SERVICE_CONFIG) ? SERVICE_CONFIG : undefined);
+  return loadConfig({ file, overrides: { ...overrides, ...extra }, requireBundle: options.requireBundle });
 }

@@ -66,12 +66,43 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: negativeValuesJoined(rest, command.options),
+      options: command.options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${command.help}`);
   }
   return command.run(parsed.values, parsed.positionals);
 }
+
+/**
+ * `--keep -5` as `--keep=-5`: parseArgs takes a value starting with "-" for an option and stops with "argument is
+ * ambiguous"; joined, the command's own check says what the value must be.
+ */
+function negativeValuesJoined(args: string[], options: Command['options']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const name = /^--([^=]+)$/.exec(arg)?.[1];
+    const next = args[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+// Node's own warnings quote what they warn about (DEP0170: a URL with an invalid port, password included): printed
+// through the masking instead of Node's default printer.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  const code = (warning as Error & { code?: string }).code;
+  console.error(maskSecrets(`(node) ${code ? `[${code}] ` : ''}${warning.name}: ${warning.message}`));
+});
 
 // `avscene classify … | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -3,11 +3,14 @@
  * Any problem becomes a ConfigError whose message names the key, the bad value and what is allowed (exit 78, EX_CONFIG).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import convict from 'convict';
 import { configSchema } from './schema.js';
 import { registerStrictFormats } from './formats.js';
-import { maskSecrets, maskSecretsDeep, rememberSecret } from './secrets.js';
+import { maskSecrets, maskSecretsDeep, rememberSecret, rememberSecretsIn } from './secrets.js';
 import { streamTargetProblem } from '../capture/stream-target.js';
+import { pseudoFileSystemOf } from './pseudo-fs.js';
 import { EX_CONFIG } from '../util/exit-codes.js';
 
 registerStrictFormats();
@@ -50,6 +53,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       if (value !== undefined) conf.set(key as never, value as never);
     }
     for (const key of sensitiveKeys(configSchema)) rememberSecret(String(conf.get(key as never) ?? ''));
+    // Before validation: the errors quote the values they reject, and a URL that fails to parse still has a password.
+    rememberSecretsInValues(conf.getProperties());
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -59,6 +64,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   checkSemantics(config, options.requireBundle ?? true);
   // convict masks the keys marked sensitive; passwords inside URLs and pipelines can be in any key.
   return { config, printable: () => maskSecretsDeep(JSON.parse(conf.toString()) as Record<string, unknown>) };
+}
+
+function rememberSecretsInValues(value: unknown): void {
+  if (typeof value === 'string') rememberSecretsIn(value);
+  else if (value !== null && typeof value === 'object')
+    for (const v of Object.values(value)) rememberSecretsInValues(v);
 }
 
 /** Dotted names of the schema keys marked `sensitive` (their values are masked in every printout, not only in theirs). */
@@ -72,11 +83,15 @@ function sensitiveKeys(node: object, prefix = ''): string[] {
 }
 
 function readConfigFile(file: string): unknown {
-  if (!existsSync(file))
-    throw new ConfigError(`config file not found: ${file} (pass an existing JSON file with --config)`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${unreadableFile(err as NodeJS.ErrnoException)}`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
@@ -84,6 +99,22 @@ function readConfigFile(file: string): unknown {
     throw new ConfigError(`config file ${file} must hold a JSON object such as {"device": {"id": "kitchen"}}`);
   }
   return parsed;
+}
+
+/** Why a config file could not be read, in words, with the fix (no raw errno text). */
+function unreadableFile(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'not found (pass an existing JSON file with --config)';
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot be read by user ${os.userInfo().username} (permission denied): run as root or as a user that may read it (e.g. sudo avscene …), or pass another file with --config`;
+    case 'EISDIR':
+      return 'is a directory; pass the JSON file itself with --config';
+    default:
+      return `cannot be read (${err.code ?? err.message}); pass a readable JSON file with --config`;
+  }
 }
 
 /** convict reports one problem per line; make each line say where it came from and how to fix it. */
@@ -115,13 +146,20 @@ function checkSemantics(config: AvsceneConfig, requireBundle: boolean): void {
     );
     if (problem !== null) problems.push(problem);
   }
-  if (config.mqtt.url && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(config.mqtt.url)) {
+  if (!config.mqtt.url && config.mqtt.protocolVersion === '5')
     problems.push(
-      `mqtt.url: "${config.mqtt.url}" is not a broker URL; use mqtt://host:1883, mqtts://host:8883, ws(s)://… or leave it empty for the embedded broker`,
+      'mqtt.protocolVersion: "5" needs an external broker: the embedded broker (mqtt.url empty) speaks MQTT 3.1.1 only; set mqtt.url to an MQTT 5 broker (e.g. mosquitto) or mqtt.protocolVersion to "3.1.1"',
     );
-  }
+  const pseudo = pseudoFileSystemOf(config.state.dir);
+  if (pseudo !== null)
+    problems.push(
+      `state.dir: "${config.state.dir}" lies on ${pseudo}, a kernel pseudo file system that cannot hold files; use a directory on a disk such as /var/lib/avscene`,
+    );
   checkMqttSecurity(problems, config);
-  if (requireBundle && (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory())) {
+  // A bundle store's `current` link may be missing or dangling: the daemon then starts on the newest installed bundle
+  // that loads (daemon/factory.ts), as long as the store is there.
+  const inStore = path.basename(config.model.bundle) === 'current' && existsSync(path.dirname(config.model.bundle));
+  if (requireBundle && !inStore && (!existsSync(config.model.bundle) || !statSync(config.model.bundle).isDirectory())) {
     problems.push(
       `model.bundle: "${config.model.bundle}" is not a directory; point it at a bundle exported by the toolkit (bundle.json + ONNX files)`,
     );

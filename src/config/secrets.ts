@@ -12,13 +12,47 @@ export const MASK = '***';
 const MIN_REMEMBERED_LENGTH = 4;
 const remembered = new Set<string>();
 
-/** Masks `secret` (a password from the configuration or a file) in everything maskSecrets sees from now on. */
+/** Masks `secret` (a password from the configuration or a file) in everything maskSecrets sees from now on, as written
+ *  and percent-decoded (libraries quote a URL's password either way). */
 export function rememberSecret(secret: string | undefined): void {
-  if (secret && secret.length >= MIN_REMEMBERED_LENGTH) remembered.add(secret);
+  if (!secret) return;
+  for (const form of [secret, percentDecoded(secret)]) if (form.length >= MIN_REMEMBERED_LENGTH) remembered.add(form);
 }
 
-/** A URL-like token: a scheme, ://, then anything up to whitespace, a quote or the end of a GStreamer element. */
-const URL_TOKEN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>!]+/gi;
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Remembers the passwords of every URL and GStreamer password property in `text` (a configuration value, a --url), so
+ * they are masked as literal strings too: in messages that quote them without their URL, in a URL that is not valid
+ * (no "//", a bad port) or split differently by the library that prints it.
+ */
+export function rememberSecretsIn(text: string): void {
+  for (const [token] of text.matchAll(LENIENT_URL)) {
+    // Where a URL parser (mqtt.js, FFmpeg) would split it; without "//" or when it does not parse, as a lenient one
+    // would: the password is what follows the first ":" of everything before the last "@".
+    const parsed = token.includes('://') ? parsedUrl(token) : null;
+    if (parsed) rememberSecret(parsed.password);
+    else {
+      const authority = token.replace(/^[a-z][a-z0-9+.-]*:(\/\/)?/i, '');
+      const userinfo = authority.slice(0, authority.lastIndexOf('@'));
+      if (userinfo.includes(':')) rememberSecret(userinfo.slice(userinfo.indexOf(':') + 1));
+    }
+  }
+  for (const m of text.matchAll(GST_PASSWORD)) rememberSecret(m[2]!.replace(/^\\?["']|\\?["']$/g, ''));
+}
+
+/** A scheme, an optional "//", then up to whitespace or a double quote, with an "@" in it. */
+const LENIENT_URL = /\b[a-z][a-z0-9+.-]*:(?:\/\/)?[^\s"`<>]*@[^\s"`<>]*/gi;
+
+/** A URL-like token: a scheme, ://, then anything up to whitespace, a double quote or a bracket. ("!" and "'" are legal
+ *  in a password; a GStreamer "!" stands apart, between spaces.) */
+const URL_TOKEN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"`<>]+/gi;
 /** GStreamer's password properties (rtspsrc user-pw; souphttpsrc user-pw, proxy-pw): quoted, quoted inside a JSON string
  *  (a log line), or bare. */
 const GST_PASSWORD = /\b((?:user|proxy)-pw\s*=\s*)(\\"[^"]*?\\"|"[^"]*"|'[^']*'|(?:\\\\|[^\s!"'\\])+)/gi;
@@ -42,18 +76,17 @@ function maskUrlPassword(token: string): string {
   const authorityEnd = rest.search(/[/?#]/);
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
   let userinfo = authority.slice(0, Math.max(0, authority.lastIndexOf('@')));
-  if (!userinfo && isInvalidUrl(token)) userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')));
+  if (!userinfo && parsedUrl(token) === null) userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')));
   const colon = userinfo.indexOf(':');
   if (colon === -1) return token;
   return token.slice(0, afterScheme + colon + 1) + MASK + token.slice(afterScheme + userinfo.length);
 }
 
-function isInvalidUrl(token: string): boolean {
+function parsedUrl(token: string): URL | null {
   try {
-    new URL(token);
-    return false;
+    return new URL(token);
   } catch {
-    return true;
+    return null;
   }
 }
 

@@ -5,7 +5,7 @@
 import type { AudioSource, AudioWindow, VideoSource, WindowFrame } from '../capture/types.js';
 import type { Bundle, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
-import type { RunningModel, SceneSink } from '../publish/sink.js';
+import type { BundleFallback, RunningModel, SceneSink } from '../publish/sink.js';
 import { BundleSwapper, type SwapSettings } from './bundle-swap.js';
 import type { LiveState } from '../ops/live-state.js';
 import { HealthCounters } from './health.js';
@@ -30,6 +30,8 @@ export interface DaemonParts {
   engine: Pick<SceneEngine, 'close'>;
   /** Model bundle name and version, for the start-up log. */
   model: string;
+  /** Set when model.bundle could not be used at start and an older installed bundle runs instead (factory.ts). */
+  fallback?: BundleFallback;
   /** Every output; each gets every window and health report. */
   sinks: SceneSink[];
   /** Where `seq` is kept across restarts (SeqStore): closed last, so the next start continues exactly. */
@@ -81,7 +83,10 @@ export class Daemon {
   ) {
     this.logger = options.logger;
     this.engine = parts.engine;
-    this.model = runningModel(parts.labeler.bundle, new Date().toISOString());
+    this.model = {
+      ...runningModel(parts.labeler.bundle, new Date().toISOString()),
+      ...(parts.fallback ? { fallback: parts.fallback } : {}),
+    };
     this.swapper = options.swap
       ? new BundleSwapper(
           options.swap,

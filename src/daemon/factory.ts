@@ -7,6 +7,8 @@ import { captureSampleRate, createAudioSource, createVideoSourceFor } from '../c
 import type { AvsceneConfig } from '../config/load.js';
 import {
   checkSampleRate,
+  type Bundle,
+  BundleError,
   type EngineOptions,
   engineOptions,
   loadBundle,
@@ -14,13 +16,14 @@ import {
   type SampleRatePolicy,
   SceneEngine,
 } from '../inference/index.js';
+import { BundleStore, CURRENT_LINK } from '../bundles/store.js';
+import { hostList } from '../config/formats.js';
 import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
 import { HttpSink } from '../publish/http-sink.js';
 import { SystemdSink } from '../publish/systemd-sink.js';
 import { StoreRecordSink } from '../bundles/record-sink.js';
-import { CURRENT_LINK } from '../bundles/store.js';
-import type { SceneSink } from '../publish/sink.js';
+import type { BundleFallback, SceneSink } from '../publish/sink.js';
 import { SystemdNotifier } from '../ops/systemd-notify.js';
 import { packageVersion } from '../util/package-info.js';
 import { SeqStore } from '../state/seq-store.js';
@@ -46,11 +49,50 @@ export function daemonEngineOptions(config: AvsceneConfig, logger: Logger): Engi
   return engineOptions(config.inference, logger, engineCache);
 }
 
+/**
+ * The bundle to start on, with its engine: model.bundle; or, when that is a bundle store's `current` link and it is
+ * missing, dangling or refused (BundleError), the newest installed bundle that loads, so a bad install or a deleted
+ * folder never keeps a device dark. The fallback is logged as an error and reported on `…/info` until fixed.
+ */
+async function openStartBundle(
+  config: AvsceneConfig,
+  logger: Logger,
+): Promise<{ bundle: Bundle; engine: SceneEngine; fallback?: BundleFallback }> {
+  const options = daemonEngineOptions(config, logger);
+  const open = async (dir: string) => {
+    const bundle = await loadBundle(dir, { publicKey: config.model.publicKey });
+    const policy = config.model.sampleRateMismatch as SampleRatePolicy;
+    checkSampleRate(bundle, captureSampleRate(config.audio), policy, logger);
+    return { bundle, engine: await SceneEngine.create(bundle, options) };
+  };
+  try {
+    return await open(config.model.bundle);
+  } catch (err) {
+    if (!(err instanceof BundleError) || path.basename(config.model.bundle) !== CURRENT_LINK) throw err;
+    const store = new BundleStore(path.dirname(path.resolve(config.model.bundle)));
+    const target = await store.active().catch(() => null);
+    const reason = `${target === null ? `${CURRENT_LINK} is missing` : `${CURRENT_LINK} -> ${target}`}: ${err.message}`;
+    for (const dir of await store.fallbackCandidates()) {
+      try {
+        const opened = await open(dir);
+        const fallback = { configured: config.model.bundle, reason };
+        logger.error(
+          { configured: config.model.bundle, running: dir, reason },
+          `model.bundle ${config.model.bundle} cannot be used; running on ${dir} instead, the newest installed bundle that loads. Install a good bundle (avscene bundle install) or roll back (avscene bundle rollback)`,
+        );
+        return { ...opened, fallback };
+      } catch (next) {
+        if (!(next instanceof BundleError)) throw next;
+        logger.warn({ bundle: dir, reason: next.message }, 'fallback bundle refused too; trying an older one');
+      }
+    }
+    throw err;
+  }
+}
+
 export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
   const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
-  const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
-  checkSampleRate(bundle, captureSampleRate(config.audio), config.model.sampleRateMismatch as SampleRatePolicy, logger);
-  const engine = await SceneEngine.create(bundle, daemonEngineOptions(config, logger));
+  const { bundle, engine, fallback } = await openStartBundle(config, logger);
   let seq: SeqStore | undefined;
   try {
     const model = runningModel(bundle, new Date().toISOString());
@@ -63,7 +105,12 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
     if (config.http.listen) {
       sinks.push(
         new HttpSink(
-          { listen: config.http.listen, deviceId: config.device.id, version: packageVersion() },
+          {
+            listen: config.http.listen,
+            allowedHosts: hostList(config.http.allowedHosts),
+            deviceId: config.device.id,
+            version: packageVersion(),
+          },
           model,
           logger,
         ),
@@ -87,6 +134,7 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
       labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing, () => counter.next()),
       windowCounter: seq,
       model: `${bundle.manifest.name} ${bundle.manifest.version}`,
+      ...(fallback ? { fallback } : {}),
       // Every output the daemon publishes to; a new sink is built here from its own config section.
       sinks,
       mqtt,

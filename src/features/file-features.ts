@@ -1,5 +1,5 @@
 /** Features of one audio file, as `avscene features` writes them: whole-clip [T,2,F] or per-window [W,6,2,F]. */
-import { readFileSync } from 'node:fs';
+import { readInputFileSync } from '../util/input-file.js';
 import {
   AudioFormatError,
   SAMPLE_RATE,
@@ -41,7 +41,7 @@ export function fileFeatures(
   kinds: readonly FeatureKind[],
   perWindow: boolean,
 ): Map<FeatureKind, FeatureArray> {
-  const audio = decodeWav(readFileSync(file), file);
+  const audio = decodeWav(readInputFileSync(file), file);
   assertFiniteAudio(audio, file);
   const { left, right } = toStereo48k(audio);
   const extractor = extractorFor(kinds);

@@ -1,5 +1,5 @@
 /** NumPy .npy format 1.0 for float32 C-order arrays (dtype '<f4'): the feature files the toolkit trains on. */
-import { writeFileSync, renameSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
@@ -30,6 +30,14 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer 
 /** Writes a .npy file atomically (temporary file, then rename), so an interrupted run leaves no half file. */
 export function writeNpy(file: string, data: Float32Array, shape: readonly number[]): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, encodeNpy(data, shape));
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, encodeNpy(data, shape));
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a failed write (disk full, `file` a folder) leaves nothing behind
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(
+      `cannot write ${file}: ${e.code === 'EISDIR' || e.code === 'ENOTEMPTY' || e.code === 'EEXIST' ? 'a folder has that name; give a file name such as out/clip.logmel.npy' : e.code === 'ENOENT' ? 'its folder does not exist' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOSPC' ? 'the disk is full' : e.message}`,
+    );
+  }
 }

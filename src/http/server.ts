@@ -25,10 +25,18 @@ export interface OpsServerOptions {
   status: () => unknown;
   metrics: () => Promise<{ body: string; contentType: string }>;
   logger: Logger;
+  /** Host names the endpoint answers to besides its listen address, localhost and the address a client connected to
+   *  (http.allowedHosts): a DNS-rebinding page names its own host and is refused. */
+  allowedHosts?: readonly string[];
 }
 
 /** While a page is open, its state is pushed at least this often (so "last window … ago" and stalls show). */
 const KEEPALIVE_MS = 5000;
+/** Status pages open at once at most (/events): each holds a connection and gets every update. */
+export const MAX_FEEDS = 16;
+/** A page that has not read for this long while updates wait (its socket buffer full) is dropped. Updates are whole
+ *  snapshots, so one skipped while a page catches up loses nothing but that moment; memory stays one event per page. */
+export const STALLED_FEED_MS = 30_000;
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen.trim());
@@ -42,10 +50,14 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 export class OpsServer {
   private readonly server: http.Server;
-  private readonly feeds = new Set<http.ServerResponse>();
+  /** Open /events responses, each with when its socket buffer filled (null while it keeps up). */
+  private readonly feeds = new Map<http.ServerResponse, number | null>();
+  private readonly allowedHosts: Set<string>;
   private keepalive: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: OpsServerOptions) {
+    const { host } = parseListen(options.listen);
+    this.allowedHosts = new Set(['localhost', host, ...(options.allowedHosts ?? [])].map((h) => h.toLowerCase()));
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err: Error) => {
         options.logger.warn({ url: req.url, err: err.message }, 'HTTP endpoint: request failed');
@@ -90,12 +102,24 @@ export class OpsServer {
   push(): void {
     if (this.feeds.size === 0) return;
     const event = `data: ${JSON.stringify(this.options.status())}\n\n`;
-    for (const res of this.feeds) res.write(event);
+    const now = Date.now();
+    for (const [res, blockedSince] of this.feeds) {
+      if (!res.writableNeedDrain) {
+        if (!res.write(event)) this.feeds.set(res, now);
+      } else if (blockedSince !== null && now - blockedSince > STALLED_FEED_MS) {
+        this.options.logger.warn(
+          { client: res.socket?.remoteAddress },
+          `HTTP endpoint: dropped a status page that read nothing for ${STALLED_FEED_MS / 1000} s`,
+        );
+        res.destroy();
+        this.feeds.delete(res);
+      }
+    }
   }
 
   async close(): Promise<void> {
     if (this.keepalive) clearInterval(this.keepalive);
-    for (const res of this.feeds) res.end();
+    for (const res of this.feeds.keys()) res.end();
     this.feeds.clear();
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -108,6 +132,15 @@ export class OpsServer {
       res
         .writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' })
         .end('only GET and HEAD\n');
+      return;
+    }
+    if (!this.hostAllowed(req)) {
+      send(
+        res,
+        403,
+        'text/plain; charset=utf-8',
+        `Host "${req.headers.host}" is not allowed: use the listen address or localhost, or add the name to http.allowedHosts\n`,
+      );
       return;
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -148,11 +181,39 @@ export class OpsServer {
     }
   }
 
+  /**
+   * The Host header names this endpoint: its listen address, localhost, the address the client connected to, or a name
+   * in http.allowedHosts. A page served from elsewhere whose name was rebound to this device's address (DNS rebinding)
+   * sends its own name and is refused, so it cannot read the status. No Host (HTTP/1.0 tools) is no browser.
+   */
+  private hostAllowed(req: http.IncomingMessage): boolean {
+    const header = req.headers.host;
+    if (header === undefined) return true;
+    const host = header
+      .toLowerCase()
+      .replace(/:\d*$/, '')
+      .replace(/^\[(.*)\]$/, '$1');
+    const local = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+    return this.allowedHosts.has(host) || host === local;
+  }
+
   private openFeed(res: http.ServerResponse): void {
+    if (this.feeds.size >= MAX_FEEDS) {
+      send(
+        res,
+        503,
+        'text/plain; charset=utf-8',
+        `too many status pages open (${MAX_FEEDS}); close one, or read /status.json instead\n`,
+      );
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     // A page whose connection dropped (daemon restart) reconnects after 2 s.
     res.write(`retry: 2000\ndata: ${JSON.stringify(this.options.status())}\n\n`);
-    this.feeds.add(res);
+    this.feeds.set(res, null);
+    res.on('drain', () => {
+      if (this.feeds.has(res)) this.feeds.set(res, null);
+    });
     res.on('close', () => this.feeds.delete(res));
   }
 }

@@ -10,7 +10,7 @@
  * so a "10-s" clip one sample short gives 9 segments), which is also how the toolkit scores the bundle it exports.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from '../util/input-file.js';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { argmax } from '../fusion/index.js';
@@ -32,10 +32,10 @@ export async function readSplit(datasetDir: string, splitFile = DEFAULT_SPLIT): 
   const file = path.resolve(datasetDir, splitFile);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    text = (await readInputFile(file)).toString('utf8');
+  } catch (err) {
     throw new Error(
-      `${file} not found: DATASET must be a folder in the TAU layout (audio/, video/, meta.csv, ${DEFAULT_SPLIT}), or pass --split FILE`,
+      `${(err as Error).message}: DATASET must be a folder in the TAU layout (audio/, video/, meta.csv, ${DEFAULT_SPLIT}), or pass --split FILE`,
     );
   }
   const [header, ...rows] = text.split(/\r?\n/).filter((l) => l.trim() !== '');

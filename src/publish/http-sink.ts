@@ -15,6 +15,8 @@ import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './si
 export interface HttpSinkConfig {
   /** `host:port`, port 0 = any free port. */
   listen: string;
+  /** http.allowedHosts, split. */
+  allowedHosts?: readonly string[];
   deviceId: string;
   version: string;
 }
@@ -36,6 +38,7 @@ export class HttpSink implements SceneSink {
     this.metrics.modelChanged(model);
     this.server = new OpsServer({
       listen: config.listen,
+      allowedHosts: config.allowedHosts,
       live: () => this.live(),
       status: () => this.status(),
       metrics: () => this.metrics.scrape(),

@@ -142,13 +142,14 @@ export class MqttSink implements SceneSink {
   private publishInfo(): void {
     const model = this.info;
     if (!this.publisher || !model) return;
-    const { bundle: m, sha256, signed, since, lastReload } = model;
+    const { bundle: m, sha256, signed, since, lastReload, fallback } = model;
     this.publisher.publishInfo({
       device: this.config.deviceId,
       software: packageVersion(),
       model: { name: m.name, version: m.version, sha256, signed },
       since,
       ...(lastReload ? { lastReload } : {}),
+      ...(fallback ? { fallback } : {}),
     });
   }
 

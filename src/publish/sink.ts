@@ -37,6 +37,16 @@ export interface RunningModel {
   since: string;
   /** The last reload (SIGHUP, `avscene reload`, `bundle install`): when, and why it was refused. */
   lastReload?: { at: string; ok: boolean; error?: string };
+  /** model.bundle could not be used at start: this older installed bundle runs instead, until a good one is installed. */
+  fallback?: BundleFallback;
+}
+
+/** Why the daemon started on another bundle than model.bundle names. */
+export interface BundleFallback {
+  /** model.bundle as configured (a store's `current` link). */
+  configured: string;
+  /** Why it could not be used (missing, dangling, refused), with the fix. */
+  reason: string;
 }
 
 /** One classified window: the message every subscriber sees, and how long each stage took (for metrics, not published). */

@@ -174,5 +174,17 @@ test('with a public key, install takes only bundles signed with its private half
     /signature verified/,
   );
   assert.ok(existsSync(path.join(store, 'demo-audio-4.1.0', 'bundle.sig')), 'the signature travels with the bundle');
-  assert.match(ok(bundle(store, ['list'])), /\* demo-audio-4\.1\.0 +demo-audio 4\.1\.0 +signed/);
+  // One meaning of "signed": verified against a key; a signature nobody checked says so.
+  assert.match(
+    ok(bundle(store, ['list'], withKey)),
+    /\* demo-audio-4\.1\.0 +demo-audio 4\.1\.0 +signed, signature verified/,
+  );
+  assert.match(
+    ok(bundle(store, ['list'])),
+    /\* demo-audio-4\.1\.0 +demo-audio 4\.1\.0 +signature present, not verified \(no model\.publicKey\)/,
+  );
+  assert.match(
+    ok(bundle(store, ['install', demoVersion(src, '4.1.0', 'again-4.1.0')])),
+    /activated already installed demo-audio 4\.1\.0 \(sha256 [0-9a-f]{12}, signature present, not verified/,
+  );
 });

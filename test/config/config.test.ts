@@ -1,9 +1,11 @@
 /** Every kind of invalid configuration stops start-up with exit 78 and a message naming the key, the value and the fix. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/media.js';
 
 const EX_CONFIG = 78;
@@ -61,7 +63,13 @@ test('the bad value is named once', () => {
 });
 
 test('inference.queue must hold at least one window (0 is refused, not read as 1)', () => {
-  expectConfigError(['config', '--print', '--set', 'inference.queue=0'], {}, 'inference.queue', '≥ 1', 'value was 0');
+  expectConfigError(
+    ['config', '--print', '--set', 'inference.queue=0'],
+    {},
+    'inference.queue',
+    'from 1 to',
+    'value was 0',
+  );
 });
 
 test('http.listen must be host:port or empty', () => {
@@ -76,7 +84,7 @@ test('a port must be within 0–65535', () => {
     {},
     'mqtt.embeddedPort',
     '70000',
-    'TCP port',
+    'from 0 to 65535',
   );
 });
 
@@ -103,9 +111,64 @@ test('a config file that is not JSON, or missing, says so', () => {
   expectConfigError(
     ['config', '--print', '--config', path.join(dir, 'nope.json')],
     {},
-    'config file not found',
-    'nope.json',
+    /config file .*nope\.json: not found/,
   );
+});
+
+test('a config file the user may not read is said to be unreadable, not invalid JSON', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to run the CLI as another user');
+  const secret = file('root-only.json', '{"device": {"id": "x"}}');
+  chmodSync(secret, 0o600);
+  chmodSync(dir, 0o755);
+  const r = spawnSync(process.execPath, [CLI, 'config', '--print', '--config', secret], {
+    cwd: '/',
+    env: { ...cliEnv(), HOME: '/nonexistent' },
+    encoding: 'utf8',
+    uid: 65534, // nobody
+    gid: 65534,
+    timeout: 30_000,
+  });
+  assert.equal(r.status, EX_CONFIG, r.stderr);
+  assert.match(
+    r.stderr,
+    /config file .*root-only\.json: cannot be read by user nobody \(permission denied\): run as root/,
+  );
+  assert.doesNotMatch(r.stderr, /JSON|EACCES/);
+});
+
+test('config --print reads /etc/avscene/config.json when it exists, as the service and the bundle commands do', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to lay an overlay on /etc in a private mount namespace');
+  // A private mount namespace with a writable overlay on /etc: the real /etc is not touched.
+  const work = tempDir('avscene-etc-');
+  mkdirSync(path.join(work, 'upper', 'avscene'), { recursive: true });
+  mkdirSync(path.join(work, 'work'));
+  writeFileSync(path.join(work, 'upper', 'avscene', 'config.json'), JSON.stringify({ device: { id: 'from-etc' } }));
+  const inNamespace = (args: string) =>
+    spawnSync(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mount -t overlay overlay -o lowerdir=/etc,upperdir=${work}/upper,workdir=${work}/work /etc && exec "$0" "$@"`,
+        process.execPath,
+        CLI,
+        ...args.split(' '),
+      ],
+      { cwd: REPO_ROOT, env: cliEnv(), encoding: 'utf8', timeout: 30_000 },
+    );
+  const printed = inNamespace('config --print');
+  assert.equal(printed.status, 0, printed.stderr);
+  assert.equal((JSON.parse(printed.stdout) as { device: { id: string } }).device.id, 'from-etc');
+  const other = file('other.json', JSON.stringify({ device: { id: 'from-flag' } }));
+  const flagged = inNamespace(`config --print --config ${other}`);
+  assert.equal((JSON.parse(flagged.stdout) as { device: { id: string } }).device.id, 'from-flag', '--config wins');
+  writeFileSync(path.join(work, 'upper', 'avscene', 'config.json'), '{"device": ');
+  const broken = inNamespace('config --print');
+  assert.equal(broken.status, EX_CONFIG);
+  assert.match(broken.stderr, /config file \/etc\/avscene\/config\.json is not valid JSON/);
 });
 
 test('files the daemon needs must exist', () => {

@@ -1,3 +1,4 @@
+import { inputFileProblem } from '../../util/input-file.js';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Command } from '../command.js';
@@ -66,6 +67,8 @@ Example:
       throw new UsageError('--optimization must be disabled, basic, extended or all');
     const logger = createLogger(process.env.AVSCENE_LOG_LEVEL ?? 'warn', 'avscene-bench', 2);
 
+    const audioProblem = values.audio === undefined ? null : inputFileProblem(values.audio as string);
+    if (audioProblem !== null) throw new UsageError(`--audio ${values.audio} ${audioProblem}`);
     const bundle = await loadBundle(config.model.bundle, { publicKey: config.model.publicKey });
     const naive = values['no-naive'] ? null : values.naive ? await loadBundle(values.naive as string) : bundle;
     const input = await benchInput(

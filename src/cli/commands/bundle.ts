@@ -1,18 +1,15 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { configOptions, loadConfigFromFlags } from '../config-flags.js';
+import { configOptions, loadConfigFromFlags, SERVICE_CONFIG } from '../config-flags.js';
 import { createLogger } from '../../log/logger.js';
-import { BundleStore, bundlesDirFor } from '../../bundles/store.js';
+import { BundleStore, bundlesDirFor, signatureOf, signatureText } from '../../bundles/store.js';
 import { reloadDaemons } from '../../bundles/reload.js';
 import { liveDaemons, waitForHandOver, type DaemonRecord } from '../../bundles/daemon-record.js';
 import { openWarm } from '../../inference/warm-up.js';
 import type { Bundle } from '../../inference/index.js';
 import { bundleStatus, formatStatus, inventoryLines } from '../../bundles/status.js';
 
-/** The configuration a packaged or service install uses; bundle commands read it unless --config names another. */
-export const SERVICE_CONFIG = '/etc/avscene/config.json';
 const DEFAULT_KEEP = 3;
 const DEFAULT_TIMEOUT_S = 300;
 
@@ -46,7 +43,7 @@ Options:
       --public-key FILE  Ed25519 public key the bundle must be signed with (default: model.publicKey)
       --no-reload        do not signal the daemon (it loads the bundle when it next starts)
       --pid PID          signal this daemon process (default: the daemons running from this store, else the avscene
-                         service, else every \`avscene run\`)
+                         service, else the one \`avscene run\`)
       --timeout S        seconds the running daemon gets to take the bundle (default ${DEFAULT_TIMEOUT_S}; its sessions are
                          opened and warmed up beside the running ones, TensorRT engines built on first use)
       --json             list, status: JSON instead of text
@@ -81,14 +78,13 @@ Examples:
       throw new UsageError('bundle install needs the bundle: a directory with bundle.json, or a .tar.gz of one');
     if ((action !== 'install' && source) || extra.length > 0)
       throw new UsageError(`unexpected argument ${action === 'install' ? extra[0] : source}`);
-    const withConfig = values.config || !existsSync(SERVICE_CONFIG) ? values : { ...values, config: SERVICE_CONFIG };
-    const { config } = loadConfigFromFlags(withConfig, {}, { requireBundle: false });
+    const { config } = loadConfigFromFlags(values, {}, { requireBundle: false, serviceDefault: true });
     const store = new BundleStore(
       path.resolve((values.dir as string | undefined) ?? bundlesDirFor(config.model.bundle)),
     );
     const publicKey = (values['public-key'] as string | undefined) ?? (config.model.publicKey || undefined);
 
-    if (action === 'list') return list(store, Boolean(values.json));
+    if (action === 'list') return list(store, Boolean(values.json), publicKey);
     if (action === 'status') {
       const status = await bundleStatus(store, config);
       const lines = values.inventory
@@ -101,7 +97,7 @@ Examples:
     }
 
     const keep = values.keep === undefined ? DEFAULT_KEEP : Number(values.keep);
-    if (!Number.isInteger(keep) || keep < 2)
+    if (!/^\d+$/.test(String(values.keep ?? DEFAULT_KEEP)) || keep < 2)
       throw new UsageError(
         `--keep must be a whole number of at least 2 (the active bundle and one to roll back to), got ${values.keep}`,
       );
@@ -122,11 +118,18 @@ Examples:
         await engine.close();
       };
       const r = await store
-        .install(source!, { keep, publicKey, check, handOver: handOver?.run })
+        .install(source!, {
+          keep,
+          publicKey,
+          check,
+          maxBytes: config.model.maxBundleMB * 2 ** 20,
+          handOver: handOver?.run,
+        })
         .catch((err: unknown) => handOver?.failed(err) ?? Promise.reject(err));
       const m = r.bundle.manifest;
+      const signature = signatureText(r.bundle.signed ? 'verified' : await signatureOf(r.bundle.dir));
       console.log(
-        `${r.reused ? 'activated already installed' : 'installed'} ${m.name} ${m.version} (sha256 ${r.bundle.sha256.slice(0, 12)}, ${r.bundle.signed ? 'signature verified' : 'unsigned'}) in ${path.join(store.root, r.dir)}`,
+        `${r.reused ? 'activated already installed' : 'installed'} ${m.name} ${m.version} (sha256 ${r.bundle.sha256.slice(0, 12)}, ${signature}) in ${path.join(store.root, r.dir)}`,
       );
       console.log(
         `${store.currentLink} -> ${r.dir}${r.previous && r.previous !== r.dir ? ` (was ${r.previous}; \`avscene bundle rollback\` returns to it)` : ''}`,
@@ -184,8 +187,9 @@ class HandOver {
   }
 }
 
-async function list(store: BundleStore, json: boolean): Promise<number> {
-  const bundles = await store.list();
+async function list(store: BundleStore, json: boolean, publicKey?: string): Promise<number> {
+  await store.requireRoot();
+  const bundles = await store.list(publicKey);
   if (json) {
     console.log(JSON.stringify(bundles, null, 2));
     return 0;
@@ -200,9 +204,7 @@ async function list(store: BundleStore, json: boolean): Promise<number> {
     const when = b.installedAt
       ? `installed ${b.installedAt}${b.rolledBack ? ', rolled back' : ''}`
       : 'not installed by bundle install';
-    console.log(
-      `${b.active ? '*' : ' '} ${b.dir.padEnd(width)}  ${what}  ${b.signed ? 'signed' : 'unsigned'}  ${when}`,
-    );
+    console.log(`${b.active ? '*' : ' '} ${b.dir.padEnd(width)}  ${what}  ${signatureText(b.signature)}  ${when}`);
   }
   return 0;
 }

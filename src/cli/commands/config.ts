@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
+import { configOptions, configOptionsHelp, loadConfigFromFlags, SERVICE_CONFIG } from '../config-flags.js';
 import { configSchema } from '../../config/schema.js';
 
 export const command: Command = {
@@ -8,8 +8,8 @@ export const command: Command = {
   help: `Usage: avscene config --print [--config FILE] [--set KEY=VALUE …] [--allow-missing-bundle]
        avscene config --schema
 
-Prints the configuration the daemon would run with: defaults, then the --config file, then AVSCENE_* environment
-variables, then --set flags. Secrets are masked: mqtt.password, and the passwords inside URLs and GStreamer pipelines
+Prints the configuration the daemon would run with: defaults, then the --config file (default ${SERVICE_CONFIG}
+when it exists, as the service reads it), then AVSCENE_* environment variables, then --set flags. Secrets are masked: mqtt.password, and the passwords inside URLs and GStreamer pipelines
 (mqtt.url, video.file). Exits 78 with the reason when the configuration is invalid.
 
 Options:
@@ -33,7 +33,11 @@ ${configOptionsHelp}`,
     if (!values.print) throw new UsageError('say what to print: avscene config --print (or --schema)');
     console.log(
       JSON.stringify(
-        loadConfigFromFlags(values, {}, { requireBundle: !values['allow-missing-bundle'] }).printable(),
+        loadConfigFromFlags(
+          values,
+          {},
+          { requireBundle: !values['allow-missing-bundle'], serviceDefault: true },
+        ).printable(),
         null,
         2,
       ),
@@ -42,15 +46,25 @@ ${configOptionsHelp}`,
   },
 };
 
-type SchemaNode = { [key: string]: SchemaNode } | { doc: string; default: unknown; env?: string; format: unknown };
+type SchemaLeaf = {
+  doc: string;
+  default: unknown;
+  env?: string;
+  format: unknown;
+  sensitive?: boolean;
+  min?: number;
+  max?: number;
+  above?: number;
+};
+type SchemaNode = { [key: string]: SchemaNode } | SchemaLeaf;
 
 function describeSchema(node: SchemaNode, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(node)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (child && typeof child === 'object' && 'doc' in child) {
-      const leaf = child as { doc: string; default: unknown; env?: string; format: unknown; sensitive?: boolean };
-      const { doc, env, format } = leaf;
+      const leaf = child as SchemaLeaf;
+      const { doc, env, format, min, max, above } = leaf;
       out[name] = {
         doc,
         default: leaf.sensitive ? '' : leaf.default,
@@ -62,6 +76,9 @@ function describeSchema(node: SchemaNode, prefix = ''): Record<string, unknown> 
             : typeof format === 'function'
               ? format.name
               : format,
+        ...(min === undefined ? {} : { min }),
+        ...(above === undefined ? {} : { above }),
+        ...(max === undefined ? {} : { max }),
       };
     } else {
       Object.assign(out, describeSchema(child as SchemaNode, name));

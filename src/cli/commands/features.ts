@@ -9,6 +9,7 @@ import { writeNpy } from '../../features/npy.js';
 import { runBatch, type BatchJob, type BatchProgress } from '../../features/batch.js';
 import { ProgressLine } from '../progress.js';
 import { WAV_INPUT } from '../../audio/wav.js';
+import { inputFileProblem } from '../../util/input-file.js';
 
 const help = `Usage:
   avscene features AUDIO.wav --kind KIND --out FILE.npy [--window 1]
@@ -73,7 +74,10 @@ async function single(input: string, values: Record<string, unknown>): Promise<n
   if (typeof out !== 'string') throw new UsageError(`--out FILE.npy is required\n\n${help}`);
   if (values.list !== undefined || values['out-dir'] !== undefined)
     throw new UsageError('give either AUDIO with --out, or --list with --out-dir');
-  if (!existsSync(input)) throw new UsageError(`audio file ${input} does not exist`);
+  const problem = inputFileProblem(input);
+  if (problem !== null) throw new UsageError(`audio file ${input} ${problem}`);
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new UsageError(`--out ${out} is a folder; give the file to write, e.g. ${path.join(out, 'clip.logmel.npy')}`);
   const features = fileFeatures(input, kinds, parseWindow(values.window));
   const { data, shape } = features.get(kinds[0]!)!;
   writeNpy(out, data, shape);
@@ -82,7 +86,8 @@ async function single(input: string, values: Record<string, unknown>): Promise<n
 
 /** The inputs of a list file, resolved against its folder; throws a UsageError naming missing files. */
 function readList(listFile: string): string[] {
-  if (!existsSync(listFile)) throw new UsageError(`list file ${listFile} does not exist`);
+  const problem = inputFileProblem(listFile);
+  if (problem !== null) throw new UsageError(`list file ${listFile} ${problem}`);
   const folder = path.dirname(path.resolve(listFile));
   const inputs = readFileSync(listFile, 'utf8')
     .split(/\r?\n/)
@@ -90,10 +95,13 @@ function readList(listFile: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'))
     .map((line) => path.resolve(folder, line));
   if (inputs.length === 0) throw new UsageError(`list file ${listFile} names no files`);
-  const missing = inputs.filter((f) => !existsSync(f));
-  if (missing.length > 0) {
+  const unreadable = inputs.flatMap((f) => {
+    const why = inputFileProblem(f);
+    return why === null ? [] : [`${f} ${why}`];
+  });
+  if (unreadable.length > 0) {
     throw new UsageError(
-      `${missing.length} file(s) named in ${listFile} do not exist, e.g. ${missing.slice(0, 3).join(', ')}`,
+      `${unreadable.length} file(s) named in ${listFile} cannot be read, e.g. ${unreadable.slice(0, 3).join('; ')}`,
     );
   }
   return inputs;

@@ -11,8 +11,8 @@ bundle, opens and warms up its sessions beside the running ones, and switches be
 seq gap). If the new bundle fails (corrupt, wrongly signed, out of memory) the daemon keeps the old one and logs why;
 its health topic shows the failure. Same as \`systemctl reload avscene\` or \`kill -HUP PID\`.
 
-Reaches: the process given with --pid; else the avscene systemd service when it runs; else every \`avscene run\` of
-this installation.
+Reaches: the process given with --pid; else the avscene systemd service when it runs; else the one \`avscene run\`
+of this installation (when several run, it lists them and signals none: pick one with --pid).
 
 Options:
       --pid PID   the daemon's process id`,

@@ -1,8 +1,9 @@
-import type { Command } from '../command.js';
+import { UsageError, type Command } from '../command.js';
 import { configOptions, configOptionsHelp, loadConfigFromFlags } from '../config-flags.js';
 import { topicsFor } from '../../publish/topics.js';
 import { watchLabels } from '../../publish/watch.js';
-import { maskSecrets } from '../../config/secrets.js';
+import { maskSecrets, rememberSecretsIn } from '../../config/secrets.js';
+import { brokerUrlProblem, DEVICE_ID } from '../../config/formats.js';
 
 export const command: Command = {
   name: 'watch',
@@ -18,10 +19,20 @@ Options:
 ${configOptionsHelp}`,
   options: { ...configOptions, url: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } },
   async run(values) {
+    const given = values.url as string | undefined;
+    if (given !== undefined) {
+      rememberSecretsIn(given);
+      const problem = given === '' ? 'is empty' : brokerUrlProblem(given);
+      if (problem !== null) throw new UsageError(maskSecrets(`--url "${given}" ${problem}`));
+    }
+    const device = (values.device as string | undefined) ?? '+';
+    if (device !== '+' && !DEVICE_ID.test(device))
+      throw new UsageError(
+        `--device "${device}" is not a device id (letters, digits, "_" and "-", as device.id) nor + for every device`,
+      );
     const { config } = loadConfigFromFlags(values);
-    const url =
-      (values.url as string | undefined) ?? (config.mqtt.url || `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`);
-    const topic = topicsFor(config.mqtt.topicPrefix, (values.device as string | undefined) ?? '+').scene;
+    const url = given ?? (config.mqtt.url || `mqtt://127.0.0.1:${config.mqtt.embeddedPort}`);
+    const topic = topicsFor(config.mqtt.topicPrefix, device).scene;
     console.error(`watching ${topic} on ${maskSecrets(url)} (Ctrl-C to stop)`);
     const close = await watchLabels({
       url,
