@@ -36,6 +36,8 @@ export interface DaemonParts {
   sinks: SceneSink[];
   /** Where `seq` is kept across restarts (SeqStore): closed last, so the next start continues exactly. */
   windowCounter?: { close(): void };
+  /** Whether state.dir takes writes (StateDirHealth): its counters join the outputs' in health, readiness and metrics. */
+  stateDir?: { stats(): Record<string, number>; close(): void };
 }
 
 export interface DaemonOptions {
@@ -295,14 +297,19 @@ export class Daemon {
       sinceLastWindowMs: this.lastWindowAt === null ? null : Date.now() - this.lastWindowAt,
       started: this.started,
       videoFrame: this.parts.video ? this.lastWindowHadFrame : null,
-      outputs: Object.assign({}, ...this.parts.sinks.map((sink) => sink.stats())),
+      outputs: this.outputStats(),
     };
+  }
+
+  /** Every sink's counters and state.dir's. */
+  private outputStats(): Record<string, number> {
+    return Object.assign({}, this.parts.stateDir?.stats(), ...this.parts.sinks.map((sink) => sink.stats()));
   }
 
   private publishHealth(): void {
     const snapshot = {
       ...this.health.snapshot(),
-      ...Object.assign({}, ...this.parts.sinks.map((sink) => sink.stats())),
+      ...this.outputStats(),
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
       uptimeS: Math.round(process.uptime()),
     };
@@ -317,6 +324,7 @@ export class Daemon {
     const sinkBudget = Math.min(SINK_CLOSE_BUDGET_MS, left());
     await Promise.allSettled(this.parts.sinks.map((sink) => sink.close(sinkBudget)));
     this.parts.windowCounter?.close();
+    this.parts.stateDir?.close();
     await this.swapper?.close();
     await Promise.allSettled([this.parts.video?.stop(), this.engine.close(), ...this.retired]);
     this.logger.info({ windows: this.health.windows, dropped: this.health.dropped }, 'avscene stopped');

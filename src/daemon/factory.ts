@@ -26,7 +26,10 @@ import { StoreRecordSink } from '../bundles/record-sink.js';
 import type { BundleFallback, SceneSink } from '../publish/sink.js';
 import { SystemdNotifier } from '../ops/systemd-notify.js';
 import { packageVersion } from '../util/package-info.js';
-import { SeqStore } from '../state/seq-store.js';
+import { SEQ_RESERVE, SeqStore } from '../state/seq-store.js';
+import { openRuntimeDir } from '../state/runtime-file.js';
+import { StateDirHealth } from '../state/state-dir-health.js';
+import { lockStateDir } from '../state/state-dir-lock.js';
 import { openStateDir } from '../state/state-dir.js';
 import { type DaemonParts, runningModel } from './daemon.js';
 import { SceneLabeler } from '../pipeline/scene-labeler.js';
@@ -92,13 +95,48 @@ async function openStartBundle(
 
 export async function createDaemonParts(config: AvsceneConfig, logger: Logger): Promise<AssembledDaemon> {
   const stateDir = openStateDir(config.state.dir); // a state.dir that cannot work stops start-up first (exit 78)
-  const { bundle, engine, fallback } = await openStartBundle(config, logger);
+  const runtime = openRuntimeDir(stateDir);
+  // Before anything else reads or writes state.dir: a second daemon on it stops here (exit 78, naming the first).
+  const lock = lockStateDir(stateDir, runtime.dir);
+  // A full or read-only state.dir is a storage fault, not a reason to stop: found now, logged once, labelling goes on.
+  const storage = new StateDirHealth(stateDir, logger);
+  storage.tryProbe();
+  if (runtime.problem)
+    logger.warn(
+      { problem: runtime.problem },
+      `RAM folder refused: ${runtime.problem}; running without RAM records (after a crash seq may skip up to ${SEQ_RESERVE} and acknowledged windows may be sent again)`,
+    );
+  if (lock.target !== stateDir)
+    logger.warn(
+      { lock: lock.target },
+      `state.dir cannot be opened: one daemon per state.dir is ensured by a lock on the RAM folder ${lock.target}`,
+    );
+  const stateDirPart = {
+    stats: () => storage.stats(),
+    // After the window counter's clean stop (the daemon closes it first); the kernel would release the lock at exit anyway.
+    close: () => {
+      storage.close();
+      lock.release();
+    },
+  };
+  let opened: Awaited<ReturnType<typeof openStartBundle>>;
+  try {
+    opened = await openStartBundle(config, logger);
+  } catch (err) {
+    stateDirPart.close();
+    throw err;
+  }
+  const { bundle, engine, fallback } = opened;
   let seq: SeqStore | undefined;
   try {
     const model = runningModel(bundle, new Date().toISOString());
-    const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, ...config.mqtt }, model.bundle, logger);
+    const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, storage, ...config.mqtt }, model.bundle, logger);
     // seq continues across restarts, above any window still waiting in the outbox.
-    seq = new SeqStore(stateDir, config.device.id, logger, undefined, mqtt.nextSeqFloor);
+    seq = new SeqStore(stateDir, config.device.id, logger, {
+      floors: mqtt.seqFloors,
+      runtimeDir: runtime.dir,
+      health: storage,
+    });
     const counter = seq;
     const sinks: SceneSink[] = [];
     // Sinks start in this order: the HTTP endpoint answers (and says "starting") before the broker is contacted.
@@ -133,6 +171,7 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
       engine,
       labeler: new SceneLabeler(engine, bundle, config.device.id, config.inference.smoothing, () => counter.next()),
       windowCounter: seq,
+      stateDir: stateDirPart,
       model: `${bundle.manifest.name} ${bundle.manifest.version}`,
       ...(fallback ? { fallback } : {}),
       // Every output the daemon publishes to; a new sink is built here from its own config section.
@@ -141,6 +180,7 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
     };
   } catch (err) {
     seq?.close();
+    stateDirPart.close();
     await engine.close();
     throw err;
   }

@@ -79,6 +79,18 @@ export function mqttState(state: LiveState): MqttState {
   };
 }
 
+/** state.dir's write health (StateDirHealth.stats()); a daemon without it reads as writable. */
+export function stateDirState(state: LiveState): { writable: boolean; failedWrites: number } {
+  const o = state.outputs;
+  return { writable: o.stateDirWritable !== 0, failedWrites: o.stateDirFailedWrites ?? 0 };
+}
+
+/** One phrase for status lines while state.dir refuses writes, else ''. */
+export function stateDirNote(state: LiveState): string {
+  const { writable, failedWrites } = stateDirState(state);
+  return writable ? '' : `state.dir not writable (${failedWrites} failed writes): windows are kept in memory only`;
+}
+
 export interface Verdict {
   ok: boolean;
   /** Why not, in words for the person reading `curl` output; when ok, a short summary. */
@@ -121,5 +133,7 @@ export function readiness(state: LiveState, stallMs = STALL_MS): Verdict {
   const broker = mqtt.connected
     ? 'broker connected'
     : `broker unreachable, ${mqtt.queued} windows queued (outbox at ${full})`;
-  return { ok: true, reason: `model loaded, sources deliver, ${broker}` };
+  // A state.dir that refuses writes degrades durability, not labelling: ready, and the reason says so.
+  const storage = stateDirNote(state);
+  return { ok: true, reason: `model loaded, sources deliver, ${broker}${storage ? `; degraded: ${storage}` : ''}` };
 }

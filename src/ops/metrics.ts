@@ -10,7 +10,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunningModel, WindowResult } from '../publish/sink.js';
-import { mqttState, sources, type LiveState } from './live-state.js';
+import { mqttState, sources, stateDirState, type LiveState } from './live-state.js';
 
 /** Seconds; from 1 ms (a head on a GPU) to 10 s (a big image net on a small CPU, far past real time). */
 const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -92,6 +92,16 @@ export class DaemonMetrics {
         else this.set((Date.now() - since) / 1000);
       },
     });
+    gauge(
+      'avscene_state_dir_writable',
+      '0 while writes to state.dir fail (full, read-only or failing card): labels go on, windows are not persisted.',
+      (s) => (stateDirState(s).writable ? 1 : 0),
+    );
+    counter(
+      'avscene_state_dir_failed_writes_total',
+      'Writes to state.dir that failed with ENOSPC, EROFS, EIO or EDQUOT.',
+      (s) => stateDirState(s).failedWrites,
+    );
     gauge('avscene_mqtt_connected', '1 while connected to the MQTT broker.', (s) => (mqttState(s).connected ? 1 : 0));
     gauge(
       'avscene_mqtt_queued_windows',

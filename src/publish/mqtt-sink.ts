@@ -8,13 +8,15 @@ import path from 'node:path';
 import { PACKAGE_ROOT, packageVersion } from '../util/package-info.js';
 import type { Logger } from '../log/logger.js';
 import { RuntimeFile, runtimeDirFor } from '../state/runtime-file.js';
+import type { SeqFloor } from '../state/seq-store.js';
+import type { StateDirHealth } from '../state/state-dir-health.js';
 import { openStateDir } from '../state/state-dir.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
 import { discoveryUpdate, homeAssistantDiscovery, homeAssistantStatusTopic } from './homeassistant.js';
 import type { ConnectionSettings } from './mqtt-client-options.js';
 import { MqttPublisher } from './mqtt-publisher.js';
 import { windowJson } from './payload.js';
-import { Outbox } from './outbox.js';
+import { Outbox, segmentSeqFloor } from './outbox.js';
 import type { HealthSnapshot, ModelInfo, RunningModel, SceneSink, WindowResult } from './sink.js';
 import { topicsFor, type Topics } from './topics.js';
 
@@ -22,6 +24,8 @@ import { topicsFor, type Topics } from './topics.js';
 export interface MqttSinkConfig {
   deviceId: string;
   stateDir: string;
+  /** Whether state.dir takes writes, shared with the window counter: a write it refuses is reported there, never thrown. */
+  storage: StateDirHealth;
   /** Empty: start the embedded broker on 127.0.0.1:embeddedPort. */
   url: string;
   embeddedPort: number;
@@ -53,6 +57,7 @@ export class MqttSink implements SceneSink {
   private publisher: MqttPublisher | null = null;
   private brokerUrl = '';
   private info: RunningModel | null = null;
+  private readonly restored: SeqFloor[];
 
   constructor(
     private readonly config: MqttSinkConfig,
@@ -60,7 +65,7 @@ export class MqttSink implements SceneSink {
     private readonly logger: Logger,
   ) {
     this.topics = topicsFor(config.topicPrefix, config.deviceId);
-    this.outbox = openOutbox(config, logger);
+    ({ outbox: this.outbox, restored: this.restored } = openOutbox(config, logger));
   }
 
   /** The broker the labels go to (the embedded one's address once started); empty before start(). */
@@ -68,9 +73,12 @@ export class MqttSink implements SceneSink {
     return this.brokerUrl;
   }
 
-  /** The lowest seq the next window may have: above every window still in the outbox (SeqStore's floor). */
-  get nextSeqFloor(): number {
-    return this.outbox.lastSeq + 1;
+  /**
+   * What this output knows of the seqs used (SeqStore's floors): the windows in the outbox, the segments found at start
+   * (named after their first seq, so they count even when their records are damaged) and the acknowledged record.
+   */
+  get seqFloors(): SeqFloor[] {
+    return [{ source: 'the outbox', next: this.outbox.lastSeq + 1 }, ...this.restored];
   }
 
   get description(): string {
@@ -176,7 +184,8 @@ export class MqttSink implements SceneSink {
     );
     this.publisher.announce(update.messages, {
       ...(config.homeAssistant ? { reannounceOn: homeAssistantStatusTopic(config.discoveryPrefix) } : {}),
-      onDelivered: () => update.commit(),
+      // Best-effort: a full or read-only state.dir only means the next start announces (and clears) again.
+      onDelivered: () => config.storage.attempt('Home Assistant discovery memory', update.commit),
     });
   }
 }
@@ -185,16 +194,21 @@ function sameModel(a: ModelInfo, b: ModelInfo): boolean {
   return a.name === b.name && a.version === b.version && a.classes.join('\n') === b.classes.join('\n');
 }
 
-function openOutbox(config: MqttSinkConfig, logger: Logger): Outbox {
+function openOutbox(config: MqttSinkConfig, logger: Logger): { outbox: Outbox; restored: SeqFloor[] } {
   const dir = openStateDir(config.stateDir, 'mqtt', config.deviceId, 'outbox');
   const runtimeDir = runtimeDirFor(config.stateDir);
+  const acked = runtimeDir ? new RuntimeFile(path.join(runtimeDir, `acked-${config.deviceId}`)) : null;
+  const restored = [
+    { source: 'the outbox segment names', next: segmentSeqFloor(dir) },
+    { source: 'the acknowledged record', next: (acked?.previous ?? -1) + 1 },
+  ];
   const outbox = new Outbox({
     dir,
     maxBytes: config.outbox.maxMB * 2 ** 20,
     maxAgeMs: config.outbox.maxAgeH * 3600_000,
     syncIntervalMs: config.outbox.syncS * 1000,
     writeAheadAfterMs: WRITE_AHEAD_AFTER_MS,
-    acked: runtimeDir ? new RuntimeFile(path.join(runtimeDir, `acked-${config.deviceId}`)) : null,
+    acked,
   });
   if (outbox.corrupt > 0)
     logger.warn({ dir, lines: outbox.corrupt }, 'outbox: skipped unreadable lines (torn by a power cut)');
@@ -204,7 +218,7 @@ function openOutbox(config: MqttSinkConfig, logger: Logger): Outbox {
       `outbox: ${outbox.length} window(s) from before the restart are sent first${outbox.dropped ? `; ${outbox.dropped} older than the bounds dropped` : ''}`,
     );
   }
-  return outbox;
+  return { outbox, restored };
 }
 
 function connectionSettings(config: MqttSinkConfig): ConnectionSettings {

@@ -345,3 +345,14 @@ function parseLine(line: string): { seq: number; capturedAt: number; topic: stri
     return null;
   return { seq, capturedAt, topic: line.slice(b + 1, c), payload };
 }
+
+/** One above the highest first seq named by a segment in `dir` (0 when none): a floor that damaged records cannot lower. */
+export function segmentSeqFloor(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  return Math.max(0, ...names.map((name) => Number(SEGMENT_NAME.exec(name)?.[1] ?? -1) + 1));
+}

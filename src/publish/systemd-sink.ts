@@ -3,7 +3,7 @@
  * for `systemctl status`, STOPPING=1 at shutdown (src/ops/systemd-notify.ts speaks the protocol). Only built when
  * systemd started the daemon ($NOTIFY_SOCKET).
  */
-import { mqttState, type LiveState } from '../ops/live-state.js';
+import { mqttState, stateDirNote, type LiveState } from '../ops/live-state.js';
 import type { NotifyState, SystemdNotifier } from '../ops/systemd-notify.js';
 import type { ScenePayload } from './payload.js';
 import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
@@ -54,6 +54,7 @@ export class SystemdSink implements SceneSink, NotifyState {
         : '';
     const mqtt = mqttState(s);
     const broker = mqtt.connected ? 'MQTT connected' : `MQTT unreachable, ${mqtt.queued} queued`;
-    return `${scene} · ${s.windows} windows, ${s.dropped} dropped${stalled} · ${broker}`;
+    const storage = stateDirNote(s);
+    return `${scene} · ${s.windows} windows, ${s.dropped} dropped${stalled} · ${broker}${storage ? ` · ${storage}` : ''}`;
   }
 }

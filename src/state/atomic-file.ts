@@ -1,19 +1,29 @@
 /** Small state files that are always either the old or the new content, even across a power cut. */
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** fsync calls made here since start (BENCHMARKS.md § MQTT outbox). */
 export const atomicFileIo = { fsyncs: 0 };
 
-/** Write to a temporary file, fsync, rename over, fsync the directory. */
+/**
+ * Write to a temporary file, fsync, rename over, fsync the directory. A write that fails (a full disk) removes what it
+ * wrote of the temporary file: the old content stays, and no partial file takes space.
+ */
 export function writeFileAtomic(file: string, content: string): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, content);
-  const fd = openSync(tmp, 'r+');
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeFileSync(tmp, content);
+    const fd = openSync(tmp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {} // a read-only file system refuses the removal too: the original error is the one to report
+    throw err;
   }
   renameSync(tmp, file);
   syncDir(path.dirname(file));
