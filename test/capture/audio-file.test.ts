@@ -126,7 +126,7 @@ describe('file audio source: generated WAVs', () => {
   it('gives clear errors for a missing file, a non-WAV file and a file shorter than one window', async () => {
     await assert.rejects(
       all(source(path.join(dir, 'nope.wav')).src),
-      /audio\.file ".*nope\.wav" cannot be read \(ENOENT\)/,
+      /audio\.file ".*nope\.wav" cannot be used: .*nope\.wav does not exist; set audio\.file to a WAV file/,
     );
     await assert.rejects(
       all(source(path.join(REPO_ROOT, 'test', 'capture', 'support.ts')).src),

@@ -62,7 +62,10 @@ test('the TAU list reader takes tab-separated lists and explains a wrong folder'
     'filename_audio\tfilename_video\tscene_label\r\naudio/x.wav\tvideo/x.mp4\tbus\r\n',
   );
   assert.deepEqual(await readSplit(dir), [{ audio: 'audio/x.wav', video: 'video/x.mp4', label: 'bus' }]);
-  await assert.rejects(readSplit(path.join(dir, 'nowhere')), /not found: DATASET must be a folder in the TAU layout/);
+  await assert.rejects(
+    readSplit(path.join(dir, 'nowhere')),
+    /does not exist: DATASET must be a folder in the TAU layout/,
+  );
   writeFileSync(path.join(dir, 'bad.csv'), 'file,label\n');
   await assert.rejects(
     readSplit(dir, 'bad.csv'),
