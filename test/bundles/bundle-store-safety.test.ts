@@ -49,10 +49,11 @@ test('a name or version that is not one safe path component is refused; nothing 
     ['slash', { name: 'a/b' }],
     ['space', { version: '1.0 beta' }],
   ] as const) {
-    for (const source of [
-      patched(folder, patch),
-      tarBundle(patched(`${folder}-t`, patch), path.join(src, `${folder}.tar.gz`)),
-    ]) {
+    // The issue's case both as a folder and as an archive; the others as folders (the check is the same code).
+    const sources = [patched(folder, patch)];
+    if (folder === 'climb-version')
+      sources.push(tarBundle(patched(`${folder}-t`, patch), path.join(src, `${folder}.tar.gz`)));
+    for (const source of sources) {
       const r = bundle(store, ['install', source]);
       assert.notEqual(r.status, 0, `${folder}: ${r.stderr}`);
       // The store's own check, or the bundle schema's pattern for names (versions have none).
