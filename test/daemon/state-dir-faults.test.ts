@@ -13,7 +13,7 @@ import { mosquittoForThisFile } from '../helpers/file-broker.js';
 import { tempDir } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
 import { ownRuntimeDir } from '../helpers/runtime-dir.js';
-import { IS_ROOT, readOnlyView } from '../helpers/mounts.js';
+import { fill, IS_ROOT, readOnlyView, tinyTmpfs } from '../helpers/mounts.js';
 import { runtimeDirFor } from '../../src/state/runtime-file.js';
 
 const broker = mosquittoForThisFile();
@@ -114,5 +114,37 @@ test('a read-only state.dir at start: the daemon labels (degraded, said once wit
     .map((m) => JSON.parse(m.payload) as Record<string, number>)
     .at(-1);
   assert.equal(health?.stateDirWritable, 0);
+  await sub.close();
+});
+
+test('a restart on a still-full state.dir (64 KiB tmpfs): the daemon labels, with seqs above every one used before', {
+  skip: IS_ROOT ? false : 'needs root (mounts file systems)',
+}, async () => {
+  const device = 'full';
+  const stateDir = tinyTmpfs(64);
+  const env = { AVSCENE_STATE_DIR: stateDir };
+  const sub = await Collector.subscribe(broker.url, `avscene/${device}/window`);
+  const first = startCli(daemonArgs(broker.url, device, 'audio.loop=true'), env);
+  await sub.until((m) => m.length >= 2, 30_000, 'windows before the disk fills');
+  fill(stateDir);
+  const n = sub.messages.length;
+  await sub.until((m) => m.length >= n + 2, 30_000, 'windows on the full disk');
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const used = Math.max(...seqs(sub.messages));
+  const m = sub.messages.length;
+  const second = startCli(daemonArgs(broker.url, device, 'audio.loop=true'), env);
+  await sub.until((x) => x.length >= m + 3, 30_000, 'labels after a restart on the full disk');
+  const after = seqs(sub.messages).slice(m);
+  assert.ok(
+    after.every((s) => s > used),
+    `resumed at ${after[0]}, ${used} was used before`,
+  );
+  assert.ok(
+    second.logs().some((l) => /state\.dir cannot be written .*ENOSPC.*free space/.test(String(l.msg))),
+    'the full disk is logged with the fix',
+  );
+  second.child.kill('SIGTERM');
+  assert.equal((await second.exited).code, 0, second.stderr());
   await sub.close();
 });
