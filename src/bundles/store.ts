@@ -32,6 +32,7 @@ import { BundleError, loadBundle, MANIFEST_FILE, type Bundle, type BundleManifes
 import { SIGNATURE_FILE } from '../inference/bundle-signature.js';
 import { checkArchive, extractArchive, isArchive, tooLarge } from './archive.js';
 import { errnoInWords } from '../util/input-file.js';
+import { processAlive } from '../util/process-alive.js';
 import { BundleStoreError } from './store-error.js';
 
 export { BundleStoreError };
@@ -422,15 +423,6 @@ async function checkSize(bundle: Bundle, maxBytes: number): Promise<void> {
   let total = 0;
   for (const file of bundleFiles(bundle.manifest)) total += (await stat(path.join(bundle.dir, file))).size;
   if (total > maxBytes) throw tooLarge(bundle.dir, total, maxBytes);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(p: string): Promise<boolean> {

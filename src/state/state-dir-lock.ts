@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/load.js';
+import { processAlive } from '../util/process-alive.js';
 
 export interface StateDirLock {
   /** What is locked: state.dir, or the RAM folder standing in for it. */
@@ -39,7 +40,7 @@ export function lockStateDir(stateDir: string, runtimeDir: string | null): State
   const pidFiles = [path.join(dir, 'lock'), ...(runtimeDir ? [path.join(runtimeDir, 'lock')] : [])];
   if (r.status === 1) {
     closeSync(fd);
-    const holder = pidFiles.map(readPid).find((pid) => pid !== null && alive(pid));
+    const holder = pidFiles.map(readPid).find((pid) => pid !== null && processAlive(pid));
     throw new ConfigError(
       `state.dir "${dir}" is in use by another avscene daemon${holder ? ` (PID ${holder})` : ''}: one daemon per state.dir. ` +
         'Stop that one first (systemctl stop avscene), or give this one its own state.dir (--set state.dir=…)',
@@ -70,15 +71,6 @@ function openable(dir: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
