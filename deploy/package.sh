@@ -27,8 +27,9 @@ app="$root/opt/avscene"
 bash deploy/stage-app.sh "$app"
 install -D -m 644 systemd/avscene.service "$root/lib/systemd/system/avscene.service"
 install -D -m 644 deploy/config.example.json "$root/etc/avscene/config.json"
-# Mender: the update module for model bundles and the inventory script (README § Rolling out to a fleet with Mender).
+# Mender: the update modules for model bundles and for this package, and the inventory script (README § Rolling out to a fleet with Mender).
 install -D -m 755 deploy/mender/avscene-bundle "$root/usr/share/mender/modules/v3/avscene-bundle"
+install -D -m 755 deploy/mender/avscene-deb "$root/usr/share/mender/modules/v3/avscene-deb"
 install -D -m 755 deploy/mender/mender-inventory-avscene "$root/usr/share/mender/inventory/mender-inventory-avscene"
 mkdir -p "$root/usr/bin"
 ln -s ../../opt/avscene/dist/cli/main.js "$root/usr/bin/avscene"   # relative: the tree works wherever it is unpacked

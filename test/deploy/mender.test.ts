@@ -1,6 +1,6 @@
 /**
  * Fleet rollout through Mender, end to end: Debian's mender-client in standalone mode, under a real systemd (one
- * sandbox for every check), with the .deb installed the image way and the avscene service labelling a looping file
+ * sandbox for every check), with the .deb installed and the avscene service labelling a looping file
  * and publishing to a mosquitto inside. Artifacts come from `make mender-artifact`'s script with Debian's
  * mender-artifact; the bundles are real (copies of the demo bundle under other versions, one with its classes
  * reordered, which the running daemon refuses).
@@ -8,7 +8,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { builtDeb } from '../helpers/deb.js';
 import { demoVersion } from '../helpers/bundles.js';
@@ -71,13 +71,63 @@ test('make mender-artifact writes an avscene-bundle artifact that provides the b
   assert.match(info, /demo-audio-9\.1\.0\.tar\.gz/);
 });
 
+/**
+ * A copy of the package under another version (control and the app's package.json), uncompressed (fast to build and
+ * to install); `broken` makes its CLI exit 78 at once, as a version refusing its configuration at start does.
+ */
+function variantDeb(deb: string, version: string, broken = false): string {
+  const work = tempDir('avscene-deb-variant-');
+  const root = path.join(work, 'root');
+  execFileSync('dpkg-deb', ['-R', deb, root]);
+  const control = path.join(root, 'DEBIAN/control');
+  writeFileSync(control, readFileSync(control, 'utf8').replace(/^Version: .*$/m, `Version: ${version}`));
+  const pkg = path.join(root, 'opt/avscene/package.json');
+  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(/"version": "[^"]*"/, `"version": "${version}"`));
+  if (broken)
+    writeFileSync(
+      path.join(root, 'opt/avscene/dist/cli/main.js'),
+      "#!/usr/bin/env node\nconsole.error('avscene: this build refuses to start (test)');\nprocess.exit(78);\n",
+    );
+  const out = path.join(work, `avscene_${version}.deb`);
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Znone', '--build', root, out], { stdio: 'ignore' });
+  return out;
+}
+
+/** An artifact for the avscene-deb module holding `deb`, into the share. */
+function debArtifact(deb: string, version: string): string {
+  const out = path.join(share, `avscene-${version}.mender`);
+  execFileSync('mender-artifact', [
+    'write',
+    'module-image',
+    '-T',
+    'avscene-deb',
+    '-n',
+    `avscene-${version}`,
+    '-t',
+    DEVICE_TYPE,
+    '-f',
+    deb,
+    '-o',
+    out,
+  ]);
+  return out;
+}
+
 /** Mender standalone, as the issue measured it: mender.conf `{}`, the state folder, device_type and artifact_info. */
-const IMAGE_SETUP = `
+const MENDER_SETUP = `
 mkdir -p "$1/data/mender" "$1/etc/mender"
 echo '{}' > "$1/etc/mender/mender.conf"
 echo 'device_type=${DEVICE_TYPE}' > "$1/data/mender/device_type"
 echo 'artifact_name=factory-image' > "$1/etc/mender/artifact_info"
-cat > "$1/etc/avscene/config.json" <<'JSON'
+`;
+
+/**
+ * The package installed on the running system (as on a provisioned device; also keeps the sandbox's boot short), then
+ * the service's configuration: the demo clip in a loop, in real time, to the broker inside.
+ */
+const INSTALL_AND_CONFIGURE = (deb: string) => `
+dpkg -i /srv/share/${path.basename(deb)}
+cat > /etc/avscene/config.json <<'JSON'
 {
   "device": { "id": "sbx" },
   "audio": { "source": "file", "file": "/opt/avscene/deploy/demo/acoustic_scene.wav", "loop": true },
@@ -112,7 +162,11 @@ test('mender install/commit/rollback of bundle artifacts against the running ser
   timeout: 900_000,
 }, async () => {
   const deb = builtDeb();
-  await withSandbox({ debs: [deb], share, setup: IMAGE_SETUP }, async (sbx) => {
+  artifacts.debNew = debArtifact(variantDeb(deb, '0.9.1'), '0.9.1');
+  artifacts.debBroken = debArtifact(variantDeb(deb, '0.9.2', true), '0.9.2');
+  copyFileSync(deb, path.join(share, path.basename(deb)));
+  await withSandbox({ share, setup: MENDER_SETUP }, async (sbx) => {
+    await sbx.sh(INSTALL_AND_CONFIGURE(deb), { timeoutMs: 300_000 });
     const inside = (file: string) => `/srv/share/${path.basename(file)}`;
     await sbx.sh('systemd-run --unit=broker /usr/sbin/mosquitto -p 1883');
     await sbx.sh(
@@ -191,5 +245,24 @@ test('mender install/commit/rollback of bundle artifacts against the running ser
     assert.equal(stopped.status, 0, stopped.stdout);
     assert.equal((await mender(sbx, 'commit')).status, 0);
     assert.match(await sbx.sh('avscene bundle status'), /current +demo-audio-9\.3\.0:[\s\S]*no daemon runs/);
+
+    // avscene itself: a new version through the avscene-deb module restarts the service and reports itself; a
+    // version that does not start is rolled back to the .deb kept at the last commit.
+    await sbx.sh('systemctl start avscene', { timeoutMs: 180_000 });
+    const upgraded = await mender(sbx, `install ${inside(artifacts.debNew!)}`);
+    assert.equal(upgraded.status, 0, upgraded.stdout);
+    assert.equal((await sbx.sh('avscene --version')).trim(), '0.9.1');
+    assert.equal((await sbx.sh('systemctl is-active avscene')).trim(), 'active');
+    const info = JSON.parse(await sbx.sh('mosquitto_sub -h 127.0.0.1 -t avscene/sbx/info -C 1 -W 10')) as {
+      software: string;
+    };
+    assert.equal(info.software, '0.9.1', 'the restarted daemon reports the new version on …/info');
+    assert.equal((await mender(sbx, 'commit')).status, 0);
+    const broken = await mender(sbx, `install ${inside(artifacts.debBroken!)}`);
+    assert.notEqual(broken.status, 0, broken.stdout);
+    assert.match(broken.stdout, /avscene 0\.9\.2 did not start/);
+    assert.equal((await sbx.sh('dpkg-query -W avscene')).trim(), 'avscene\t0.9.1');
+    assert.equal((await sbx.sh('systemctl is-active avscene')).trim(), 'active', broken.stdout);
+    assert.equal((await sbx.sh('mender --no-syslog show-artifact')).trim(), 'avscene-0.9.1');
   });
 });
