@@ -104,6 +104,13 @@ test('/healthz and /readyz: 200 while windows flow and the broker is there, 503 
   r = await fetch(`${base}/healthz`);
   assert.equal(r.status, 503);
   assert.match(await r.text(), /no window classified yet/);
+
+  // state.dir refuses writes (full or read-only card): labels go on, so still ready, and the reason says degraded.
+  state.sinceLastWindowMs = 400;
+  Object.assign(state.outputs, { stateDirWritable: 0, stateDirFailedWrites: 5 });
+  r = await fetch(`${base}/readyz`);
+  assert.equal(r.status, 200);
+  assert.match(await r.text(), /degraded: state\.dir not writable \(5 failed writes\)/);
 });
 
 test('/metrics is Prometheus text: window counter, stage histograms, MQTT and source gauges, bundle info, process metrics', async () => {
@@ -138,6 +145,16 @@ test('/metrics is Prometheus text: window counter, stage histograms, MQTT and so
   assert.equal(m.value('avscene_mqtt_queued_windows'), 7);
   assert.equal(m.value('avscene_mqtt_outbox_fill_ratio'), 0.25);
   assert.equal(m.value('avscene_mqtt_dropped_windows_total'), 1);
+  assert.equal(
+    m.value('avscene_state_dir_writable'),
+    1,
+    'a daemon that reports nothing about state.dir reads as writable',
+  );
+  state.outputs = { ...state.outputs, stateDirWritable: 0, stateDirFailedWrites: 4 };
+  const failing = await scrape();
+  assert.equal(failing.value('avscene_state_dir_writable'), 0);
+  assert.equal(failing.value('avscene_state_dir_failed_writes_total'), 4);
+  assert.equal(failing.types.avscene_state_dir_failed_writes_total, 'counter');
   assert.equal(m.value('avscene_mqtt_reconnects_total'), 3);
   assert.equal(m.value('avscene_source_up', { source: 'audio' }), 1);
   assert.equal(m.value('avscene_source_up', { source: 'video' }), undefined, 'no video source configured');
