@@ -199,10 +199,10 @@ test('a RAM folder planted as a link, owned by someone else or open to others is
 }, () => {
   const stateDir = tempDir();
   const runtimeRoot = mkdtempSync('/dev/shm/avscene-test-xdg-');
+  const victim = mkdtempSync('/dev/shm/avscene-test-victim-');
   try {
     const env = { XDG_RUNTIME_DIR: runtimeRoot };
     const base = path.join(runtimeRoot, 'avscene');
-    const victim = mkdtempSync('/dev/shm/avscene-test-victim-');
     // A link to another folder: not followed.
     symlinkSync(victim, base);
     const linked = openRuntimeDir(stateDir, env);
@@ -220,8 +220,8 @@ test('a RAM folder planted as a link, owned by someone else or open to others is
     assert.ok(own.dir && own.problem === null, 'a folder of this user, mode 0700, is used');
     chmodSync(own.dir!, 0o777);
     assert.match(openRuntimeDir(stateDir, env).problem!, /mode 0777, not 0700/);
-    rmSync(victim, { recursive: true, force: true });
   } finally {
+    rmSync(victim, { recursive: true, force: true });
     rmSync(runtimeRoot, { recursive: true, force: true });
   }
 });
