@@ -232,6 +232,10 @@ describe('toolkit end to end: TAU layout → pipeline → bundle → avscene cla
       existsSync(path.join(work, 'places365', 'mobilenet_v3_small-places365.pt')),
       'the Places365 stage keeps its result',
     );
+    // per-epoch logs: the image net's with its held-out frames' metrics (the kill in its first stage redid nothing twice)
+    const imageLog = readFileSync(path.join(work, 'stages', 'fold0', 'image', 'mobilenet-v3-small.csv'), 'utf8');
+    assert.match(imageLog, /^epoch,loss,lr,seconds,valAccuracy,valLogLoss\n1,/);
+    assert.ok(existsSync(path.join(work, 'places365', 'mobilenet_v3_small-places365.csv')));
     const results = JSON.parse(readFileSync(path.join(work, 'report', 'report.json'), 'utf8'));
     assert.ok(results.systems.av.n === 9, `9 evaluate segments, got ${results.systems.av.n}`);
     assert.ok(Number.isFinite(results.baseline.logLoss));

@@ -14,4 +14,5 @@ def train_image(cfg: dict) -> None:
         for n_i, arch in enumerate(cfg["image"]["nets"]):
             train_image_net(cfg, arch, run.with_video(stage.train), run.labels,
                             run.stage_dir(stage) / "image" / f"{image_net_key(arch)}.pt", run.device,
-                            seed=cfg["seed"] + 1000 * s_i + 100 + n_i, pretrain_dir=run.work / "places365")
+                            seed=cfg["seed"] + 1000 * s_i + 100 + n_i, pretrain_dir=run.work / "places365",
+                            heldout_ids=run.with_video(stage.heldout))

@@ -57,8 +57,15 @@ class FrameDataset(torch.utils.data.Dataset):
             return self.transform(im.convert("RGB")), label
 
 
+def eval_transform(pre: dict):
+    """For the per-epoch validation columns only: resize + center crop in PyTorch (the tensors that are scored,
+    embedded and exported come from the daemon's own preprocessing)."""
+    return transforms.Compose([transforms.Resize(pre["resize"]), transforms.CenterCrop(pre["crop"][0]),
+                               transforms.ToTensor(), transforms.Normalize(pre["mean"], pre["std"])])
+
+
 def _fit(embedder: ImageEmbedder, head: ImageHead, dataset, cfg: dict, epochs: int, classes: int,
-         device, gen: torch.Generator, ckpt: Checkpoint, label: str) -> None:
+         device, gen: torch.Generator, ckpt: Checkpoint, label: str, validate=None) -> None:
     cfg_i = cfg["image"]
     world = distributed.world_size()
     bs = max(1, int(cfg_i["batchSize"]) // world)
@@ -87,7 +94,8 @@ def _fit(embedder: ImageEmbedder, head: ImageHead, dataset, cfg: dict, epochs: i
         return soft_cross_entropy(model(x.to(device, non_blocking=True)), target.to(device))
 
     fit_epochs({"embedder": embedder, "head": head}, opt, sched, ckpt, epochs, label, batches, loss_fn,
-               precision=Precision(device, cfg["amp"]), gen=gen, items=len(sampler) if sampler is not None else len(dataset))
+               precision=Precision(device, cfg["amp"]), gen=gen, items=len(sampler) if sampler is not None else len(dataset),
+               validate=validate)
 
 
 def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg: dict, pre: dict, device, gen, work: Path) -> str:
@@ -120,7 +128,7 @@ def _pretrain(embedder: ImageEmbedder, arch: str, weights: dict, cfg: dict, pre:
 
 
 def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out: Path, device, seed: int,
-                    pretrain_dir: Path) -> Path:
+                    pretrain_dir: Path, heldout_ids=()) -> Path:
     """Trains one image net on the task (after the ImageNet → Places365 stages, whose result is kept in
     ``pretrain_dir`` and shared by every held-out stage: it does not depend on the task's data)."""
     if out.is_file():
@@ -139,8 +147,22 @@ def train_image_net(cfg: dict, arch: str, train_ids, labels: dict[str, int], out
     origin = _pretrain(embedder, arch, cfg_i["weights"].get(arch, {}), cfg, pre, device, gen, pretrain_dir)
     head = ImageHead(embedder.embedding_dim, classes).to(device)
     data = FrameDataset(items, train_transform(pre, cfg_i["brightness"], cfg_i["contrast"], cfg_i["cropScale"]))
+    validate = None
+    held = [(p, labels[c]) for c in heldout_ids for p in frame_paths(cfg["cacheDir"], c)]
+    if held:
+        from .audio import window_metrics
+        # Its own generator: a DataLoader iterator draws a base seed, which must not come from the global RNG.
+        loader = torch.utils.data.DataLoader(FrameDataset(held, eval_transform(pre)), batch_size=32, shuffle=False,
+                                             generator=torch.Generator())
+
+        def validate():
+            embedder.eval(), head.eval()
+            probs = torch.cat([head(embedder(x.to(device))).cpu() for x, _ in loader])
+            return window_metrics(probs, torch.tensor([y for _, y in held]))
+
     ckpt = Checkpoint(out.with_suffix(".ckpt"))
-    _fit(embedder, head, data, cfg, int(cfg_i["epochs"]), classes, device, gen, ckpt, f"train {arch} ({out.parent.parent.name})")
+    _fit(embedder, head, data, cfg, int(cfg_i["epochs"]), classes, device, gen, ckpt, f"train {arch} ({out.parent.parent.name})",
+         validate)
     save_atomic({"embedder": embedder.state_dict(), "head": head.state_dict(),
                  "spec": {"architecture": arch, "preprocess": pre, "classes": classes, "origin": origin,
                           "stochasticDepth": cfg_i["stochasticDepth"]}}, out)
