@@ -265,7 +265,7 @@ export const configSchema = {
         env: 'AVSCENE_MQTT_OUTBOX_MAX_MB',
       },
       maxAgeH: {
-        doc: 'Outbox bound in hours (1–8760, a year): older windows are dropped and counted.',
+        doc: 'Outbox bound in hours (1–8760, a year), counted on a monotonic clock from when the window was queued: older windows are dropped and counted.',
         format: 'integer',
         min: 1,
         max: 8760,

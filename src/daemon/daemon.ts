@@ -218,7 +218,7 @@ export class Daemon {
         this.health.recordWindow(payload.latencyMs, payload.degraded);
         this.lastWindowAt = Date.now();
         this.lastWindowHadFrame = item.frame !== null;
-        for (const sink of this.parts.sinks) sink.publishWindow({ payload, timings });
+        for (const sink of this.parts.sinks) this.publishTo(sink, { payload, timings });
         // Debug, not info: a line a second in the journal is months of SD-card writes; MQTT carries every label.
         this.logger.debug(
           {
@@ -241,6 +241,18 @@ export class Daemon {
         if (discarded > 0)
           this.logger.info({ discarded }, 'windows captured but not yet classified at shutdown were discarded');
       }
+    }
+  }
+
+  /** A sink must not throw (sink.ts); if one does anyway, the window still reaches the others and labelling goes on. */
+  private publishTo(sink: SceneSink, result: Parameters<SceneSink['publishWindow']>[0]): void {
+    try {
+      sink.publishWindow(result);
+    } catch (err) {
+      this.logger.error(
+        { err: (err as Error).message, output: sink.description },
+        'an output failed a window; labelling goes on',
+      );
     }
   }
 
@@ -316,16 +328,27 @@ export class Daemon {
     for (const sink of this.parts.sinks) sink.publishHealth(snapshot);
   }
 
+  /** Every step runs even when one before it threw (a full disk, a sink's bug): each is logged and the next goes on. */
   private async shutdown(): Promise<void> {
     const deadline = Date.now() + SHUTDOWN_BUDGET_MS;
     const left = () => Math.max(100, deadline - Date.now());
     if (this.healthTimer) clearInterval(this.healthTimer);
-    this.publishHealth();
+    const step = async (name: string, run: () => unknown): Promise<void> => {
+      try {
+        await run();
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, step: name }, `shutdown: ${name} failed; going on`);
+      }
+    };
+    await step('health report', () => this.publishHealth());
     const sinkBudget = Math.min(SINK_CLOSE_BUDGET_MS, left());
-    await Promise.allSettled(this.parts.sinks.map((sink) => sink.close(sinkBudget)));
-    this.parts.windowCounter?.close();
-    this.parts.stateDir?.close();
-    await this.swapper?.close();
+    await step('outputs', async () => {
+      for (const r of await Promise.allSettled(this.parts.sinks.map((sink) => sink.close(sinkBudget))))
+        if (r.status === 'rejected') throw r.reason;
+    });
+    await step('window counter', () => this.parts.windowCounter?.close());
+    await step('state.dir', () => this.parts.stateDir?.close());
+    await step('bundle swapper', () => this.swapper?.close());
     await Promise.allSettled([this.parts.video?.stop(), this.engine.close(), ...this.retired]);
     this.logger.info({ windows: this.health.windows, dropped: this.health.dropped }, 'avscene stopped');
   }

@@ -119,6 +119,16 @@ export class DaemonMetrics {
       (s) => mqttState(s).dropped,
     );
     counter(
+      'avscene_mqtt_refused_dropped_windows_total',
+      'Windows dropped after the MQTT broker refused them (MQTT 5 reason code >= 0x80) too often.',
+      (s) => s.outputs.mqttRefusedDropped ?? 0,
+    );
+    counter(
+      'avscene_mqtt_outbox_bad_records_total',
+      'Outbox records found damaged at start (checksum or format) and skipped.',
+      (s) => s.outputs.mqttOutboxBadRecords ?? 0,
+    );
+    counter(
       'avscene_mqtt_reconnects_total',
       'Reconnections to the MQTT broker after a lost connection.',
       (s) => mqttState(s).reconnects,

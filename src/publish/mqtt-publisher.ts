@@ -15,7 +15,7 @@ import { Backoff } from './backoff.js';
 import { clientOptions, currentPassword, type ConnectionSettings } from './mqtt-client-options.js';
 import { explainConnectError, type ConnectFailure, type FailureKind } from './mqtt-errors.js';
 import { maskSecrets } from '../config/secrets.js';
-import type { Outbox, OutboxIo } from './outbox.js';
+import type { Outbox, OutboxEntry, OutboxIo } from './outbox.js';
 import { MESSAGE_SCHEMA_VERSION, windowJson, type ScenePayload } from './payload.js';
 import { topicsFor, type Topics } from './topics.js';
 
@@ -30,6 +30,10 @@ export interface PublisherOptions extends ConnectionSettings {
   windowExpiryS?: number;
   /** While the broker is away: one reminder with the queue size this often. */
   reminderMs?: number;
+  /** A window the broker refuses (MQTT 5 reason code ≥ 0x80) is dropped after this many refusals. */
+  maxRefusals?: number;
+  /** First wait before a refused window is sent again (doubling, up to a minute). */
+  refusalBackoffMs?: number;
 }
 
 /** What an operator (health topic, metrics sink) wants to know about delivery. */
@@ -40,6 +44,8 @@ export interface PublisherStats {
   queuedBytes: number;
   /** Windows dropped by the outbox bounds (size, age) since start. */
   dropped: number;
+  /** Windows dropped after the broker refused them `maxRefusals` times. */
+  refusedDropped: number;
   /** Connections made after the first one. */
   reconnects: number;
   /** Capture time of the oldest window not yet acknowledged. */
@@ -56,6 +62,13 @@ interface StateMessage {
 /** A connection that lasted less than this does not reset the backoff (two clients fighting over one client id). */
 const STABLE_CONNECTION_MS = 10_000;
 const STREAM_INFLIGHT = 64;
+/**
+ * Another board with this device.id (a cloned image) takes our client id, and its last will says `offline` on our
+ * status topic while we are connected, again and again: this many times within CLONE_WINDOW_MS is not a stale will
+ * but a second device.
+ */
+const CLONE_EVENTS = 3;
+const CLONE_WINDOW_MS = 5 * 60_000;
 
 export class MqttPublisher {
   readonly topics: Topics;
@@ -64,7 +77,7 @@ export class MqttPublisher {
   private readonly logger: Logger;
   private readonly backoff: Backoff;
   private readonly state = new Map<string, StateMessage>();
-  private readonly watchers = new Map<string, (payload: string) => void>();
+  private readonly watchers = new Map<string, (payload: string, retained: boolean) => void>();
   private readonly tickTimer: NodeJS.Timeout;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reminderTimer: NodeJS.Timeout | null = null;
@@ -81,6 +94,13 @@ export class MqttPublisher {
   private lastFailure: ConnectFailure | null = null;
   private lastSceneSeq = -1;
   private reconnects = 0;
+  private refusedDropped = 0;
+  private refusalTimer: NodeJS.Timeout | null = null;
+  /** When a connection ended early or our online was overridden: a clone of this device is suspected. */
+  private takeovers: number[] = [];
+  private cloneLoggedAt = -Infinity;
+  /** One line per lost connection: the first failure that explains it (keep-alive timeout), not one per window. */
+  private lossExplained = false;
   private readonly url: string;
 
   constructor(private readonly options: PublisherOptions) {
@@ -97,19 +117,26 @@ export class MqttPublisher {
     }
     this.setState(this.topics.status, 'online');
     // Our own status saying offline while we run: a stale last will (an earlier connection of this device) won a race.
-    this.watch(this.topics.status, (payload) => {
+    this.watch(this.topics.status, (payload, retained) => {
       if (payload !== 'offline' || this.closing || !this.ready) return;
       this.logger.info(
         { topic: this.topics.status },
         'status said offline while running (a stale last will); online re-asserted',
       );
+      // A retained offline is the broker's memory of our own last connection; a live one is a will published now.
+      if (!retained) this.takenOver('our status was set offline while connected');
       this.sendState(this.topics.status);
     });
     this.client = mqtt.connect(options.url, clientOptions(options, this.topics));
     this.client.on('connect', (packet) => this.onConnect(packet));
     this.client.on('close', () => this.onClose());
     this.client.on('error', (err) => this.onError(err));
-    this.client.on('message', (topic, payload) => this.watchers.get(topic)?.(payload.toString()));
+    this.client.on('disconnect', (packet) => {
+      if (packet.reasonCode === 0x8e) this.takenOver('the broker said: session taken over');
+    });
+    this.client.on('message', (topic, payload, packet) =>
+      this.watchers.get(topic)?.(payload.toString(), packet.retain),
+    );
     this.tickTimer = setInterval(() => this.outbox.tick(), 1000).unref();
     this.reminderTimer = setInterval(() => this.remind(), options.reminderMs ?? 5 * 60_000).unref();
   }
@@ -125,6 +152,7 @@ export class MqttPublisher {
       queued: this.outbox.length,
       queuedBytes: this.outbox.bytes,
       dropped: this.outbox.dropped,
+      refusedDropped: this.refusedDropped,
       reconnects: this.reconnects,
       oldestQueued: oldest === null ? null : new Date(oldest).toISOString(),
       outboxIo: { ...this.outbox.io },
@@ -186,6 +214,7 @@ export class MqttPublisher {
     clearInterval(this.tickTimer);
     if (this.reminderTimer) clearInterval(this.reminderTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.refusalTimer) clearTimeout(this.refusalTimer);
     // The first connection still on its way (a file classified faster than the broker answered, or inputs checked
     // before it was contacted): it gets the budget too, unless an attempt has already failed.
     while (!this.everConnected && this.lastFailure === null && this.outbox.length > 0 && Date.now() < deadline - 300) {
@@ -195,10 +224,15 @@ export class MqttPublisher {
     while (this.ready && this.outbox.length > 0 && Date.now() < deadline - 300)
       await new Promise((r) => setTimeout(r, 10));
     this.outbox.close();
-    if (this.outbox.length > 0) {
+    const queued = this.outbox.length;
+    if (queued > 0) {
+      const unwritten = this.outbox.unwritten;
       this.logger.warn(
-        { queued: this.outbox.length },
-        `MQTT broker ${this.url} ${this.ready ? 'did not acknowledge' : 'unreachable at shutdown:'} ${this.outbox.length} window(s) in time; kept in the outbox and sent after the next start`,
+        { queued, unwritten },
+        `MQTT broker ${this.url} ${this.ready ? 'did not acknowledge' : 'unreachable at shutdown:'} ${queued} window(s) in time; ` +
+          (unwritten === 0
+            ? 'kept in the outbox and sent after the next start'
+            : `${unwritten} of them could not be written (state.dir not writable) and are lost with this stop`),
       );
     }
     if (this.ready) {
@@ -207,7 +241,15 @@ export class MqttPublisher {
         Math.max(50, deadline - Date.now()),
       );
     }
-    await withTimeout(this.client.endAsync(!this.ready), Math.max(100, deadline - Date.now()));
+    // mqtt.js ends gracefully only once every message it sent is acknowledged; after a reconnection it may hold some
+    // that never will be (sent on a connection that died). What matters is acknowledged or in the outbox by now.
+    for (const id of Object.keys(this.client.outgoing)) this.client.removeOutgoingMessage(Number(id));
+    const ended = await withTimeout(
+      this.client.endAsync(!this.ready).then(() => true),
+      Math.max(100, deadline - Date.now()),
+    );
+    // A DISCONNECT the link never carried: drop the socket, or it keeps the process alive past SIGTERM.
+    if (!ended) this.client.stream?.destroy();
   }
 
   private setState(topic: string, payload: string, onDelivered?: () => void): void {
@@ -235,19 +277,65 @@ export class MqttPublisher {
       this.streamInflight++;
       this.client.publish(entry.topic, entry.payload, this.windowOptions(), (err) => {
         if (generation !== this.generation) return; // that connection is gone; requeueSent() took the window back
+        const code = (err as { code?: unknown } | undefined)?.code;
+        // 'Connection closed' for every window in flight when the link dies (keep-alive timeout): the close that
+        // follows requeues them all, and the one line about the lost connection says why.
+        if (err && !(typeof code === 'number' && code >= 0x80)) return;
         this.streamInflight--;
-        if (err) {
-          // An MQTT 5 broker refused it (quota, ACL): it stays unacknowledged and is sent again after the next reconnect.
-          this.logger.warn(
-            { seq: entry.seq, err: err.message },
-            'MQTT broker refused a window message; it is kept and sent again after reconnecting',
-          );
-        } else {
-          this.outbox.ack(entry);
-        }
+        if (err) this.refused(entry, code as number, err.message);
+        else this.outbox.ack(entry);
         this.pump();
       });
     }
+  }
+
+  /** An MQTT 5 broker refused a window (not authorized, quota exceeded): again later, dropped after maxRefusals. */
+  private refused(entry: OutboxEntry, code: number, reason: string): void {
+    const max = this.options.maxRefusals ?? 5;
+    if (entry.refusals + 1 >= max) {
+      this.outbox.discard(entry);
+      this.refusedDropped++;
+      this.logger.error(
+        {
+          seq: entry.seq,
+          reasonCode: `0x${code.toString(16)}`,
+          reason,
+          refusals: max,
+          refusedDropped: this.refusedDropped,
+        },
+        `MQTT broker refused window seq ${entry.seq} ${max} times (${reason}): dropped, counted in mqttRefusedDropped; check the broker's ACL and quotas for ${entry.topic}`,
+      );
+      return;
+    }
+    const delay = Math.min(60_000, (this.options.refusalBackoffMs ?? 1000) * 2 ** entry.refusals);
+    this.outbox.refused(entry, delay);
+    if (entry.refusals === 1) {
+      this.logger.warn(
+        { seq: entry.seq, reasonCode: `0x${code.toString(16)}`, reason },
+        `MQTT broker refused window seq ${entry.seq} (${reason}): sent again with backoff, dropped after ${max} refusals`,
+      );
+    }
+    if (!this.refusalTimer) {
+      this.refusalTimer = setTimeout(() => {
+        this.refusalTimer = null;
+        this.pump();
+      }, delay + 5);
+      this.refusalTimer.unref?.();
+    }
+  }
+
+  /** The client id or our online was taken over; repeatedly, that is a second board with this device.id. */
+  private takenOver(what: string): void {
+    const now = performance.now();
+    this.takeovers = [...this.takeovers.filter((t) => now - t < CLONE_WINDOW_MS), now];
+    if (this.takeovers.length < CLONE_EVENTS || now - this.cloneLoggedAt < CLONE_WINDOW_MS) return;
+    this.cloneLoggedAt = now;
+    this.logger.error(
+      { device: this.options.deviceId, events: this.takeovers.length, last: what, url: this.url },
+      `another client with device.id "${this.options.deviceId}" is on broker ${this.url} (a cloned SD card image?): ` +
+        `${this.takeovers.length} connection or status take-overs within ${CLONE_WINDOW_MS / 60_000} min. ` +
+        'Give each board its own device.id (and remove the copied state.dir); until then both lose messages',
+    );
   }
 
   private windowOptions(): IClientPublishOptions {
@@ -259,7 +347,7 @@ export class MqttPublisher {
     };
   }
 
-  private watch(topic: string, handler: (payload: string) => void): void {
+  private watch(topic: string, handler: (payload: string, retained: boolean) => void): void {
     this.watchers.set(topic, handler);
     if (this.ready) this.client.subscribe(topic, { qos: 1 });
   }
@@ -283,6 +371,7 @@ export class MqttPublisher {
       this.logger.info({ url: this.url, queued }, this.everConnected ? 'MQTT reconnected' : 'MQTT connected');
     }
     this.everConnected = true;
+    this.lossExplained = false;
     this.outageSince = null;
     this.failuresLogged.clear();
     this.lastFailure = null;
@@ -307,10 +396,13 @@ export class MqttPublisher {
       this.outageSince = Date.now();
       if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
       this.failuresLogged.add('network');
-      this.logger.warn(
-        { url: this.url },
-        `MQTT connection to ${this.url} lost: windows are kept in the outbox and sent in order when it is back; reconnecting with backoff`,
-      );
+      if (!this.lossExplained) {
+        this.logger.warn(
+          { url: this.url, queued: this.outbox.length },
+          `MQTT connection to ${this.url} lost: windows are kept in the outbox and sent in order when it is back; reconnecting with backoff`,
+        );
+      }
+      this.lossExplained = false;
     }
     this.scheduleReconnect();
   }
@@ -337,6 +429,15 @@ export class MqttPublisher {
   private onError(err: Error & { code?: string | number }): void {
     if (this.closing) {
       this.logger.debug({ err: err.message }, 'MQTT error while disconnecting'); // e.g. a write racing the DISCONNECT
+      return;
+    }
+    if (err.message === 'Keepalive timeout') {
+      // The link died without a FIN (a half-open link: cable, Wi-Fi, NAT): one line, not one per window in flight.
+      this.lossExplained = true;
+      this.logger.warn(
+        { url: this.url, keepaliveS: this.options.keepaliveS ?? 60, queued: this.outbox.length },
+        `MQTT broker ${this.url} stopped answering (keep-alive timeout: the link is half-open or the broker hangs): windows are kept in the outbox and sent in order when it is back; reconnecting with backoff`,
+      );
       return;
     }
     const failure = explainConnectError(err);

@@ -17,6 +17,7 @@ import type { ConnectionSettings } from './mqtt-client-options.js';
 import { MqttPublisher } from './mqtt-publisher.js';
 import { windowJson } from './payload.js';
 import { Outbox, segmentSeqFloor } from './outbox.js';
+import type { BadRecord } from './outbox-records.js';
 import type { HealthSnapshot, ModelInfo, RunningModel, SceneSink, WindowResult } from './sink.js';
 import { topicsFor, type Topics } from './topics.js';
 
@@ -134,16 +135,23 @@ export class MqttSink implements SceneSink {
       mqttConnected: this.publisher?.connected ? 1 : 0,
       mqttQueued: this.outbox.length,
       mqttDropped: this.outbox.dropped,
+      mqttRefusedDropped: this.publisher?.stats().refusedDropped ?? 0,
+      mqttOutboxBadRecords: this.outbox.corrupt,
+      mqttOutboxPersisting: this.outbox.persisting ? 1 : 0,
       mqttReconnects: this.publisher?.stats().reconnects ?? 0,
       mqttOldestQueuedS: oldest === null ? 0 : Math.max(0, Math.round((Date.now() - oldest) / 1000)),
       mqttOutboxFill: Math.round(this.outbox.fill * 1000) / 1000,
     };
   }
 
+  /** Each step runs even when the one before it threw: the embedded broker is closed whatever the publisher did. */
   async close(budgetMs: number): Promise<void> {
-    if (this.publisher) await this.publisher.close(budgetMs);
-    else this.outbox.close();
-    await this.broker?.close();
+    try {
+      if (this.publisher) await this.publisher.close(budgetMs);
+      else this.outbox.close();
+    } finally {
+      await this.broker?.close();
+    }
   }
 
   /** `…/info`, retained and sent again on every connection: what this device runs, for fleet dashboards. */
@@ -209,9 +217,10 @@ function openOutbox(config: MqttSinkConfig, logger: Logger): { outbox: Outbox; r
     syncIntervalMs: config.outbox.syncS * 1000,
     writeAheadAfterMs: WRITE_AHEAD_AFTER_MS,
     acked,
+    storage: config.storage,
+    logger,
   });
-  if (outbox.corrupt > 0)
-    logger.warn({ dir, lines: outbox.corrupt }, 'outbox: skipped unreadable lines (torn by a power cut)');
+  if (outbox.corrupt > 0) logDamage(dir, outbox.damaged, logger);
   if (outbox.length > 0 || outbox.dropped > 0) {
     logger.info(
       { dir, queued: outbox.length, dropped: outbox.dropped },
@@ -219,6 +228,15 @@ function openOutbox(config: MqttSinkConfig, logger: Logger): { outbox: Outbox; r
     );
   }
   return { outbox, restored };
+}
+
+/** Once at start: how many records were skipped, and where (the first few), without guessing the cause. */
+function logDamage(dir: string, damaged: readonly BadRecord[], logger: Logger): void {
+  const where = damaged.slice(0, 5).map((d) => `${path.basename(d.file)}@${d.offset}${d.cut ? ' (cut short)' : ''}`);
+  logger.warn(
+    { dir, records: damaged.length, where },
+    `outbox: skipped ${damaged.length} damaged record(s) (checksum or format; a record cut short by a failed write or a power cut, or a storage fault): ${where.join(', ')}${damaged.length > 5 ? ', …' : ''}; every intact record is kept; counted in mqttOutboxBadRecords`,
+  );
 }
 
 function connectionSettings(config: MqttSinkConfig): ConnectionSettings {

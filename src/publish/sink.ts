@@ -57,7 +57,7 @@ export interface WindowResult {
 }
 
 /** Counters behind the health report: the daemon's own (windows, latency, memory) merged with every sink's `stats()`. */
-export type HealthSnapshot = Readonly<Record<string, number>>;
+export type HealthSnapshot = Readonly<Record<string, number | boolean>>;
 
 export interface SceneSink {
   /** What it publishes to, for the start-up log, e.g. `mqtt mqtt://broker:1883 avscene/kitchen/…`. Valid after start(). */

@@ -19,6 +19,8 @@ export interface MosquittoOptions {
   tls?: { ca: string; cert: string; key: string; requireClientCertificate: boolean };
   /** mosquitto ACL file (what each client may read and write); reload() reads it again. */
   aclFile?: string;
+  /** Run inside this network namespace, listening on `address` (a broken-link test: helpers/netns.ts). */
+  netns?: { name: string; address: string };
 }
 
 /** mosquitto_passwd file for `users`; rewrite it and call reload() to change a password on a running broker. */
@@ -38,11 +40,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = 5000, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = net.connect(port, host);
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -50,7 +52,7 @@ export async function waitForPort(port: number, timeoutMs = 5000): Promise<void>
       socket.once('error', () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -70,7 +72,7 @@ export async function startMosquitto(
   writeFileSync(
     conf,
     [
-      `listener ${chosen} 127.0.0.1`,
+      `listener ${chosen} ${options.netns?.address ?? '127.0.0.1'}`,
       ...(tls
         ? [
             `cafile ${tls.ca}`,
@@ -89,7 +91,10 @@ export async function startMosquitto(
       'log_type error',
     ].join('\n') + '\n',
   );
-  const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = options.netns
+    ? ['ip', 'netns', 'exec', options.netns.name, 'mosquitto', '-c', conf]
+    : ['mosquitto', '-c', conf];
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -97,13 +102,13 @@ export async function startMosquitto(
     throw new Error(`cannot start mosquitto (apt-get install mosquitto; make test does it): ${err.message}`);
   });
   try {
-    await waitForPort(chosen);
+    await waitForPort(chosen, 5000, options.netns?.address);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`mosquitto did not start on port ${chosen}: ${stderr || (err as Error).message}`);
   }
   return {
-    url: `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${chosen}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://${options.netns?.address ?? '127.0.0.1'}:${chosen}`,
     port: chosen,
     dataDir: dir,
     passwordFile,

@@ -287,24 +287,34 @@ test('MQTT 5: window messages carry a message expiry; scene stays retained witho
   }
 });
 
-test('MQTT 5: windows the broker refuses (ACL) are kept, not lost, and reach it in seq order after the next connection', async () => {
+test('MQTT 5: windows the broker refuses (ACL) are retried with backoff, not lost, and reach it in seq order once allowed', async () => {
   const acl = path.join(tempDir('avscene-acl-'), 'acl');
   writeFileSync(acl, 'topic read avscene/#\n'); // anonymous clients may subscribe but not publish
   const broker = await startMosquitto(undefined, undefined, { aclFile: acl });
   const sub = await Collector.subscribe(broker.url, 'avscene/acl/window', 'acl-sub'); // a persistent session
   const log = memoryLogger();
   // Its own device id: publishers of earlier tests still retry their brokers' ports, one of which may be this one.
-  const pub = publisher({ url: broker.url, protocolVersion: '5', logger: log.logger, deviceId: 'acl' });
+  const pub = publisher({
+    url: broker.url,
+    protocolVersion: '5',
+    logger: log.logger,
+    deviceId: 'acl',
+    refusalBackoffMs: 100,
+    maxRefusals: 1000,
+  });
   let back: Awaited<ReturnType<typeof startMosquitto>> | undefined;
   try {
     await waitFor(() => pub.connected, 10_000, 'the first connection');
     pub.publishWindow(scene(0));
     pub.publishWindow(scene(1));
-    const refusals = () => log.lines.filter((l) => /refused a window message/.test(l.msg));
+    const refusals = () => log.lines.filter((l) => /refused window seq/.test(l.msg));
     await waitFor(() => refusals().length === 2, 10_000, 'the broker refusing both windows');
-    assert.match(String(refusals()[0]!.err), /not authori[sz]ed/i, "the broker's reason is logged");
+    assert.match(String(refusals()[0]!.reason), /not authori[sz]ed/i, "the broker's reason is logged");
     assert.equal(pub.stats().queued, 2, 'both windows are kept unacknowledged');
-    // The operator fixes the ACL; the windows go out after the next connection (a broker restart here).
+    // Retried on the same connection with backoff (100, 200, 400 ms…), logged once per window.
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(refusals().length, 2, 'one line per refused window, not one per retry');
+    // The operator fixes the ACL (a broker restart here); the windows go out in order.
     writeFileSync(acl, 'topic readwrite avscene/#\n');
     await broker.stop();
     back = await startMosquitto(broker.port, broker.dataDir, { aclFile: acl });
@@ -313,10 +323,40 @@ test('MQTT 5: windows the broker refuses (ACL) are kept, not lost, and reach it 
     await sub.until((m) => m.length >= 3, 20_000, 'three window messages');
     assert.deepEqual(seqs(sub, 'avscene/acl/window'), [0, 1, 2]);
     await waitFor(() => pub.stats().queued === 0, 10_000, 'every window acknowledged');
+    assert.equal(pub.stats().refusedDropped, 0);
   } finally {
     await pub.close(500);
     await sub.close();
     await (back ?? broker).stop();
+  }
+});
+
+test('MQTT 5: a window refused maxRefusals times is dropped, counted apart from the bounds, logged with the reason; queued counts only live windows', async () => {
+  const acl = path.join(tempDir('avscene-acl-'), 'acl');
+  writeFileSync(acl, 'topic read avscene/#\n');
+  const broker = await startMosquitto(undefined, undefined, { aclFile: acl });
+  const log = memoryLogger();
+  const pub = publisher({
+    url: broker.url,
+    protocolVersion: '5',
+    logger: log.logger,
+    deviceId: 'acl2',
+    refusalBackoffMs: 50,
+    maxRefusals: 3,
+  });
+  try {
+    await waitFor(() => pub.connected, 10_000, 'the first connection');
+    for (let seq = 0; seq < 3; seq++) pub.publishWindow(scene(seq));
+    await waitFor(() => pub.stats().refusedDropped === 3, 10_000, 'three windows dropped after 3 refusals each');
+    assert.equal(pub.stats().queued, 0, 'dropped windows are not counted as queued');
+    assert.equal(pub.stats().dropped, 0, 'the bounds dropped nothing');
+    const dropped = log.lines.filter((l) => /refused window seq \d+ 3 times/.test(l.msg));
+    assert.equal(dropped.length, 3);
+    assert.match(String(dropped[0]!.reason), /not authori[sz]ed/i);
+    assert.equal(dropped[0]!.level, 50, 'an error: the operator must fix the ACL or quota');
+  } finally {
+    await pub.close(500);
+    await broker.stop();
   }
 });
 

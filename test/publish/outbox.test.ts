@@ -36,7 +36,7 @@ function drain(outbox: Outbox): number[] {
   return seqs;
 }
 
-const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.seg'));
+const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.rec'));
 
 test('while the broker acknowledges within a second, nothing is written to disk', () => {
   const dir = tempDir();
@@ -50,7 +50,14 @@ test('while the broker acknowledges within a second, nothing is written to disk'
     clock.t += 980;
     outbox.tick();
   }
-  assert.deepEqual(outbox.io, { writes: 0, bytesWritten: 0, fsyncs: 0, segmentsCreated: 0, segmentsDeleted: 0 });
+  assert.deepEqual(outbox.io, {
+    writes: 0,
+    bytesWritten: 0,
+    fsyncs: 0,
+    segmentsCreated: 0,
+    segmentsDeleted: 0,
+    failures: 0,
+  });
   assert.deepEqual(segments(dir), []);
   assert.equal(outbox.length, 0);
 });
