@@ -22,15 +22,21 @@ after(async () => {
 });
 
 const scene = (l: LogLine) => typeof l.seq === 'number' && String(l.msg).startsWith('scene ');
+/** A mosquitto in its own network namespace, reached through a link the test can blackhole. */
+async function brokerBehindLink(index: number) {
+  const link = netnsLink(index);
+  links.push(link);
+  const broker = await startMosquitto(undefined, undefined, { netns: { name: link.name, address: link.nsAddress } });
+  return { link, broker };
+}
+
 /** The write-ahead delay (1 s) plus the outbox's once-a-second tick, plus scheduling slack on a busy machine. */
 const AT_RISK_AFTER_MS = 2500;
 
 test('half-open link, kill -9 after it: nothing captured more than the write-ahead delay before is lost (queued windows included)', {
   skip: NEEDS_ROOT,
 }, async () => {
-  const link = netnsLink(1);
-  links.push(link);
-  const broker = await startMosquitto(undefined, undefined, { netns: { name: link.name, address: link.nsAddress } });
+  const { link, broker } = await brokerBehindLink(1);
   const device = 'half-open';
   const stateDir = tempDir();
   const sub = await Collector.subscribe(broker.url, `avscene/${device}/window`);
@@ -94,9 +100,7 @@ test('half-open link, kill -9 after it: nothing captured more than the write-ahe
 test('half-open link: the keep-alive timeout is reported once as such (not once per window in flight); SIGTERM then exits 0 at once', {
   skip: NEEDS_ROOT,
 }, async () => {
-  const link = netnsLink(2);
-  links.push(link);
-  const broker = await startMosquitto(undefined, undefined, { netns: { name: link.name, address: link.nsAddress } });
+  const { link, broker } = await brokerBehindLink(2);
   const device = 'keepalive';
   const daemon = startCli(
     daemonArgs(
