@@ -33,11 +33,13 @@ as_root() {
 
 # --- system packages ------------------------------------------------------------------------------------------------
 # libopencv-dev: the OpenCV the binding compiles against; ffmpeg: video decoding backends; alsa-utils (arecord) and sox:
-# microphone capture; gstreamer1.0-plugins-base: GStreamer camera pipelines (Jetson CSI); python3 + g++/make: node-gyp.
-packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-fmt-all python3 make g++)
-# systemd: systemd-analyze checks the unit; chromium: renders the status page (headless) in the tests; prometheus
-# (with promtool): scrapes the daemon and checks /metrics, the alert rules and the Grafana dashboard's queries.
-[ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps systemd chromium prometheus)
+# microphone capture; gstreamer1.0-plugins-base: GStreamer camera pipelines (Jetson CSI); python3 + g++/make: node-gyp;
+# chrpath: `make package` drops the binding's search path into system folders (Debian policy).
+packages=(libopencv-dev ffmpeg gstreamer1.0-plugins-base alsa-utils sox libsox-fmt-all python3 make g++ chrpath)
+# systemd: systemd-analyze checks the unit and boots in the sandbox tests; chromium: renders the status page (headless)
+# in the tests; prometheus (with promtool): scrapes the daemon and checks /metrics, the alert rules and the Grafana
+# dashboard's queries; lintian: the package test checks the .deb; curl: the systemd sandbox test asks the endpoint.
+[ "$want_test" = 1 ] && packages+=(mosquitto mosquitto-clients python3-numpy python3-scipy python3-jinja2 procps systemd chromium prometheus lintian curl)
 # mender-client, mender-artifact: the Mender update module's tests install artifacts with the real client (standalone).
 [ "$want_test" = 1 ] && packages+=(mender-client mender-artifact)
 # The arm64 checks of `make test` (test/platform/arm64.test.ts) run the daemon's audio path under qemu on x86_64.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Copies what a device runs, and nothing else, into DEST: the built app (dist/), production node_modules with the
-# OpenCV binding compiled by `make setup` and onnxruntime's binaries for this OS and CPU only, the model bundles, the
+# Copies what a device runs, and nothing else, into DEST: the built app (dist/, without source maps), production
+# node_modules (stripped native code, no build tooling, docs or tests: deploy/prune-runtime.mjs) with the OpenCV
+# binding compiled by `make setup` and onnxruntime's binaries for this OS and CPU only, the model bundles, the
 # demo clip, the example configuration and the systemd unit. The app finds all of it relative to itself, so DEST can be
 # anywhere. Shared by deploy/install-service.sh (DEST=/opt/avscene) and deploy/package.sh (DEST inside the .deb).
 #
@@ -28,5 +29,28 @@ excludes=(--exclude="$ort/darwin" --exclude="$ort/win32" --exclude=node_modules/
 for other in x64 arm64; do [ "$other" = "$keep_arch" ] || excludes+=(--exclude="$ort/linux/$other"); done
 tar -C "$src" -cf - "${excludes[@]}" node_modules | tar -C "$dest" -xf -
 (cd "$dest" && npm prune --omit=dev --offline --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+# What npm keeps but nothing runs: build tooling (node-gyp and its tree), docs, tests, sources, source maps.
+node "$src/deploy/prune-runtime.mjs" "$dest" >&2
 find "$dest/node_modules" -mindepth 1 -type d -empty -delete   # scope folders prune emptied (@esbuild, @types …)
 [ -f "$dest/$binding" ] || { echo "stage-app: the OpenCV binding did not survive pruning ($dest/$binding)" >&2; exit 1; }
+# Native code without its debugging symbols (OpenCV binding, onnxruntime, unix-dgram): smaller, and what Debian ships.
+# A search path made only of the system's library folders (and $ORIGIN, where nothing is beside the module) is dropped:
+# the dynamic linker looks there anyway (Debian policy forbids such RUNPATHs).
+while IFS= read -r -d '' so; do
+  strip --strip-unneeded "$so"
+  runpath=$(readelf -d "$so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p; s/.*(RPATH).*\[\(.*\)\]/\1/p')
+  [ -n "$runpath" ] || continue
+  system=1
+  for dir in ${runpath//:/ }; do
+    case "$dir" in '$ORIGIN'|/lib|/usr/lib|/lib/*-linux-gnu*|/usr/lib/*-linux-gnu*) ;; *) system=0 ;; esac
+  done
+  if [ "$system" = 1 ] && command -v chrpath >/dev/null; then chrpath -d "$so" >/dev/null; fi
+done < <(find "$dest/node_modules" -type f \( -name '*.node' -o -name '*.so' -o -name '*.so.*' \) -print0)
+# Modes as Debian wants them: scripts (#!) executable, everything else (libraries and .node modules too) not.
+find "$dest/node_modules" -type f -perm /111 ! -name '*.node' ! -name '*.so*' -exec sh -c \
+  'for f; do head -c2 "$f" | grep -q "#!" || chmod a-x "$f"; done' sh {} +
+find "$dest/node_modules" -type f \( -name '*.node' -o -name '*.so' -o -name '*.so.*' \) -exec chmod a-x {} +
+find "$dest/node_modules" -type f ! -perm /111 -exec sh -c 'for f; do head -c2 "$f" | grep -q "#!" && chmod a+x "$f"; done; true' sh {} +
+# dist/: the source maps point at src/, which is not shipped.
+find "$dest/dist" -name '*.map' -delete
+find "$dest/dist" -name '*.js' -exec sed -i '/^\/\/# sourceMappingURL=/d' {} +

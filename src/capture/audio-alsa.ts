@@ -9,7 +9,7 @@ import { CaptureClock } from './capture-clock.js';
 import { PcmWindower } from './pcm-windower.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
 import { SAMPLE_RATE } from '../audio/index.js';
-import type { AudioSource, AudioWindow } from './types.js';
+import type { AudioSource, AudioWindow, SourceCondition } from './types.js';
 import { WindowQueue } from './window-queue.js';
 
 export interface AlsaAudioSourceOptions {
@@ -34,8 +34,10 @@ const DROP_LOG_INTERVAL_MS = 30_000;
 
 export class AlsaAudioSource implements AudioSource {
   readonly description: string;
+  readonly noun: string;
   readonly live = true;
   private readonly log: Logger;
+  private state: SourceCondition = { state: 'opening', since: Date.now() };
   private readonly maxQueued: number;
   private readonly backoffOpts: BackoffOptions;
   /** Sample frames captured since the source started, over all arecord runs (the live `mediaOffset`). */
@@ -44,9 +46,15 @@ export class AlsaAudioSource implements AudioSource {
 
   constructor(private readonly opts: AlsaAudioSourceOptions) {
     this.description = `alsa ${opts.device}`;
+    this.noun = `microphone ${opts.device}`;
     this.log = opts.logger;
     this.maxQueued = opts.maxQueued ?? 8;
     this.backoffOpts = opts.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /** opening while arecord first starts, up from its first window, waiting (with the reason) from a failure on. */
+  condition(): SourceCondition {
+    return this.state;
   }
 
   async *windows(signal: AbortSignal): AsyncIterable<AudioWindow> {
@@ -94,8 +102,11 @@ export class AlsaAudioSource implements AudioSource {
   private async supervise(queue: WindowQueue<AudioWindow>, signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(this.backoffOpts);
     let failures = 0; // in the current outage
+    // A retry keeps the state `waiting` (its retryAt passed) until the first window: a retry that hangs shows as a
+    // wait that overran its retry time, which the daemon counts as stuck.
     while (!signal.aborted) {
       const end = await this.session(queue, signal, () => {
+        this.state = { state: 'up', since: Date.now() };
         if (failures > 0)
           this.log.info({ device: this.opts.device }, `ALSA capture from "${this.opts.device}" is running again`);
         failures = 0;
@@ -104,6 +115,7 @@ export class AlsaAudioSource implements AudioSource {
       if (end.windows > 0) backoff.reset();
       const delay = end.fatal ? this.backoffOpts.maxMs : backoff.next();
       failures++;
+      this.state = { state: 'waiting', since: Date.now(), reason: end.reason, retryAt: Date.now() + delay };
       // A device that stays away for days would log every 30 s; attempts 1, 2, 4, 8 … keep the journal readable.
       if ((failures & (failures - 1)) === 0) {
         this.log.error(

@@ -18,6 +18,14 @@ export interface AudioWindow {
   right: Float32Array;
 }
 
+/**
+ * How a live source (microphone, camera) is doing, for readiness, health and systemd's STATUS=: `opening` (started,
+ * nothing delivered yet), `up` (delivering) or `waiting` (it failed and is retried after a backoff).
+ */
+export type SourceCondition =
+  | { state: 'opening' | 'up'; since: number }
+  | { state: 'waiting'; since: number; reason: string; retryAt: number };
+
 export interface AudioSource {
   /** Human-readable description for logs, e.g. `file /data/a.wav` or `alsa plughw:1,0`. */
   readonly description: string;
@@ -34,6 +42,10 @@ export interface AudioSource {
   check?(): Promise<void>;
   /** Yields windows until the source ends (a file without loop) or `signal` aborts. Errors that end the source are thrown. */
   windows(signal: AbortSignal): AsyncIterable<AudioWindow>;
+  /** Sources that retry by themselves (a microphone): their state now. Others deliver or end. */
+  condition?(): SourceCondition;
+  /** What it is, in a sentence's words: `microphone plughw:1,0`. */
+  readonly noun?: string;
 }
 
 export interface VideoSource {
@@ -47,4 +59,6 @@ export interface VideoSource {
   /** From the next window on, frames come as the tensors of these preprocess blocks (the running bundle's image nets), or as BGR when empty. */
   setPreprocess?(preprocess: PreprocessSpec[]): void;
   stop(): Promise<void>;
+  /** Sources that retry by themselves (a camera): their state now. */
+  condition?(): SourceCondition;
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './retry.js';
 import type { PixelFormatSetting } from './v4l2-format.js';
 import { isPipeline, probe, streamTargetProblem, type LiveKind } from './stream-target.js';
-import type { AudioWindow, VideoSource, WindowFrame } from './types.js';
+import type { AudioWindow, SourceCondition, VideoSource, WindowFrame } from './types.js';
 import { fromWire, type OpenedInfo, type VideoEvent, type WireFrame } from './video-protocol.js';
 import { VideoProcess, VideoTimeout } from './video-process.js';
 
@@ -62,6 +62,7 @@ export class LiveVideoSource implements VideoSource {
   /** A video process whose last open failed with an answer (not a hang): the next attempt reuses it, OpenCV loaded. */
   private spare: VideoProcess | undefined;
   private down = false;
+  private state: SourceCondition = { state: 'opening', since: Date.now() };
   private readonly stopping = new AbortController();
   private runner: Promise<void> | undefined;
   private preprocess: PreprocessSpec[];
@@ -87,6 +88,11 @@ export class LiveVideoSource implements VideoSource {
     this.validate();
     if (this.stopping.signal.aborted) return;
     this.runner = this.keepOpen();
+  }
+
+  /** opening until the first frame, up while frames come, waiting (with the reason) from a failure until frames come again. */
+  condition(): SourceCondition {
+    return this.state;
   }
 
   async frameFor(window: AudioWindow): Promise<WindowFrame | null> {
@@ -123,8 +129,9 @@ export class LiveVideoSource implements VideoSource {
     while (!signal.aborted) {
       const problem = await this.session(backoff);
       if (signal.aborted) break;
-      this.markDown(problem);
-      await sleep(backoff.next(), signal);
+      const delay = backoff.next();
+      this.markDown(problem, Date.now() + delay);
+      await sleep(delay, signal);
     }
   }
 
@@ -218,7 +225,8 @@ export class LiveVideoSource implements VideoSource {
     return undefined;
   }
 
-  private markDown(reason: string): void {
+  private markDown(reason: string, retryAt: number): void {
+    this.state = { state: 'waiting', since: Date.now(), reason, retryAt };
     if (this.down) {
       this.log.debug({ reason }, 'camera still unavailable');
       return;
@@ -231,6 +239,7 @@ export class LiveVideoSource implements VideoSource {
   }
 
   private markUp(): void {
+    if (this.state.state !== 'up') this.state = { state: 'up', since: Date.now() };
     if (!this.down) return;
     this.down = false;
     this.log.info(`camera ${this.description} is back`);

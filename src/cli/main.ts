@@ -5,8 +5,14 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { ConfigError } from '../config/load.js';
 import { maskSecrets } from '../config/secrets.js';
+import { printError } from '../log/journal.js';
 import { EX_USAGE, EXIT_FAILURE, EXIT_OK } from '../util/exit-codes.js';
 import { packageVersion as version } from '../util/package-info.js';
+
+// ONNX Runtime's telemetry (1DS) otherwise writes a device id and an event database to
+// ~/.cache/Microsoft/DeveloperTools/.onnxruntime (for the service: /var/lib/avscene/.cache). Set before any command
+// loads it; its worker threads share this environment.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
 const loaders: Record<string, () => Promise<{ command: Command }>> = {
   run: () => import('./commands/run.js'),
@@ -116,15 +122,15 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError || err instanceof UsageError) {
-      console.error(`avscene: ${err.message}`);
+      printError(`avscene: ${err.message}`);
       process.exitCode = err.exitCode;
       return;
     }
     const e = err as Error & { exitCode?: number };
     // Errors written for users (bundle, audio format, device) carry their explanation in the message; the stack is for bugs.
     // Errors from libraries (mqtt.js, OpenCV) may quote a URL with its password.
-    console.error(maskSecrets(`avscene: ${e.message ?? String(err)}`));
-    if (process.env.AVSCENE_DEBUG) console.error(maskSecrets(e.stack ?? ''));
+    printError(maskSecrets(`avscene: ${e.message ?? String(err)}`));
+    if (process.env.AVSCENE_DEBUG) printError(maskSecrets(e.stack ?? ''));
     process.exitCode = e.exitCode ?? EXIT_FAILURE;
   },
 );

@@ -7,7 +7,7 @@ import type { Bundle, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
 import type { BundleFallback, RunningModel, SceneSink } from '../publish/sink.js';
 import { BundleSwapper, type SwapSettings } from './bundle-swap.js';
-import type { LiveState } from '../ops/live-state.js';
+import { sources, type LiveState } from '../ops/live-state.js';
 import { HealthCounters } from './health.js';
 import { InvalidWindowError, type SceneLabeler } from '../pipeline/scene-labeler.js';
 import { WindowQueue } from '../capture/window-queue.js';
@@ -75,7 +75,7 @@ export class Daemon {
   /** Engines swapped out, closing once their last window is done. */
   private readonly retired: Array<Promise<void>> = [];
   private queue: WindowQueue<Captured> | null = null;
-  private started = false;
+  private startedAt: number | null = null;
   private lastWindowAt: number | null = null;
   private lastWindowHadFrame = false;
 
@@ -116,6 +116,8 @@ export class Daemon {
       'reload: preparing the bundle model.bundle names, beside the running one',
     );
     this.swapper.request();
+    const done = this.swapper.settled();
+    for (const sink of this.parts.sinks) sink.reloading?.(done);
   }
 
   /** Opens the video source and the outputs. Throws (with a clear message) when it cannot start. */
@@ -152,7 +154,10 @@ export class Daemon {
       'avscene running',
     );
     this.queue = queue;
-    this.started = true;
+    this.startedAt = Date.now();
+    // Ready (systemd's READY=1): the bundle is loaded, the outputs run and the sources are set up; the first window
+    // follows within a second, or a microphone that is away is retried (and said so) while the daemon stays up.
+    for (const sink of sinks) sink.running?.();
     return queue;
   }
 
@@ -213,11 +218,12 @@ export class Daemon {
     for (let item = await queue.take(); item !== undefined; item = await queue.take()) {
       this.takeOverIfReady(labeler, item.window.index);
       try {
-        const message = await labeler.label(item.window, await item.frame, item.receivedAt);
+        const frame = await item.frame;
+        const message = await labeler.label(item.window, frame, item.receivedAt);
         const { timings, ...payload } = message;
         this.health.recordWindow(payload.latencyMs, payload.degraded);
         this.lastWindowAt = Date.now();
-        this.lastWindowHadFrame = item.frame !== null;
+        this.lastWindowHadFrame = frame !== null;
         for (const sink of this.parts.sinks) this.publishTo(sink, { payload, timings });
         // Debug, not info: a line a second in the journal is months of SD-card writes; MQTT carries every label.
         this.logger.debug(
@@ -300,15 +306,20 @@ export class Daemon {
   /** What the operations outputs report (health, readiness, metrics, status page, systemd status). */
   private live(): LiveState {
     const { windows, dropped, invalid, degraded } = this.health;
+    const { audio, video } = this.parts;
+    const now = Date.now();
     return {
       windows,
       dropped,
       invalid,
       degraded,
       queueDepth: this.queue?.length ?? 0,
-      sinceLastWindowMs: this.lastWindowAt === null ? null : Date.now() - this.lastWindowAt,
-      started: this.started,
-      videoFrame: this.parts.video ? this.lastWindowHadFrame : null,
+      sinceLastWindowMs: this.lastWindowAt === null ? null : now - this.lastWindowAt,
+      started: this.startedAt !== null,
+      sinceStartMs: this.startedAt === null ? null : now - this.startedAt,
+      videoFrame: video ? this.lastWindowHadFrame : null,
+      audioSource: audio.condition ? { noun: audio.noun ?? audio.description, condition: audio.condition() } : null,
+      videoSource: video?.condition ? { noun: `camera ${video.description}`, condition: video.condition() } : null,
       outputs: this.outputStats(),
     };
   }
@@ -319,8 +330,12 @@ export class Daemon {
   }
 
   private publishHealth(): void {
+    const live = sources(this.live());
     const snapshot = {
       ...this.health.snapshot(),
+      // 0 while the microphone is away (retried) or windows stall; videoUp only with a camera.
+      audioUp: live.audio === 'up' ? 1 : 0,
+      ...(live.video === 'none' ? {} : { videoUp: live.video === 'up' ? 1 : 0 }),
       ...this.outputStats(),
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
       uptimeS: Math.round(process.uptime()),

@@ -52,6 +52,36 @@ export function daemonEngineOptions(config: AvsceneConfig, logger: Logger): Engi
   return engineOptions(config.inference, logger, engineCache);
 }
 
+/** While TensorRT builds engines, systemd's start timeout is extended by this much at a time, this often, this long at most. */
+const EXTEND_BY_MS = 60_000;
+const EXTEND_EVERY_MS = 20_000;
+const EXTEND_AT_MOST_MS = 30 * 60_000;
+
+/**
+ * Runs `work` (the engine's creation); when TensorRT may build engines in it (minutes on a Jetson's first start), keeps
+ * extending systemd's start timeout (EXTEND_TIMEOUT_USEC) until it is done, for 30 minutes at most: a build that never
+ * ends still times out.
+ */
+async function extendingStartTimeout<T>(
+  notifier: SystemdNotifier | null,
+  tensorrt: boolean,
+  bundle: string,
+  work: Promise<T>,
+): Promise<T> {
+  if (!notifier || !tensorrt) return work;
+  const status = `loading ${bundle}: TensorRT may be building its engines (minutes on a first start; kept under state.dir/tensorrt)`;
+  const t0 = Date.now();
+  notifier.extendStartTimeout(EXTEND_BY_MS, status);
+  const timer = setInterval(() => {
+    if (Date.now() - t0 + EXTEND_BY_MS <= EXTEND_AT_MOST_MS) notifier.extendStartTimeout(EXTEND_BY_MS, status);
+  }, EXTEND_EVERY_MS);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /**
  * The bundle to start on, with its engine: model.bundle; or, when that is a bundle store's `current` link and it is
  * missing, dangling or refused (BundleError), the newest installed bundle that loads, so a bad install or a deleted
@@ -60,13 +90,16 @@ export function daemonEngineOptions(config: AvsceneConfig, logger: Logger): Engi
 async function openStartBundle(
   config: AvsceneConfig,
   logger: Logger,
+  notifier: SystemdNotifier | null,
 ): Promise<{ bundle: Bundle; engine: SceneEngine; fallback?: BundleFallback }> {
   const options = daemonEngineOptions(config, logger);
+  const tensorrt = providerOrder(config.inference.providers).includes('tensorrt');
   const open = async (dir: string) => {
     const bundle = await loadBundle(dir, { publicKey: config.model.publicKey });
     const policy = config.model.sampleRateMismatch as SampleRatePolicy;
     checkSampleRate(bundle, captureSampleRate(config.audio), policy, logger);
-    return { bundle, engine: await SceneEngine.create(bundle, options) };
+    const name = `${bundle.manifest.name} ${bundle.manifest.version}`;
+    return { bundle, engine: await extendingStartTimeout(notifier, tensorrt, name, SceneEngine.create(bundle, options)) };
   };
   try {
     return await open(config.model.bundle);
@@ -119,10 +152,13 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
       lock.release();
     },
   };
+  // First, so that systemd hears about a long engine build.
+  const notifier = SystemdNotifier.fromEnvironment(logger);
   let opened: Awaited<ReturnType<typeof openStartBundle>>;
   try {
-    opened = await openStartBundle(config, logger);
+    opened = await openStartBundle(config, logger, notifier);
   } catch (err) {
+    notifier?.close(); // its socket would keep the process from exiting
     stateDirPart.close();
     throw err;
   }
@@ -158,7 +194,6 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
     // A daemon labelling from a store's `current` tells `bundle install` there whether it took a new bundle.
     if (path.basename(config.model.bundle) === CURRENT_LINK)
       sinks.push(new StoreRecordSink(path.dirname(path.resolve(config.model.bundle)), logger));
-    const notifier = SystemdNotifier.fromEnvironment(logger);
     if (notifier) sinks.push(new SystemdSink(notifier));
     return {
       audio: createAudioSource(config, logger),
@@ -181,6 +216,7 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
   } catch (err) {
     seq?.close();
     stateDirPart.close();
+    notifier?.close();
     await engine.close();
     throw err;
   }

@@ -149,12 +149,8 @@ export class OpsServer {
       case '/healthz':
       case '/readyz': {
         const verdict = path === '/healthz' ? health(live()) : readiness(live());
-        send(
-          res,
-          verdict.ok ? 200 : 503,
-          'text/plain; charset=utf-8',
-          `${verdict.ok ? 'ok' : 'unavailable'}: ${verdict.reason}\n`,
-        );
+        const word = verdict.ok ? (verdict.degraded ? 'degraded' : 'ok') : 'unavailable';
+        send(res, verdict.ok ? 200 : 503, 'text/plain; charset=utf-8', `${word}: ${verdict.reason}\n`);
         return;
       }
       case '/metrics': {

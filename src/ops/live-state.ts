@@ -2,6 +2,14 @@
  * The daemon's state as the operations endpoints see it (health, readiness, metrics, status page, systemd status): a
  * plain snapshot the daemon builds when asked, so those endpoints never hold or change the pipeline's own objects.
  */
+import type { SourceCondition } from '../capture/types.js';
+
+/** A live source that retries by itself (microphone, camera): what it is, and how it is doing. */
+export interface LiveSource {
+  /** e.g. `microphone plughw:1,0`, `camera v4l2 /dev/video0`. */
+  noun: string;
+  condition: SourceCondition;
+}
 
 export interface LiveState {
   /** Windows classified and handed to the outputs since start. */
@@ -18,8 +26,14 @@ export interface LiveState {
   sinceLastWindowMs: number | null;
   /** The sources and outputs are open and the pipeline runs. */
   started: boolean;
+  /** Milliseconds since the pipeline started, null before. */
+  sinceStartMs: number | null;
   /** null without a video source; else whether the last window came with its frame. */
   videoFrame: boolean | null;
+  /** The microphone (null for a file: it delivers or ends). */
+  audioSource: LiveSource | null;
+  /** The camera (null without one, or for a file). */
+  videoSource: LiveSource | null;
   /** Every output's own counters (`SceneSink.stats()`), e.g. mqttConnected, mqttQueued. */
   outputs: Readonly<Record<string, number>>;
 }
@@ -34,7 +48,10 @@ export function notStarted(): LiveState {
     queueDepth: 0,
     sinceLastWindowMs: null,
     started: false,
+    sinceStartMs: null,
     videoFrame: null,
+    audioSource: null,
+    videoSource: null,
     outputs: {},
   };
 }
@@ -47,10 +64,41 @@ export const STALL_MS = 15_000;
 
 export function sources(state: LiveState, stallMs = STALL_MS): { audio: SourceState; video: SourceState } {
   const flowing = state.sinceLastWindowMs !== null && state.sinceLastWindowMs <= stallMs;
+  const cameraDown = state.videoSource?.condition.state === 'waiting';
   return {
     audio: flowing ? 'up' : 'down',
-    video: state.videoFrame === null ? 'none' : state.videoFrame && flowing ? 'up' : 'down',
+    video: state.videoFrame === null ? 'none' : state.videoFrame && flowing && !cameraDown ? 'up' : 'down',
   };
+}
+
+/** `waiting for microphone plughw:1,0, retry in 8 s (arecord exited …)`: a source that failed and is retried. */
+export function waitingFor(source: LiveSource, now = Date.now()): string | null {
+  const c = source.condition;
+  if (c.state !== 'waiting') return null;
+  const inS = Math.ceil((c.retryAt - now) / 1000);
+  return `waiting for ${source.noun}, ${inS > 0 ? `retry in ${inS} s` : 'retrying now'} (${c.reason})`;
+}
+
+/**
+ * Why windows that should come do not, or null: the watchdog's question. Windows are expected from the start (or from
+ * when the microphone came back) on; not while the microphone is away and retried, unless a retry has not answered
+ * within `withinMs` (then the capture itself is stuck).
+ */
+export function stuck(state: LiveState, withinMs: number, now = Date.now()): string | null {
+  if (state.sinceStartMs === null) return null;
+  const mic = state.audioSource;
+  if (mic?.condition.state === 'waiting') {
+    const overdue = now - mic.condition.retryAt;
+    return overdue > withinMs
+      ? `${mic.noun}: a retry has not come back for ${Math.round(overdue / 1000)} s (the capture is stuck)`
+      : null;
+  }
+  let expectedFrom = now - (state.sinceLastWindowMs ?? state.sinceStartMs);
+  if (mic) expectedFrom = Math.max(expectedFrom, mic.condition.since);
+  const quiet = now - expectedFrom;
+  return quiet > withinMs
+    ? `no window went through the pipeline for ${Math.round(quiet / 1000)} s (capture or inference stalled)`
+    : null;
 }
 
 export interface MqttState {
@@ -93,13 +141,21 @@ export function stateDirNote(state: LiveState): string {
 
 export interface Verdict {
   ok: boolean;
+  /** ok, but not all of it: a source is away and retried (health), labels come from audio alone (readiness). */
+  degraded?: boolean;
   /** Why not, in words for the person reading `curl` output; when ok, a short summary. */
   reason: string;
 }
 
 /** `/healthz`: the process answers and windows went through within `stallMs`. */
-export function health(state: LiveState, stallMs = STALL_MS): Verdict {
+export function health(state: LiveState, stallMs = STALL_MS, now = Date.now()): Verdict {
   const since = state.sinceLastWindowMs;
+  // A microphone that is away is retried with backoff: restarting avscene would not bring it back sooner.
+  const waiting = state.audioSource && waitingFor(state.audioSource, now);
+  if (waiting) {
+    const stalled = stuck(state, stallMs, now);
+    return stalled ? { ok: false, reason: stalled } : { ok: true, degraded: true, reason: waiting };
+  }
   if (since === null)
     return {
       ok: false,
@@ -115,13 +171,17 @@ export function health(state: LiveState, stallMs = STALL_MS): Verdict {
 }
 
 /** `/readyz`: the model is loaded and the sources deliver, and labels reach the broker or wait within the outbox's bounds. */
-export function readiness(state: LiveState, stallMs = STALL_MS): Verdict {
+export function readiness(state: LiveState, stallMs = STALL_MS, now = Date.now()): Verdict {
   if (!state.started) return { ok: false, reason: 'starting: opening the sources and outputs' };
   const problems: string[] = [];
-  const flow = health(state, stallMs);
-  if (!flow.ok) problems.push(flow.reason);
-  if (sources(state, stallMs).video === 'down' && flow.ok)
-    problems.push('the video source delivers no frames (labels are audio-only or degraded)');
+  const flow = health(state, stallMs, now);
+  if (!flow.ok || flow.degraded) problems.push(flow.reason); // no labels while the microphone is away
+  // A camera that is away or gave no frame: labels still come, from audio alone.
+  let degraded: string | null = null;
+  if (sources(state, stallMs).video === 'down' && flow.ok && !flow.degraded) {
+    const camera = state.videoSource && waitingFor(state.videoSource, now);
+    degraded = `${camera ?? 'the video source delivered no frame for the last window'}; labels come from audio alone`;
+  }
   const mqtt = mqttState(state);
   const full = `${Math.round(mqtt.fill * 100)} % of its bound`;
   if (!mqtt.connected && mqtt.fill >= OUTBOX_FULL) {
@@ -135,5 +195,7 @@ export function readiness(state: LiveState, stallMs = STALL_MS): Verdict {
     : `broker unreachable, ${mqtt.queued} windows queued (outbox at ${full})`;
   // A state.dir that refuses writes degrades durability, not labelling: ready, and the reason says so.
   const storage = stateDirNote(state);
-  return { ok: true, reason: `model loaded, sources deliver, ${broker}${storage ? `; degraded: ${storage}` : ''}` };
+  const note = storage ? `; degraded: ${storage}` : '';
+  if (degraded) return { ok: true, degraded: true, reason: `${degraded}, ${broker}${note}` };
+  return { ok: true, reason: `model loaded, sources deliver, ${broker}${note}` };
 }

@@ -4,10 +4,14 @@
  * (a small native module: a non-blocking sendto(), no system library needed, compiled from source on any
  * architecture). Sent by the main process itself, so the unit keeps `NotifyAccess=main`.
  *
- * - `READY=1` once the daemon is up and has labelled its first window;
- * - `WATCHDOG=1` every half `WATCHDOG_USEC`, but only while windows keep flowing: a capture or inference stall stops
- *   the pings and systemd restarts the service (an event loop blocked in a driver call stops them as well);
- * - `STATUS=` a one-line summary for `systemctl status`, refreshed with every tick;
+ * - `EXTEND_TIMEOUT_USEC=` while a long start-up step runs (TensorRT building its engines);
+ * - `READY=1` once the bundle is loaded, the outputs started and the sources set up (a microphone that is away does not
+ *   hold it back: it is retried and said so in STATUS=);
+ * - `WATCHDOG=1` every half `WATCHDOG_USEC` unless the pipeline is stuck (windows expected but not coming, a stage
+ *   that does not return; not while a missing microphone is retried): systemd then restarts the service (an event
+ *   loop blocked in a driver call stops the pings as well);
+ * - `STATUS=` a one-line summary for `systemctl status`, sent whenever it changes (checked every second);
+ * - `RELOADING=1` with `MONOTONIC_USEC=` when a reload begins, `READY=1` once it is done (systemd 253+ asks for both);
  * - `STOPPING=1` when shutdown begins.
  * Without $NOTIFY_SOCKET (not started by systemd) nothing is sent.
  */
@@ -15,12 +19,12 @@ import { createRequire } from 'node:module';
 import type { UnixDgramSocket } from 'unix-dgram';
 import type { Logger } from '../log/logger.js';
 
-/** How often STATUS= is refreshed when systemd set no watchdog (and at most this apart when it did). */
-const STATUS_INTERVAL_MS = 10_000;
+/** How often the status line is looked at (sent when it changed). */
+const STATUS_CHECK_MS = 1000;
 
 export interface NotifyState {
-  /** Whether windows flowed within the last `withinMs` (pings are withheld otherwise). */
-  flowing(withinMs: number): boolean;
+  /** Why the pipeline is stuck (pings are withheld then), or null while it works or waits for a device as documented. */
+  stuck(withinMs: number): string | null;
   /** One line for `systemctl status`. */
   statusLine(): string;
 }
@@ -29,6 +33,8 @@ export class SystemdNotifier {
   private timer: NodeJS.Timeout | null = null;
   private stalled = false;
   private failed = false;
+  private lastStatus = '';
+  private lastPingAt = 0;
 
   private constructor(
     private readonly socket: UnixDgramSocket,
@@ -67,11 +73,29 @@ export class SystemdNotifier {
     return new SystemdNotifier(socket, socketPath, interval, logger);
   }
 
+  /** EXTEND_TIMEOUT_USEC: systemd waits `ms` more from now for READY=1 (send again before it runs out). */
+  extendStartTimeout(ms: number, status: string): void {
+    this.send(`EXTEND_TIMEOUT_USEC=${Math.round(ms * 1000)}\nSTATUS=${oneLine(status)}`);
+  }
+
   /** READY=1 with the first status line; starts the watchdog pings and status refreshes. */
   ready(state: NotifyState): void {
-    this.send(`READY=1\nSTATUS=${oneLine(state.statusLine())}`);
-    const period = Math.min(this.pingIntervalMs ?? STATUS_INTERVAL_MS, STATUS_INTERVAL_MS);
-    this.timer = setInterval(() => this.tick(state), period).unref();
+    this.lastStatus = oneLine(state.statusLine());
+    this.lastPingAt = Date.now();
+    this.send(`READY=1\nSTATUS=${this.lastStatus}`);
+    const every = Math.min(STATUS_CHECK_MS, (this.pingIntervalMs ?? STATUS_CHECK_MS) / 2);
+    this.timer = setInterval(() => this.tick(state), every).unref();
+  }
+
+  /** RELOADING=1 now (MONOTONIC_USEC: when, on CLOCK_MONOTONIC, as systemd 253+ asks), READY=1 once `done` settles. */
+  reloading(state: NotifyState, done: Promise<void>): void {
+    const monotonicUsec = process.hrtime.bigint() / 1000n; // libuv's hrtime is CLOCK_MONOTONIC on Linux
+    this.send(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec}\nSTATUS=reloading the model bundle`);
+    void done.finally(() => {
+      if (this.timer === null) return; // stopping
+      this.lastStatus = oneLine(state.statusLine());
+      this.send(`READY=1\nSTATUS=${this.lastStatus}`);
+    });
   }
 
   /** STOPPING=1: shutdown has begun (systemd stops expecting pings). */
@@ -86,22 +110,25 @@ export class SystemdNotifier {
   }
 
   private tick(state: NotifyState): void {
-    const status = `STATUS=${oneLine(state.statusLine())}`;
-    if (this.pingIntervalMs === null) {
-      this.send(status);
-      return;
+    const status = oneLine(state.statusLine());
+    const lines = status === this.lastStatus ? [] : [`STATUS=${status}`];
+    this.lastStatus = status;
+    const now = Date.now();
+    if (this.pingIntervalMs !== null && now - this.lastPingAt >= this.pingIntervalMs) {
+      this.lastPingAt = now;
+      const stuck = state.stuck(this.pingIntervalMs);
+      if (stuck !== null && !this.stalled) {
+        this.logger.error(
+          { withinMs: this.pingIntervalMs },
+          `${stuck}: watchdog pings withheld, so systemd restarts avscene`,
+        );
+      } else if (stuck === null && this.stalled) {
+        this.logger.info('the pipeline works again: watchdog pings resumed');
+      }
+      this.stalled = stuck !== null;
+      if (!this.stalled) lines.unshift('WATCHDOG=1');
     }
-    const flowing = state.flowing(this.pingIntervalMs);
-    if (!flowing && !this.stalled) {
-      this.logger.error(
-        { withinMs: this.pingIntervalMs },
-        'no window went through the pipeline lately (capture or inference stalled): watchdog pings withheld, so systemd restarts avscene',
-      );
-    } else if (flowing && this.stalled) {
-      this.logger.info('windows flow again: watchdog pings resumed');
-    }
-    this.stalled = !flowing;
-    this.send(flowing ? `WATCHDOG=1\n${status}` : status);
+    if (lines.length > 0) this.send(lines.join('\n'));
   }
 
   private stopTimer(): void {

@@ -69,6 +69,10 @@ export interface SceneSink {
    * time (counters, last window, every sink's stats) for sinks that report it (HTTP endpoint, systemd).
    */
   start(signal: AbortSignal, live: () => LiveState): Promise<void>;
+  /** Once, when every output has started and the sources are set up (before the first window): the daemon is ready. */
+  running?(): void;
+  /** A reload began (SIGHUP); `done` resolves once the new bundle is verified and prepared, refused, or the same. */
+  reloading?(done: Promise<void>): void;
   /** One message per window, in order. */
   publishWindow(result: WindowResult): void;
   /** Once a minute and at shutdown. */

@@ -1,9 +1,10 @@
 /**
- * systemd as an output: READY=1 with the first labelled window, watchdog pings while windows flow, a STATUS= line
- * for `systemctl status`, STOPPING=1 at shutdown (src/ops/systemd-notify.ts speaks the protocol). Only built when
- * systemd started the daemon ($NOTIFY_SOCKET).
+ * systemd as an output: READY=1 once the daemon runs (bundle loaded, outputs started, sources set up), watchdog pings
+ * unless the pipeline is stuck, a STATUS= line for `systemctl status` (what a missing microphone waits for, too),
+ * RELOADING=1 … READY=1 around a reload, STOPPING=1 at shutdown (src/ops/systemd-notify.ts speaks the protocol). Only
+ * built when systemd started the daemon ($NOTIFY_SOCKET).
  */
-import { mqttState, stateDirNote, type LiveState } from '../ops/live-state.js';
+import { mqttState, stateDirNote, stuck, waitingFor, type LiveState } from '../ops/live-state.js';
 import type { NotifyState, SystemdNotifier } from '../ops/systemd-notify.js';
 import type { ScenePayload } from './payload.js';
 import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
@@ -19,10 +20,16 @@ export class SystemdSink implements SceneSink, NotifyState {
     this.live = live;
   }
 
+  running(): void {
+    this.notifier.ready(this);
+  }
+
+  reloading(done: Promise<void>): void {
+    this.notifier.reloading(this, done);
+  }
+
   publishWindow({ payload }: WindowResult): void {
-    const first = this.last === null;
     this.last = payload;
-    if (first) this.notifier.ready(this);
   }
 
   publishHealth(_snapshot: HealthSnapshot): void {}
@@ -38,23 +45,31 @@ export class SystemdSink implements SceneSink, NotifyState {
     this.notifier.close();
   }
 
-  flowing(withinMs: number): boolean {
-    const since = this.live?.().sinceLastWindowMs ?? null;
-    return since !== null && since <= withinMs;
+  stuck(withinMs: number): string | null {
+    const s = this.live?.();
+    return s ? stuck(s, withinMs) : null;
   }
 
-  /** e.g. `street 87% · 1234 windows, 0 dropped · MQTT connected`. */
+  /**
+   * e.g. `street 87% · 1234 windows, 0 dropped · MQTT connected`, or
+   * `waiting for microphone plughw:1,0, retry in 8 s (arecord exited with code 1: …) · 0 windows · MQTT connected`.
+   */
   statusLine(): string {
     const s = this.live?.();
-    if (!s || !this.last) return 'starting';
+    if (!s?.started) return 'starting';
+    const mqtt = mqttState(s);
+    const broker = mqtt.connected ? 'MQTT connected' : `MQTT unreachable, ${mqtt.queued} queued`;
+    const counts = `${s.windows} windows, ${s.dropped} dropped`;
+    const mic = s.audioSource && waitingFor(s.audioSource);
+    if (mic) return `${mic} · ${counts} · ${broker}`;
+    if (!this.last) return `running, first window coming · ${broker}`;
     const scene = `${this.last.label} ${Math.round(this.last.confidence * 100)}%`;
     const stalled =
       s.sinceLastWindowMs !== null && s.sinceLastWindowMs > 5000
         ? ` · no window for ${Math.round(s.sinceLastWindowMs / 1000)} s`
         : '';
-    const mqtt = mqttState(s);
-    const broker = mqtt.connected ? 'MQTT connected' : `MQTT unreachable, ${mqtt.queued} queued`;
+    const camera = s.videoSource && waitingFor(s.videoSource);
     const storage = stateDirNote(s);
-    return `${scene} · ${s.windows} windows, ${s.dropped} dropped${stalled} · ${broker}${storage ? ` · ${storage}` : ''}`;
+    return `${scene} · ${counts}${stalled}${camera ? ` · ${camera}` : ''} · ${broker}${storage ? ` · ${storage}` : ''}`;
   }
 }

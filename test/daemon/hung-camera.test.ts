@@ -119,6 +119,38 @@ describe('a camera that accepts the connection and never answers', { skip: NO_TO
     await sub.close();
   });
 
+  it('a refused camera: labels from audio, /readyz 200 degraded with the reason, avscene_source_up{source="video"} 0', async () => {
+    const device = 'refused-camera';
+    const closed = net.createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as net.AddressInfo).port;
+    closed.close(); // nothing listens there now: connections are refused
+    const sub = await Collector.subscribe(broker.url, `avscene/${device}/scene`);
+    const d = daemon(device, fixtureBundle('av'), `rtsp://127.0.0.1:${port}/stream`);
+    const { url } = (await d.untilLog(
+      (l) => String(l.msg).startsWith('status page and metrics on'),
+      60_000,
+      'the endpoint',
+    )) as {
+      url: string;
+    };
+    await d.untilLog((l) => /is unavailable/.test(String(l.msg)), 30_000, 'the camera refused');
+    await sub.until((m) => m.length >= 2, 30_000, '2 scene messages');
+    const r = await fetch(`${url}/readyz`);
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    assert.match(
+      text,
+      /^degraded: waiting for camera url rtsp:\/\/127\.0\.0\.1:\d+\/stream, retry(ing now| in \d+ s) \(.*\); labels come from audio alone/,
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^avscene_source_up\{source="video"\} 0$/m);
+    assert.match(metrics, /^avscene_source_up\{source="audio"\} 1$/m);
+    await stopWithin5s(d);
+    await sub.close();
+  });
+
   it('an audio-only bundle never opens the camera, says so once, and labels from audio', async () => {
     const device = 'hung-audio-only';
     const sub = await Collector.subscribe(broker.url, `avscene/${device}/scene`);

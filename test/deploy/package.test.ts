@@ -7,10 +7,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, HAS_SHARED_DATA, SHARED_DATA } from '../helpers/paths.js';
 import { makeVideo, tempDir } from '../helpers/media.js';
+import { builtDeb } from '../helpers/deb.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const ARCH = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
@@ -19,18 +20,8 @@ const NODE_ARCH = process.arch;
 let deb = '';
 let unpacked = '';
 before(() => {
-  const out = tempDir('avscene-deb-');
-  const t0 = Date.now();
-  const r = spawnSync('bash', [path.join(REPO_ROOT, 'deploy', 'package.sh'), '--out', out], {
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
-  assert.equal(r.status, 0, r.stderr + r.stdout);
-  deb = r.stdout.trim().split('\n').at(-1)!;
-  console.log(
-    `# built ${path.basename(deb)}: ${(statSync(deb).size / 2 ** 20).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
-  );
-  unpacked = path.join(out, 'root');
+  deb = builtDeb(); // shared with the systemd sandbox tests: built once per tree
+  unpacked = path.join(tempDir('avscene-deb-'), 'root');
   execFileSync('dpkg-deb', ['-x', deb, unpacked]);
 });
 
@@ -101,7 +92,7 @@ test('unit, conffile, maintainer scripts and the native modules are inside; deve
     'the same unit as a clone install',
   );
   assert.match(unit, /ExecReload=\/bin\/kill -HUP \$MAINPID/);
-  assert.equal(readlinkSync(path.join(unpacked, 'usr/bin/avscene')), '../../opt/avscene/dist/cli/main.js');
+  assert.equal(readlinkSync(path.join(unpacked, 'usr/bin/avscene')), '/opt/avscene/dist/cli/main.js');
 });
 
 function controlFile(name: string): string {
@@ -120,7 +111,7 @@ test('unpacked anywhere, its CLI classifies a real recording with a video (OpenC
     wav,
   );
   const video = makeVideo(path.join(work, 'clip.mp4'), 10);
-  const cli = path.join(unpacked, 'usr/bin/avscene');
+  const cli = path.join(unpacked, 'opt/avscene/dist/cli/main.js'); // usr/bin/avscene points at the installed one
   // From an unrelated directory, with nothing of the checkout on any path.
   const env = { PATH: process.env.PATH, HOME: work, AVSCENE_LOG_FORMAT: 'json' };
   const r = spawnSync(cli, ['classify', wav, '--video', video, '--json'], {
@@ -156,4 +147,70 @@ test('unpacked anywhere, its CLI classifies a real recording with a video (OpenC
     ['config', '--print', '--allow-missing-bundle', '--config', path.join(unpacked, 'etc/avscene/config.json')],
     { cwd: work, env },
   );
+});
+
+test('lintian finds no error (the overrides shipped in the package say why each one is accepted)', () => {
+  const r = spawnSync('lintian', ['--tag-display-limit', '0', deb], { encoding: 'utf8', timeout: 600_000 });
+  if (r.error)
+    throw new Error(`lintian not found (apt-get install lintian; make setup-test does it): ${r.error.message}`);
+  const out = `${r.stdout}${r.stderr}`;
+  const errors = out.split('\n').filter((l) => l.startsWith('E: '));
+  assert.deepEqual(errors, [], out);
+  const warnings = out.split('\n').filter((l) => l.startsWith('W: '));
+  console.log(
+    `# lintian: 0 errors, ${warnings.length} warnings${warnings.length ? `:\n# ${warnings.join('\n# ')}` : ''}`,
+  );
+  const overrides = readFileSync(path.join(unpacked, 'usr/share/lintian/overrides/avscene'), 'utf8');
+  // Each override (or group of them) comes right after the comment that gives the reason.
+  let reason = false;
+  for (const line of overrides.split('\n')) {
+    if (line.startsWith('#')) reason = true;
+    else if (line.trim() === '') reason = false;
+    else assert.ok(reason && /^avscene: /.test(line), `an override with its reason above: ${line}`);
+  }
+});
+
+test('the package carries licences, a changelog and a real maintainer; no build tooling, docs, tests or maps', () => {
+  const field = (name: string) => dpkgDeb('-f').match(new RegExp(`^${name}: (.*)$`, 'm'))?.[1] ?? '';
+  assert.match(field('Maintainer'), /^avscene developers <[^@\s]+@avscene\.dev>$/);
+  assert.match(field('Depends'), /init-system-helpers/);
+  const doc = path.join(unpacked, 'usr/share/doc/avscene');
+  const changelog = execFileSync('zcat', [path.join(doc, 'changelog.gz')], { encoding: 'utf8' });
+  assert.match(changelog, new RegExp(`^avscene \\(${VERSION.replace(/\./g, '\\.')}\\) `));
+  const copyright = readFileSync(path.join(doc, 'copyright'), 'utf8');
+  assert.match(copyright, /^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\//);
+  assert.match(copyright, /Copyright: Microsoft Corporation\nLicense: MIT/, 'ONNX Runtime');
+  assert.match(copyright, /Files: opt\/avscene\/deploy\/demo\/\*\nCopyright: 2017 Detection and Classification/);
+  // Every module that ships is listed, with a licence that has its own paragraph.
+  const modules = path.join(unpacked, 'opt/avscene/node_modules');
+  const shipped = readdirSync(modules).flatMap((name) =>
+    name.startsWith('@') ? readdirSync(path.join(modules, name)).map((n) => `${name}/${n}`) : [name],
+  );
+  const listed = new Set([...copyright.matchAll(/^Files: (.+)$/gm)].flatMap((m) => m[1]!.split(' ')));
+  for (const name of shipped.filter((n) => !n.startsWith('.')))
+    assert.ok(listed.has(`opt/avscene/node_modules/${name}/*`), `${name} in the copyright file`);
+  const licences = new Set([...copyright.matchAll(/^License: (.+)$/gm)].flatMap((m) => m[1]!.split(/ or | and /)));
+  for (const id of licences)
+    assert.match(copyright, new RegExp(`^License: ${id.replace(/[.+]/g, '\\$&')}\\n `, 'm'), `${id} has its text`);
+
+  const files = execFileSync('find', [path.join(unpacked, 'opt/avscene'), '-type', 'f'], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  }).split('\n');
+  const rel = files.map((f) => path.relative(path.join(unpacked, 'opt/avscene'), f));
+  const unwanted = rel.filter(
+    (f) =>
+      /^node_modules\/(.*\/)?(node-gyp|cacache|make-fetch-happen|nan|adm-zip|global-agent)\//.test(f) ||
+      /\.map$|\.d\.ts$|\.gitattributes$|\.npmignore$|\.eslintrc/.test(f) ||
+      /^node_modules\/.*\/(test|tests|__tests__|docs?|examples?|benchmarks?)\//.test(f) ||
+      f === 'node_modules/pino/index.html',
+  );
+  assert.deepEqual(unwanted.slice(0, 10), [], `${unwanted.length} files a device never runs`);
+  assert.ok(!readFileSync(path.join(unpacked, 'opt/avscene/dist/cli/main.js'), 'utf8').includes('sourceMappingURL'));
+  // Native modules without symbols; no executable bit on libraries.
+  for (const f of files.filter((x) => /\.node$|\.so(\.\d+)*$/.test(x))) {
+    const sections = execFileSync('readelf', ['-S', '-W', f], { encoding: 'utf8' });
+    assert.doesNotMatch(sections, /\.symtab|\.debug_info/, `${f} is stripped`);
+    assert.equal(statSync(f).mode & 0o111, 0, `${f} is not executable`);
+  }
 });

@@ -4,7 +4,8 @@
  *
  * The cache (~/.cache/avscene/deb/<key>/, or $AVSCENE_DEB_CACHE) is keyed by what goes into the package: the content
  * of every tracked or new file under src/, deploy/, systemd/, models/bundles/ and the build files, the compiled OpenCV
- * binding (size and time) and the Node.js version. Any change there builds a new package; the four newest stay.
+ * binding (size and time) and the Node.js version. Any change there builds a new package; the six newest stay
+ * (checkouts on one machine share the cache).
  *
  *   const deb = builtDeb();   // absolute path of avscene_<version>_<arch>.deb, read-only for the caller
  */
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { REPO_ROOT } from './paths.js';
 
 const CACHE = process.env.AVSCENE_DEB_CACHE ?? path.join(os.homedir(), '.cache', 'avscene', 'deb');
-const KEEP = 4;
+const KEEP = 6;
 /** What the package is built from (dist/ is compiled from src/ and tsconfig.json; test/run.mjs rebuilds it when stale). */
 const INPUTS = [
   'src',

@@ -8,20 +8,24 @@
  *     await sbx.sh('systemctl start avscene');          // throws with the output when the command fails
  *   });
  *
- * `debs` are installed the way a device image is built: `dpkg -i` in a chroot of the new root before systemd starts
- * (no systemd running: maintainer scripts see no /run/systemd/system). `setup` is more bash run there at the same time
+ * `debs` are installed the way a device image is built: `dpkg -i` in a chroot (an overlay of the host's root, no
+ * systemd running: maintainer scripts see no /run/systemd/system), and what that wrote is unpacked into the sandbox's
+ * root before its systemd starts. `setup` is more bash run there at the same time
  * (`$1` = the new root; after the packages). `share` is a host directory bound read-only at /srv/share inside; the
  * packages are shared with it too (it is made readable by all: the service users inside read from it). Inside, the
  * network is `lo` only and the host's /tmp is empty.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  renameSync,
   linkSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -65,6 +69,8 @@ export interface Sandbox {
   exec(command: string, options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** As exec, but throws (with the command's output) unless it exits 0; returns its stdout. */
   sh(command: string, options?: { timeoutMs?: number }): Promise<string>;
+  /** What `dpkg -i` of `debs` printed when the image was built (maintainer scripts' messages); '' without debs. */
+  readonly imageLog: string;
   /** systemd's console so far (boot messages, units failing). */
   console(): string;
 }
@@ -109,34 +115,78 @@ function down(dir: string): void {
   live.delete(dir);
 }
 
+/**
+ * The image build: `dpkg -i` of `debs` in a chroot (no systemd running) of an overlay on the host's root, in a private
+ * mount namespace; what it changed (the overlay's upper layer) is kept as a tar beside the first package, once per set
+ * of packages. The sandbox unpacks it into its new root before systemd starts, as a device boots its image: the
+ * maintainer scripts (node, useradd …) take tens of seconds on a loaded machine, longer than the sandbox script waits
+ * for systemd to come up after SBX_SETUP.
+ */
+function imageLayer(debs: string[]): string {
+  const key = createHash('sha256');
+  // The layer holds whole copies of files the host may change later (dpkg's status, /etc/passwd): rebuilt when dpkg ran.
+  key.update(`${statSync('/var/lib/dpkg/status').mtimeMs}\0`);
+  for (const deb of debs) key.update(`${path.resolve(deb)}\0${statSync(deb).size}\0${statSync(deb).mtimeMs}\0`);
+  const layer = path.join(path.dirname(debs[0]!), `image-${key.digest('hex').slice(0, 12)}.tar`);
+  if (existsSync(layer) && existsSync(`${layer}.log`)) return layer;
+  const work = mkdtempSync('/tmp/avscene-image-');
+  const script = `
+    set -euo pipefail
+    W=${work}
+    mount -t tmpfs -o mode=755 image-rw "$W"
+    mkdir -p "$W/upper" "$W/work" "$W/root"
+    mount -t overlay image-root -o "lowerdir=/,upperdir=$W/upper,workdir=$W/work" "$W/root"
+    mount -t proc proc "$W/root/proc"
+    mount --rbind /dev "$W/root/dev"
+    mkdir -p "$W/root/run/avscene-image"
+    mount -t tmpfs image-debs "$W/root/run/avscene-image"
+    cp ${debs.map((d) => `'${d}'`).join(' ')} "$W/root/run/avscene-image/"
+    chroot "$W/root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg -i ${debs.map((d) => `'/run/avscene-image/${path.basename(d)}'`).join(' ')}
+    # Deletions of the host's files would show as whiteouts (0/0 character devices): an image build makes none here.
+    if find "$W/upper" -type c | grep -q .; then echo "whiteouts in the image layer: $(find "$W/upper" -type c)" >&2; exit 1; fi
+    tar -C "$W/upper" --exclude=./run --exclude=./tmp --exclude=./proc --exclude=./dev -cpf '${layer}.part' .
+  `;
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'bash', '-c', script], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  rmSync(work, { recursive: true, force: true });
+  if (r.status !== 0) {
+    rmSync(`${layer}.part`, { force: true });
+    throw new Error(
+      `installing ${debs.join(' ')} in a chroot failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`,
+    );
+  }
+  writeFileSync(`${layer}.log`, `${r.stdout}${r.stderr}`);
+  renameSync(`${layer}.part`, layer);
+  return layer;
+}
+
 /** Boots a sandbox, runs `body` with it, and tears it down (also when `body` throws). */
 export async function withSandbox<T>(options: SandboxOptions, body: (sbx: Sandbox) => Promise<T>): Promise<T> {
   const reason = sandboxUnavailable();
   if (reason) throw new Error(reason);
+  const layer = options.debs?.length ? imageLayer(options.debs) : null;
   const dir = mkdtempSync('/tmp/avscene-sbx-');
   const share = options.share ?? path.join(dir, 'share');
   mkdirSync(share, { recursive: true });
   chmodSync(share, 0o755); // service users inside (avscene) read from it too; mkdtemp makes folders 0700
-  const inside: string[] = [];
   for (const deb of options.debs ?? []) {
-    const name = path.basename(deb);
-    const target = path.join(share, name);
-    if (!existsSync(target)) {
-      try {
-        linkSync(deb, target);
-      } catch {
-        copyFileSync(deb, target); // another file system
-      }
+    const target = path.join(share, path.basename(deb));
+    if (existsSync(target)) continue;
+    try {
+      linkSync(deb, target);
+    } catch {
+      copyFileSync(deb, target); // another file system
     }
-    inside.push(`/srv/share/${name}`);
   }
   const setup = path.join(dir, 'image-setup.sh');
   writeFileSync(
     setup,
     [
       'set -euo pipefail',
-      // As an image build does it: no systemd running in the root the packages go into.
-      ...(inside.length ? [`chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg -i ${inside.join(' ')}`] : []),
+      // The packages, as the image build installed them (imageLayer): no systemd ran there.
+      ...(layer ? [`tar -C "$1" -xpf '${layer}'`] : []),
       options.setup ?? '',
       '',
     ].join('\n'),
@@ -152,6 +202,7 @@ export async function withSandbox<T>(options: SandboxOptions, body: (sbx: Sandbo
     const sbx: Sandbox = {
       dir,
       share,
+      imageLog: layer ? readFileSync(`${layer}.log`, 'utf8') : '',
       exec: (command, opts) => tool(dir, ['exec', 'bash', '-c', command], left(opts?.timeoutMs ?? 120_000)),
       async sh(command, opts) {
         const r = await this.exec(command, opts);

@@ -113,6 +113,49 @@ test('/healthz and /readyz: 200 while windows flow and the broker is there, 503 
   assert.match(await r.text(), /degraded: state\.dir not writable \(5 failed writes\)/);
 });
 
+test('a microphone that is away and retried: /healthz degraded (200), /readyz 503; a camera away: /readyz degraded (200), video down', async () => {
+  const state = healthyState();
+  const { base } = await startSink(state);
+  const now = Date.now();
+  state.sinceLastWindowMs = null;
+  state.sinceStartMs = 20_000;
+  state.audioSource = {
+    noun: 'microphone hw:1,0',
+    condition: { state: 'waiting', since: now, reason: 'arecord exited with code 1', retryAt: now + 7600 },
+  };
+  let r = await fetch(`${base}/healthz`);
+  assert.equal(r.status, 200, 'retrying with backoff is healthy: a restart would not bring the microphone back');
+  assert.match(await r.text(), /^degraded: waiting for microphone hw:1,0, retry in 8 s \(arecord exited with code 1\)/);
+  r = await fetch(`${base}/readyz`);
+  assert.equal(r.status, 503, 'no labels without the microphone');
+  assert.match(await r.text(), /^unavailable: waiting for microphone hw:1,0, retry in 8 s/);
+
+  // A retry that never answers (arecord stuck in the driver) is no longer a wait but a stall.
+  state.audioSource.condition = { state: 'waiting', since: now - 30_000, reason: 'x', retryAt: now - 20_000 };
+  r = await fetch(`${base}/healthz`);
+  assert.equal(r.status, 503);
+  assert.match(await r.text(), /microphone hw:1,0: a retry has not come back for 20 s \(the capture is stuck\)/);
+
+  // The microphone is back; the configured camera is refused: labels flow from audio alone.
+  state.audioSource.condition = { state: 'up', since: now - 5000 };
+  state.sinceLastWindowMs = 300;
+  state.videoFrame = false;
+  state.videoSource = {
+    noun: 'camera url rtsp://cam.local/1',
+    condition: { state: 'waiting', since: now, reason: 'connection refused', retryAt: now + 3500 },
+  };
+  r = await fetch(`${base}/readyz`);
+  assert.equal(r.status, 200);
+  assert.match(
+    await r.text(),
+    /^degraded: waiting for camera url rtsp:\/\/cam\.local\/1, retry in 4 s \(connection refused\); labels come from audio alone, broker connected/,
+  );
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  const m = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+  assert.equal(m.value('avscene_source_up', { source: 'video' }), 0);
+  assert.equal(m.value('avscene_source_up', { source: 'audio' }), 1);
+});
+
 test('/metrics is Prometheus text: window counter, stage histograms, MQTT and source gauges, bundle info, process metrics', async () => {
   const state = healthyState();
   const { sink, base } = await startSink(state);

@@ -54,7 +54,7 @@ function stallingMicrophone(): string {
 const until = <T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string) =>
   poll(read, done, timeoutMs, what, { everyMs: 200, explain: (last) => `last: ${JSON.stringify(last)}` });
 
-test('READY after the first window, pings while windows flow and none once capture stalls; metrics, health and the page follow', async () => {
+test('READY once running (before the first window), pings while windows flow and none once capture stalls; metrics, health and the page follow', async () => {
   const device = 'ops-e2e';
   const scenes = await Collector.subscribe(broker.url, `avscene/${device}/scene`);
   const daemon = startCli(
@@ -67,10 +67,15 @@ test('READY after the first window, pings while windows flow and none once captu
   });
   const guard = <T>(p: Promise<T>) => Promise.race([p, failed]);
 
-  // READY=1 comes with the first labelled window, and its status line names it.
+  // READY=1 comes once the bundle is loaded, the outputs started and the microphone set up; then the status line names
+  // the scene of the newest window.
   await guard(notify.until((m) => m.some((x) => fields(x).READY === '1'), 90_000, 'READY=1'));
   const ready = fields(notify.messages.find((x) => fields(x).READY === '1')!);
-  assert.match(ready.STATUS!, /^\S+ \d+% · [1-9]\d* windows, 0 dropped · MQTT connected$/, ready.STATUS);
+  assert.match(ready.STATUS!, /^running, first window coming · MQTT /, ready.STATUS);
+  const scene = /^\S+ \d+% · [1-9]\d* windows, 0 dropped · MQTT connected$/;
+  await guard(
+    notify.until((m) => m.some((x) => scene.test(fields(x).STATUS ?? '')), 30_000, 'a STATUS with the scene'),
+  );
 
   const base = (
     daemon.logs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('status page and metrics on')) as {
@@ -90,7 +95,7 @@ test('READY after the first window, pings while windows flow and none once captu
   const pings = () => notify.messages.filter((x) => fields(x).WATCHDOG === '1').length;
   await guard(notify.until(() => pings() >= 2, 15_000, 'two watchdog pings'));
 
-  // The microphone stops delivering: the process lives on, its ticks go on, the pings stop.
+  // The microphone stops delivering (arecord open, no data): the process lives on, its STATUS goes on, the pings stop.
   const lastPing = () => notify.messages.map((x) => fields(x).WATCHDOG).lastIndexOf('1');
   await guard(notify.until((m) => m.length - 1 - lastPing() >= 3, 30_000, 'three ticks without a ping'));
   assert.ok(notify.messages.slice(lastPing() + 1).every((x) => fields(x).STATUS !== undefined));
