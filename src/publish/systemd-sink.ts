@@ -4,7 +4,7 @@
  * RELOADING=1 … READY=1 around a reload, STOPPING=1 at shutdown (src/ops/systemd-notify.ts speaks the protocol). Only
  * built when systemd started the daemon ($NOTIFY_SOCKET).
  */
-import { mqttState, stateDirNote, stuck, waitingFor, type LiveState } from '../ops/live-state.js';
+import { mqttState, STALL_MS, stateDirNote, stuck, waitingFor, type LiveState } from '../ops/live-state.js';
 import type { NotifyState, SystemdNotifier } from '../ops/systemd-notify.js';
 import type { ScenePayload } from './payload.js';
 import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from './sink.js';
@@ -45,9 +45,13 @@ export class SystemdSink implements SceneSink, NotifyState {
     this.notifier.close();
   }
 
+  /**
+   * Stuck is what /healthz calls stalled (no window for 15 s, STALL_MS), however short the watchdog: one slow window
+   * on a loaded machine is not a stuck pipeline, and the pings must not stop for it.
+   */
   stuck(withinMs: number): string | null {
     const s = this.live?.();
-    return s ? stuck(s, withinMs) : null;
+    return s ? stuck(s, Math.max(withinMs, STALL_MS)) : null;
   }
 
   /**

@@ -134,6 +134,10 @@ test('a reload is RELOADING=1 with MONOTONIC_USEC, then READY=1 once it is done;
   const usec = BigInt(reloading.MONOTONIC_USEC!);
   const t1 = monotonicUsec();
   assert.ok(usec >= t0 && usec <= t1, `MONOTONIC_USEC ${usec} not within [${t0}, ${t1}]`);
+  // A marker datagram after the event loop turned once: anything sent early would be ahead of it (datagrams keep order).
+  await new Promise((r) => setImmediate(r));
+  notifier.extendStartTimeout(1, 'marker');
+  await socket.until((m) => m.some((x) => fields(x).STATUS === 'marker'), 2000, 'the marker');
   const readyAgain = () => socket.messages.slice(before).filter((x) => fields(x).READY === '1').length;
   assert.equal(readyAgain(), 0, 'no READY=1 before the reload is done');
   finish();

@@ -122,7 +122,7 @@ test('the image-built package under a real systemd', { skip: skip ?? false, time
         .map((l) => (JSON.parse(l) as { seq: number }).seq);
       assert.equal(seqs.length, 3);
       const health = await sbx.exec('curl -s -w " %{http_code}" http://127.0.0.1:8766/healthz');
-      assert.match(health.stdout, /^ok: last window .* 200$/s);
+      assert.match(health.stdout, /^ok: last window .* 200$/s, await journal(sbx));
 
       // SIGHUP straight to the daemon (as `avscene reload` and `bundle install` send it): only its own RELOADING=1
       // and READY=1 move the unit to reloading and back.
