@@ -94,9 +94,10 @@ process.once('exit', () => {
 
 function tool(dir: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
+    // In a session of its own: a command inside that signals its process group (kill 0) cannot reach the test runner.
     execFile(
-      'bash',
-      [SANDBOX_TOOL, ...args],
+      'setsid',
+      ['--wait', 'bash', SANDBOX_TOOL, ...args],
       { env: { ...process.env, ...env, SBX: dir }, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const code = err ? ((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0;

@@ -146,6 +146,7 @@ test('the image-built package under a real systemd', { skip: skip ?? false, time
 
     await t.test('the watchdog restarts a frozen daemon; stop is clean', async () => {
       const pid = await show(sbx, 'MainPID');
+      assert.match(pid, /^[1-9]\d*$/, `a running daemon (MainPID ${pid})`);
       await sbx.sh(`kill -STOP ${pid}`);
       await until(sbx, 'systemctl show -p NRestarts --value avscene', (n) => n === '1', 40_000, 'a restart');
       assert.match(await sbx.sh('journalctl -u avscene -o cat --no-pager'), /Watchdog timeout/);
