@@ -99,7 +99,10 @@ async function openStartBundle(
     const policy = config.model.sampleRateMismatch as SampleRatePolicy;
     checkSampleRate(bundle, captureSampleRate(config.audio), policy, logger);
     const name = `${bundle.manifest.name} ${bundle.manifest.version}`;
-    return { bundle, engine: await extendingStartTimeout(notifier, tensorrt, name, SceneEngine.create(bundle, options)) };
+    return {
+      bundle,
+      engine: await extendingStartTimeout(notifier, tensorrt, name, SceneEngine.create(bundle, options)),
+    };
   };
   try {
     return await open(config.model.bundle);
