@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { builtDeb } from '../helpers/deb.js';
@@ -50,6 +50,7 @@ test('the image-built package under a real systemd', { skip: skip ?? false, time
     mkdir -p "$1/etc/systemd/system/avscene.service.d"
     printf '[Service]\\nWatchdogSec=3s\\n' > "$1/etc/systemd/system/avscene.service.d/test-watchdog.conf"
   `;
+  t.after(() => rmSync(share, { recursive: true, force: true }));
   await withSandbox({ debs: [builtDeb()], share, setup }, async (sbx) => {
     await t.test('installed in a chroot, the unit is enabled for the first boot', async () => {
       assert.equal((await sbx.exec('systemctl is-enabled avscene')).stdout.trim(), 'enabled');
