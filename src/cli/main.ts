@@ -24,6 +24,7 @@ const loaders: Record<string, () => Promise<{ command: Command }>> = {
   config: () => import('./commands/config.js'),
   bundle: () => import('./commands/bundle.js'),
   reload: () => import('./commands/reload.js'),
+  forget: () => import('./commands/forget.js'),
 };
 
 /** One line per command for `avscene --help` (here, so the help loads no command module). */
@@ -37,6 +38,7 @@ const summaries: Record<string, string> = {
   config: 'print the effective configuration (secrets masked)',
   bundle: 'install, roll back and list model bundles on a device (signed, atomic, the daemon swaps without a restart)',
   reload: 'make the running daemon swap to the bundle model.bundle now names, between two windows',
+  forget: "clear a retired device's retained topics and Home Assistant entities from the broker",
 };
 
 function mainHelp(): string {

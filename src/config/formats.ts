@@ -23,8 +23,11 @@ function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
-/** device.id: one MQTT topic level without wildcards. */
-export const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * device.id: one MQTT topic level without wildcards; not starting with ".", since the id also names files and folders
+ * in state.dir ("." and ".." would escape them).
+ */
+export const DEVICE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 export function registerStrictFormats(): void {
   convict.addFormats({
@@ -88,7 +91,7 @@ export function registerStrictFormats(): void {
       validate: (value: unknown) => {
         if (typeof value !== 'string' || !DEVICE_ID.test(value)) {
           throw new Error(
-            `must be 1–64 letters, digits, "_" or "-" (it becomes an MQTT topic level): value was ${describe(value)}`,
+            `must be 1–64 letters, digits, "_", "-" or "." and not start with "." (it becomes an MQTT topic level and a file name): value was ${describe(value)}`,
           );
         }
       },

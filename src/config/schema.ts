@@ -9,7 +9,7 @@ import { DEMO_BUNDLE, DEMO_CLIP } from '../util/package-info.js';
 export const configSchema = {
   device: {
     id: {
-      doc: 'Identifier of this device in MQTT topics (<prefix>/<id>/…): letters, digits, "_" and "-".',
+      doc: 'Identifier of this device in MQTT topics (<prefix>/<id>/…): 1-64 letters, digits, "_", "-" and ".", not starting with ".".',
       format: 'device-id',
       default: 'avscene-demo',
       env: 'AVSCENE_DEVICE_ID',
@@ -254,6 +254,14 @@ export const configSchema = {
       max: 2 ** 32 - 1,
       default: 7 * 24 * 3600,
       env: 'AVSCENE_MQTT_WINDOW_EXPIRY_S',
+    },
+    retainedExpiryS: {
+      doc: "MQTT 5 only: message expiry in seconds of the retained …/scene and …/label, so a device that is gone (powered off, never cleanly stopped) does not show its last label forever (0 = keep them until replaced; at most 4294967295, the protocol's limit). Each window refreshes them.",
+      format: 'integer',
+      min: 0,
+      max: 2 ** 32 - 1,
+      default: 0,
+      env: 'AVSCENE_MQTT_RETAINED_EXPIRY_S',
     },
     outbox: {
       maxMB: {

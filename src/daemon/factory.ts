@@ -169,19 +169,8 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
   let seq: SeqStore | undefined;
   try {
     const model = runningModel(bundle, new Date().toISOString());
-    const mqtt = new MqttSink({ deviceId: config.device.id, stateDir, storage, ...config.mqtt }, model.bundle, logger);
-    // seq continues across restarts, above any window still waiting in the outbox.
-    seq = new SeqStore(stateDir, config.device.id, logger, {
-      floors: mqtt.seqFloors,
-      runtimeDir: runtime.dir,
-      health: storage,
-    });
-    const counter = seq;
-    const sinks: SceneSink[] = [];
-    // Sinks start in this order: the HTTP endpoint answers (and says "starting") before the broker is contacted.
-    if (config.http.listen) {
-      sinks.push(
-        new HttpSink(
+    const http = config.http.listen
+      ? new HttpSink(
           {
             listen: config.http.listen,
             allowedHosts: hostList(config.http.allowedHosts),
@@ -190,9 +179,23 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
           },
           model,
           logger,
-        ),
-      );
-    }
+        )
+      : undefined;
+    const mqtt = new MqttSink(
+      { deviceId: config.device.id, stateDir, storage, ...config.mqtt },
+      model.bundle,
+      logger,
+      () => http?.reachableAddress,
+    );
+    // seq continues across restarts, above any window still waiting in the outbox.
+    seq = new SeqStore(stateDir, config.device.id, logger, {
+      floors: mqtt.seqFloors,
+      runtimeDir: runtime.dir,
+      health: storage,
+    });
+    const counter = seq;
+    // Sinks start in this order: the HTTP endpoint answers (and says "starting") before the broker is contacted.
+    const sinks: SceneSink[] = http ? [http] : [];
     sinks.push(mqtt);
     // A daemon labelling from a store's `current` tells `bundle install` there whether it took a new bundle.
     if (path.basename(config.model.bundle) === CURRENT_LINK)

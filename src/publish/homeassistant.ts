@@ -1,15 +1,19 @@
 /**
  * Home Assistant MQTT discovery: one retained config message per entity, so the scene shows up in Home Assistant
- * without YAML: the scene (class probabilities as attributes), its confidence, and diagnostic entities (latency,
- * dropped windows, queued messages, model bundle). Entity ids come from `default_entity_id` (Home Assistant 2026.4
- * removed `object_id`). https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery
+ * without YAML: the scene, its confidence, one probability sensor per class (disabled by default), and diagnostic
+ * entities (latency, dropped windows, queued messages, model bundle). Entity ids come from `default_entity_id` (Home
+ * Assistant 2025.10; 2026.4 removed `object_id`). https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery
  *
- * What was announced is remembered in `state.dir`, so turning discovery off or changing `device.id` removes the old
- * entities with an empty retained config instead of leaving them "unavailable" forever.
+ * The Scene entity has no attributes: Home Assistant records a state row whenever state or attributes change, and its
+ * developer docs ask integrations not to put frequently changing values in attributes
+ * (developers.home-assistant.io/docs/core/entity, "state attributes"); the probabilities changed with every window,
+ * so the label wrote a row every second even while it stayed the same. Each class's probability is its own sensor,
+ * disabled by default, for those who want to chart it (and can exclude it from the recorder).
+ *
+ * What was announced is remembered in `state.dir` (retained-topics.ts), so turning discovery off or changing
+ * `device.id` removes the old entities with an empty retained config instead of leaving them "unavailable" forever.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { UNKNOWN_LABEL } from '../fusion/index.js';
-import { writeFileAtomic } from '../state/atomic-file.js';
 import type { Topics } from './topics.js';
 
 export interface DiscoveryMessage {
@@ -28,6 +32,24 @@ export interface DiscoveryInput {
   softwareVersion: string;
   /** Where users get help (package.json `homepage`); omitted when unknown. */
   supportUrl?: string;
+  /** The device's status page when it listens on an address Home Assistant can reach (not loopback). */
+  configurationUrl?: string;
+}
+
+/**
+ * Home Assistant's slug of a name (what it makes of an entity id it is given): lower case, every run of other
+ * characters than a-z and 0-9 one `_`, none at either end. `ha-living-room.2` → `ha_living_room_2`.
+ */
+export function haSlug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+}
+
+/** The discovery topic's node id: Home Assistant accepts only letters, digits, `_` and `-` there. */
+export function discoveryNodeId(deviceId: string): string {
+  return `avscene_${deviceId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
 /** Home Assistant publishes `online` here when it starts: the cue to announce again. */
@@ -43,6 +65,7 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
     manufacturer: 'avscene',
     model: `${model.name} ${model.version}`,
     sw_version: input.softwareVersion,
+    ...(input.configurationUrl ? { configuration_url: input.configurationUrl } : {}),
   };
   const origin = {
     name: 'avscene',
@@ -55,14 +78,14 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
     payload_not_available: 'offline',
   };
   const entity = (objectId: string, config: Record<string, unknown>): DiscoveryMessage => ({
-    topic: `${discoveryPrefix}/sensor/avscene_${deviceId}/${objectId}/config`,
+    topic: `${discoveryPrefix}/sensor/${discoveryNodeId(deviceId)}/${objectId}/config`,
     payload: JSON.stringify({
       ...config,
       ...availability,
       device,
       origin,
       unique_id: `avscene_${deviceId}_${objectId}`,
-      default_entity_id: `sensor.avscene_${deviceId.toLowerCase().replace(/-/g, '_')}_${objectId}`,
+      default_entity_id: `sensor.${haSlug(`avscene_${deviceId}_${objectId}`)}`,
     }),
   });
   const diagnostic = { entity_category: 'diagnostic', state_topic: topics.health };
@@ -73,11 +96,6 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
       state_topic: topics.scene,
       // UNKNOWN_LABEL (no head could run) becomes Home Assistant's own unknown state, which an enum sensor accepts.
       value_template: `{{ value_json.label if value_json.label != '${UNKNOWN_LABEL}' else None }}`,
-      json_attributes_topic: topics.scene,
-      // Two decimals: attributes that change every second would make the recorder write a row every second.
-      // (Plain Jinja, no Home Assistant extension: renders a JSON object such as {"bus": 0.12, "park": 0.81}.)
-      json_attributes_template:
-        "{{ '{' }}{% for k, v in value_json.probs.items() %}{{ k | tojson }}: {{ v | round(2) }}{{ ', ' if not loop.last }}{% endfor %}{{ '}' }}",
       device_class: 'enum',
       options: [...model.classes],
       expire_after: SCENE_EXPIRE_AFTER_S,
@@ -91,6 +109,18 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
       state_class: 'measurement',
       expire_after: SCENE_EXPIRE_AFTER_S,
     }),
+    ...model.classes.map((name) =>
+      entity(`prob_${haSlug(name)}`, {
+        name: `Probability ${name.replace(/_/g, ' ')}`,
+        icon: 'mdi:percent-outline',
+        state_topic: topics.scene,
+        value_template: `{{ (value_json.probs[${JSON.stringify(name)}] * 100) | round(1) }}`,
+        unit_of_measurement: '%',
+        state_class: 'measurement',
+        expire_after: SCENE_EXPIRE_AFTER_S,
+        enabled_by_default: false,
+      }),
+    ),
     entity('latency', {
       ...diagnostic,
       name: 'Latency p95',
@@ -119,37 +149,9 @@ export function homeAssistantDiscovery(input: DiscoveryInput): DiscoveryMessage[
       ...diagnostic,
       name: 'Model bundle',
       icon: 'mdi:brain',
-      state_topic: topics.scene,
+      // …/info changes only with the bundle (…/scene, every second, would rewrite the same text).
+      state_topic: topics.info,
       value_template: '{{ value_json.model.name }} {{ value_json.model.version }}',
     }),
   ];
-}
-
-/**
- * The discovery messages to send this run: an empty retained config for every topic announced before and not now
- * (discovery turned off, device.id changed, an entity gone), then the current configs. `commit()` records the current
- * set in `file` once the broker has them.
- */
-export function discoveryUpdate(
-  file: string,
-  current: DiscoveryMessage[],
-): { messages: DiscoveryMessage[]; commit(): void } {
-  const now = new Set(current.map((m) => m.topic));
-  const removals = announcedBefore(file)
-    .filter((topic) => !now.has(topic))
-    .map((topic) => ({ topic, payload: '' }));
-  return {
-    messages: [...removals, ...current],
-    commit: () => writeFileAtomic(file, JSON.stringify({ topics: [...now] }, null, 1) + '\n'),
-  };
-}
-
-function announcedBefore(file: string): string[] {
-  if (!existsSync(file)) return [];
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { topics?: unknown };
-    return Array.isArray(parsed.topics) ? parsed.topics.filter((t): t is string => typeof t === 'string') : [];
-  } catch {
-    return [];
-  }
 }

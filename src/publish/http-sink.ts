@@ -4,6 +4,7 @@
  * state when asked. A port that is taken does not stop the daemon (labels matter more than the page): it logs the
  * error with the fix and runs without the endpoint.
  */
+import os from 'node:os';
 import type { Logger } from '../log/logger.js';
 import { ListenError, OpsServer } from '../http/server.js';
 import { SceneTimeline } from '../http/scene-timeline.js';
@@ -55,6 +56,25 @@ export class HttpSink implements SceneSink {
   /** The base URL once listening, else empty. */
   get address(): string {
     return this.url;
+  }
+
+  /**
+   * The page's URL as another machine reaches it (Home Assistant's `configuration_url`): undefined while it listens
+   * on loopback only or not at all; on 0.0.0.0 or :: the first non-internal IPv4 address of this machine.
+   */
+  get reachableAddress(): string | undefined {
+    if (!this.url) return undefined;
+    const url = new URL(this.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (/^127\./.test(host) || host === '::1' || host === 'localhost') return undefined;
+    if (host === '0.0.0.0' || host === '::') {
+      const external = Object.values(os.networkInterfaces())
+        .flat()
+        .find((a) => a && a.family === 'IPv4' && !a.internal);
+      if (!external) return undefined;
+      url.hostname = external.address;
+    }
+    return url.toString();
   }
 
   async start(_signal: AbortSignal, live: () => LiveState): Promise<void> {

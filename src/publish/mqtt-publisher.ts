@@ -28,6 +28,8 @@ export interface PublisherOptions extends ConnectionSettings {
   reconnectMaxMs?: number;
   /** MQTT 5: message expiry of `window` messages (0 = none). */
   windowExpiryS?: number;
+  /** MQTT 5: message expiry of the retained `scene` and `label` (0 = none). */
+  retainedExpiryS?: number;
   /** While the broker is away: one reminder with the queue size this often. */
   reminderMs?: number;
   /** A window the broker refuses (MQTT 5 reason code ≥ 0x80) is dropped after this many refusals. */
@@ -69,6 +71,12 @@ const STREAM_INFLIGHT = 64;
  */
 const CLONE_EVENTS = 3;
 const CLONE_WINDOW_MS = 5 * 60_000;
+/**
+ * Home Assistant asks devices to wait a random moment after its birth message before sending discovery again, so a
+ * fleet does not answer at the same instant (integrations/mqtt § birth and last will messages); births within the
+ * wait are answered once.
+ */
+export const REANNOUNCE_DELAY_MS: readonly [number, number] = [1000, 5000];
 
 export class MqttPublisher {
   readonly topics: Topics;
@@ -81,6 +89,7 @@ export class MqttPublisher {
   private readonly tickTimer: NodeJS.Timeout;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reminderTimer: NodeJS.Timeout | null = null;
+  private reannounceTimer: NodeJS.Timeout | null = null;
   /** Incremented on every close: acknowledgements from an older connection are ignored. */
   private generation = 0;
   private ready = false;
@@ -197,9 +206,17 @@ export class MqttPublisher {
     if (messages.length === 0) options.onDelivered?.();
     if (options.reannounceOn) {
       this.watch(options.reannounceOn, (payload) => {
-        if (payload !== 'online') return;
-        this.logger.info({ topic: options.reannounceOn }, 'Home Assistant came online: discovery sent again');
-        for (const message of messages) this.sendState(message.topic);
+        if (payload !== 'online' || this.reannounceTimer) return;
+        const [min, max] = REANNOUNCE_DELAY_MS;
+        this.reannounceTimer = setTimeout(
+          () => {
+            this.reannounceTimer = null;
+            this.logger.info({ topic: options.reannounceOn }, 'Home Assistant came online: discovery sent again');
+            for (const message of messages) this.sendState(message.topic);
+          },
+          min + Math.random() * (max - min),
+        );
+        this.reannounceTimer.unref?.();
       });
     }
   }
@@ -215,6 +232,7 @@ export class MqttPublisher {
     if (this.reminderTimer) clearInterval(this.reminderTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.refusalTimer) clearTimeout(this.refusalTimer);
+    if (this.reannounceTimer) clearTimeout(this.reannounceTimer);
     // The first connection still on its way (a file classified faster than the broker answered, or inputs checked
     // before it was contacted): it gets the budget too, unless an attempt has already failed.
     while (!this.everConnected && this.lastFailure === null && this.outbox.length > 0 && Date.now() < deadline - 300) {
@@ -260,7 +278,7 @@ export class MqttPublisher {
   private sendState(topic: string): void {
     const message = this.state.get(topic);
     if (!message || !this.ready) return;
-    this.client.publish(topic, message.payload, { qos: 1, retain: true }, (err) => {
+    this.client.publish(topic, message.payload, { qos: 1, retain: true, ...this.stateExpiry(topic) }, (err) => {
       if (err || this.state.get(topic) !== message || !message.onDelivered) return;
       const delivered = message.onDelivered;
       message.onDelivered = undefined;
@@ -336,6 +354,16 @@ export class MqttPublisher {
         `${this.takeovers.length} connection or status take-overs within ${CLONE_WINDOW_MS / 60_000} min. ` +
         'Give each board its own device.id (and remove the copied state.dir); until then both lose messages',
     );
+  }
+
+  /** The current scene expires (when asked): a device that vanished without its last will stops showing a label. */
+  private stateExpiry(topic: string): IClientPublishOptions {
+    const expiry = this.options.retainedExpiryS ?? 0;
+    return this.options.protocolVersion === '5' &&
+      expiry > 0 &&
+      (topic === this.topics.scene || topic === this.topics.label)
+      ? { properties: { messageExpiryInterval: expiry } }
+      : {};
   }
 
   private windowOptions(): IClientPublishOptions {

@@ -12,7 +12,8 @@ import type { SeqFloor } from '../state/seq-store.js';
 import type { StateDirHealth } from '../state/state-dir-health.js';
 import { openStateDir } from '../state/state-dir.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
-import { discoveryUpdate, homeAssistantDiscovery, homeAssistantStatusTopic } from './homeassistant.js';
+import { homeAssistantDiscovery, homeAssistantStatusTopic } from './homeassistant.js';
+import { retainedDeviceTopics, retainedUpdate } from './retained-topics.js';
 import type { ConnectionSettings } from './mqtt-client-options.js';
 import { MqttPublisher } from './mqtt-publisher.js';
 import { windowJson } from './payload.js';
@@ -43,6 +44,7 @@ export interface MqttSinkConfig {
   keepaliveS: number;
   reconnectMaxS: number;
   windowExpiryS: number;
+  retainedExpiryS: number;
   outbox: { maxMB: number; maxAgeH: number; syncS: number };
   homeAssistant: boolean;
   discoveryPrefix: string;
@@ -60,10 +62,12 @@ export class MqttSink implements SceneSink {
   private info: RunningModel | null = null;
   private readonly restored: SeqFloor[];
 
+  /** `statusPage`: the status page's URL as other machines reach it, once the HTTP endpoint listens (Home Assistant's `configuration_url`). */
   constructor(
     private readonly config: MqttSinkConfig,
     private bundle: ModelInfo,
     private readonly logger: Logger,
+    private readonly statusPage: () => string | undefined = () => undefined,
   ) {
     this.topics = topicsFor(config.topicPrefix, config.deviceId);
     ({ outbox: this.outbox, restored: this.restored } = openOutbox(config, logger));
@@ -99,6 +103,7 @@ export class MqttSink implements SceneSink {
       logger,
       reconnectMaxMs: Math.max(1, config.reconnectMaxS) * 1000,
       windowExpiryS: config.windowExpiryS,
+      retainedExpiryS: config.retainedExpiryS,
     });
     this.announce();
     this.publishInfo();
@@ -171,7 +176,8 @@ export class MqttSink implements SceneSink {
 
   /**
    * Home Assistant discovery (retained, sent again on every connection and when Home Assistant comes online), and an
-   * empty config for every entity announced before and not now (discovery turned off, device.id changed).
+   * empty retained message for every topic published before and not now: entities gone (discovery turned off), and
+   * every retained topic of an old device.id or prefix.
    */
   private announce(): void {
     if (!this.publisher) return;
@@ -184,12 +190,10 @@ export class MqttSink implements SceneSink {
           model: this.bundle,
           softwareVersion: packageVersion(),
           supportUrl: homepage(),
+          configurationUrl: this.statusPage(),
         })
       : [];
-    const update = discoveryUpdate(
-      path.join(openStateDir(config.stateDir, 'mqtt'), 'homeassistant-discovery.json'),
-      current,
-    );
+    const update = retainedUpdate(openStateDir(config.stateDir, 'mqtt'), current, retainedDeviceTopics(this.topics));
     this.publisher.announce(update.messages, {
       ...(config.homeAssistant ? { reannounceOn: homeAssistantStatusTopic(config.discoveryPrefix) } : {}),
       // Best-effort: a full or read-only state.dir only means the next start announces (and clears) again.

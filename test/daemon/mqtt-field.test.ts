@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
-import { daemonArgs, killAll, startCli, type LogLine, type RunningCli } from '../helpers/cli.js';
+import { daemonArgs, killAll, runCli, startCli, type LogLine, type RunningCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/media.js';
 
 after(async () => {
@@ -186,24 +186,32 @@ test('capture starts at once: windows are classified while the broker has not an
   }
 });
 
-test('Home Assistant discovery: current entities announced; a changed device.id or discovery turned off removes the old ones', async () => {
+test('Home Assistant discovery: current entities announced; a changed device.id clears every retained topic of the old id, discovery turned off removes the entities, `avscene forget` clears a retired device', async () => {
   const broker = await startMosquitto();
   const state = { AVSCENE_STATE_DIR: tempDir() };
   const run = async (device: string, ...settings: string[]) => {
     const daemon = startCli(daemonArgs(broker.url, device, 'sources.realtime=false', ...settings), state);
     assert.equal((await daemon.exited).code, 0, daemon.stderr());
   };
-  /** The retained discovery configs on the broker now. */
-  const retainedConfigs = async (): Promise<Map<string, Record<string, unknown>>> => {
-    const sub = await Collector.subscribe(broker.url, 'homeassistant/sensor/+/+/config');
-    await sub.barrier('homeassistant/sensor/test-barrier/none/config');
+  /** The retained messages on the broker now under `filter` (as `mosquitto_sub --retained-only` lists them). */
+  const retained = async (filter: string, barrier: string): Promise<Map<string, string>> => {
+    const sub = await Collector.subscribe(broker.url, filter);
+    await sub.barrier(barrier);
     await sub.close();
-    return new Map(sub.messages.map((m) => [m.topic, JSON.parse(m.payload) as Record<string, unknown>]));
+    return new Map(sub.messages.filter((m) => m.retain && m.payload !== '').map((m) => [m.topic, m.payload]));
   };
+  const retainedConfigs = async () =>
+    new Map(
+      [...(await retained('homeassistant/sensor/+/+/config', 'homeassistant/sensor/test-barrier/none/config'))].map(
+        ([topic, payload]) => [topic, JSON.parse(payload) as Record<string, unknown>],
+      ),
+    );
+  const deviceTopics = (device: string) => retained(`avscene/${device}/+`, `avscene/${device}/test-barrier`);
   try {
     await run('ha-kitchen');
     const first = await retainedConfigs();
-    assert.deepEqual([...first.keys()].map((t) => t.split('/')[3]).sort(), [
+    const entities = [...first.keys()].map((t) => t.split('/')[3]);
+    assert.deepEqual(entities.filter((e) => !e!.startsWith('prob_')).sort(), [
       'bundle',
       'confidence',
       'dropped',
@@ -211,23 +219,63 @@ test('Home Assistant discovery: current entities announced; a changed device.id 
       'queued',
       'scene',
     ]);
+    assert.equal(entities.filter((e) => e!.startsWith('prob_')).length, 10, 'one probability sensor per class');
     const scene = first.get('homeassistant/sensor/avscene_ha-kitchen/scene/config')!;
     assert.equal(scene.default_entity_id, 'sensor.avscene_ha_kitchen_scene');
     assert.equal(scene.expire_after, 30);
     assert.equal((scene.origin as { name: string }).name, 'avscene');
+    assert.equal(
+      (scene.device as { configuration_url?: string }).configuration_url,
+      undefined,
+      'no link to a status page on loopback',
+    );
     assert.equal([...first.values()].filter((c) => c.entity_category === 'diagnostic').length, 4);
+    assert.deepEqual(
+      [...(await deviceTopics('ha-kitchen')).keys()].sort(),
+      ['health', 'info', 'label', 'scene', 'status'].map((t) => `avscene/ha-kitchen/${t}`),
+    );
 
     await run('ha-hall');
     const second = await retainedConfigs();
-    assert.equal(second.size, 6);
+    assert.equal(second.size, 16);
     assert.ok(
       [...second.keys()].every((t) => t.includes('avscene_ha-hall/')),
       `old device's entities removed: ${[...second.keys()].join(' ')}`,
     );
+    assert.deepEqual([...(await deviceTopics('ha-kitchen')).keys()], [], 'no retained topic of the old device.id');
+    assert.equal((await deviceTopics('ha-hall')).size, 5);
 
     await run('ha-hall', 'mqtt.homeAssistant=false');
     assert.deepEqual([...(await retainedConfigs()).keys()], [], 'discovery off: every entity removed');
+
+    // ha-hall is retired (its state.dir gone with the device): forget it from another machine.
+    await run('ha-hall');
+    assert.equal((await retainedConfigs()).size, 16);
+    const forget = runCli(['forget', 'ha-hall', '--set', `mqtt.url=${broker.url}`]);
+    assert.equal(forget.status, 0, forget.stderr);
+    assert.equal(forget.stdout.trim().split('\n').length, 21, forget.stdout);
+    assert.match(forget.stderr, /forgot ha-hall: 21 retained topic\(s\) cleared/);
+    assert.deepEqual([...(await deviceTopics('ha-hall')).keys()], [], 'forget: no retained topic of the device');
+    assert.deepEqual([...(await retainedConfigs()).keys()], [], 'forget: no Home Assistant entity');
   } finally {
+    await broker.stop();
+  }
+});
+
+test('`avscene forget` refuses a device that says online (it would publish again) unless --force', async () => {
+  const broker = await startMosquitto();
+  const daemon = startCli(daemonArgs(broker.url, 'still-here', 'audio.loop=true'));
+  try {
+    const sub = await Collector.subscribe(broker.url, 'avscene/still-here/status');
+    await sub.until((m) => m.some((x) => x.payload === 'online'), 60_000, 'online');
+    await sub.close();
+    const refused = runCli(['forget', 'still-here', '--set', `mqtt.url=${broker.url}`]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /device still-here says online .*stop it .* or use --force/);
+    assert.equal(refused.stdout, '');
+  } finally {
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
     await broker.stop();
   }
 });

@@ -12,7 +12,7 @@ import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
 import { createLogger } from '../../src/log/logger.js';
 import { memoryLogger } from '../capture/support.js';
-import { MqttPublisher, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
+import { MqttPublisher, REANNOUNCE_DELAY_MS, type PublisherOptions } from '../../src/publish/mqtt-publisher.js';
 import { Outbox } from '../../src/publish/outbox.js';
 import type { ScenePayload } from '../../src/publish/payload.js';
 import { makePki } from '../helpers/certs.js';
@@ -20,7 +20,7 @@ import { tempDir } from '../helpers/media.js';
 import { freePort, startMosquitto, writePasswordFile } from '../helpers/mosquitto.js';
 import { Collector } from '../helpers/mqtt-collector.js';
 import { contractViolation } from '../helpers/message-schemas.js';
-import { waitFor } from '../helpers/wait.js';
+import { poll, waitFor } from '../helpers/wait.js';
 
 after(() => Collector.closeAll());
 const publishers = new Set<MqttPublisher>();
@@ -287,6 +287,39 @@ test('MQTT 5: window messages carry a message expiry; scene stays retained witho
   }
 });
 
+test('MQTT 5 with mqtt.retainedExpiryS: the retained scene and label expire, so a vanished device stops showing a label', async () => {
+  const broker = await startMosquitto();
+  const pub = publisher({ url: broker.url, protocolVersion: '5', retainedExpiryS: 2, deviceId: 'expiring' });
+  /** The retained messages a new subscriber gets now, with their expiry. */
+  const retained = async () => {
+    const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `late-${Math.random()}` });
+    const got = new Map<string, number | undefined>();
+    sub.on('message', (topic, _payload, packet) => {
+      if (packet.retain) got.set(topic.split('/').at(-1)!, packet.properties?.messageExpiryInterval);
+    });
+    await sub.subscribeAsync('avscene/expiring/+', { qos: 1 });
+    await sub.subscribeAsync('barrier/expiring', { qos: 1 });
+    const barrier = new Promise((resolve) => sub.on('message', (topic) => topic === 'barrier/expiring' && resolve(0)));
+    await sub.publishAsync('barrier/expiring', 'x', { qos: 1 });
+    await barrier;
+    await sub.endAsync();
+    return got;
+  };
+  try {
+    pub.publishWindow(scene(0));
+    const first = await poll(retained, (r) => r.has('scene') && r.has('label'), 5000, 'the retained scene and label');
+    for (const topic of ['scene', 'label']) assert.ok(first.get(topic)! <= 2, `${topic} expiry ${first.get(topic)}`);
+    assert.equal(first.get('status'), undefined, 'status keeps no expiry (the last will ends it)');
+    // No new window (the device vanished without its last will reaching anyone): the scene and label go, status stays.
+    const later = await poll(retained, (r) => !r.has('scene'), 10_000, 'the scene to expire', { everyMs: 250 });
+    assert.ok(!later.has('label'));
+    assert.ok(later.has('status'));
+  } finally {
+    await pub.close(100);
+    await broker.stop();
+  }
+});
+
 test('MQTT 5: windows the broker refuses (ACL) are retried with backoff, not lost, and reach it in seq order once allowed', async () => {
   const acl = path.join(tempDir('avscene-acl-'), 'acl');
   writeFileSync(acl, 'topic read avscene/#\n'); // anonymous clients may subscribe but not publish
@@ -360,19 +393,35 @@ test('MQTT 5: a window refused maxRefusals times is dropped, counted apart from 
   }
 });
 
-test('Home Assistant coming online gets the discovery configs again', async () => {
+test('Home Assistant coming online gets the discovery configs again, after a random 1-5 s; a storm of births gets one announcement', async () => {
   const broker = await startMosquitto();
-  const pub = publisher({ url: broker.url });
+  const { logger, lines } = memoryLogger();
+  const pub = publisher({ url: broker.url, logger });
   const config = { topic: 'homeassistant/sensor/avscene_dev/scene/config', payload: '{"x":1}' };
   pub.announce([config], { reannounceOn: 'homeassistant/status' });
   const raw = await mqtt.connectAsync(broker.url, { clientId: 'ha' });
-  let configs = 0;
-  raw.on('message', () => configs++);
+  const arrivals: number[] = [];
+  raw.on('message', () => arrivals.push(Date.now()));
   try {
     await raw.subscribeAsync(config.topic, { qos: 1 });
-    await waitFor(() => configs === 1, 5000, 'the retained config');
-    await raw.publishAsync('homeassistant/status', 'online', { qos: 1 });
-    await waitFor(() => configs === 2, 5000, 'the config announced again');
+    await waitFor(() => arrivals.length === 1, 5000, 'the retained config');
+    // 500 births and wills within a moment (a flapping Home Assistant, a bridge replaying its status).
+    const start = Date.now();
+    for (let i = 0; i < 250; i++) {
+      raw.publish('homeassistant/status', 'online', { qos: 1 });
+      raw.publish('homeassistant/status', 'offline', { qos: 1 });
+    }
+    await waitFor(() => arrivals.length === 2, 10_000, 'the config announced again');
+    const delay = arrivals[1]! - start;
+    assert.ok(
+      delay >= REANNOUNCE_DELAY_MS[0] - 50 && delay <= REANNOUNCE_DELAY_MS[1] + 1000,
+      `announced after ${delay} ms`,
+    );
+    // A second announcement would come within the longest wait after the first: none does (an absence needs a bound).
+    const quiet = Date.now();
+    await waitFor(() => Date.now() - quiet > REANNOUNCE_DELAY_MS[1] + 500, 10_000, 'the longest wait');
+    assert.equal(arrivals.length, 2, 'one announcement for 250 births');
+    assert.equal(lines.filter((l) => String(l.msg).startsWith('Home Assistant came online')).length, 1);
   } finally {
     await raw.endAsync();
     await pub.close(500);
