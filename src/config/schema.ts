@@ -97,7 +97,7 @@ export const configSchema = {
       env: 'AVSCENE_MODEL_BUNDLE',
     },
     publicKey: {
-      doc: 'Ed25519 public key (PEM file) that bundles must be signed with (bundle.sig, see models/README.md § Signing); empty = accept unsigned bundles.',
+      doc: 'Ed25519 public key (PEM file) that bundles must be signed with (bundle.sig, see README.md § Deploying to a fleet: `python3 -m avscene_models sign`); empty = accept unsigned bundles.',
       format: String,
       default: '',
       env: 'AVSCENE_MODEL_PUBLIC_KEY',
