@@ -1,17 +1,19 @@
 /**
- * The handshake between `avscene bundle install` (or an OTA engine calling it) and the daemon labelling from a bundle
- * store: each daemon whose model.bundle is `<store>/current` keeps `<store>/.daemon-<pid>.json` saying which bundle it
- * labels with and how its last reload ended, written at start, after every swap and after every refused reload, and
- * removed at a clean stop. `bundle install` learns from it whether a daemon runs for the store (a live process with
- * the start time recorded) and, after asking it to reload, whether it took the new bundle or refused it (and why).
+ * The handshake between a daemon and the commands that ask it to reload: `.daemon-<pid>.json` says which bundle it
+ * labels with, how many reloads it was asked for and how the last one ended; written at start, when a reload is asked
+ * for and when one ends (swap, refusal, nothing to change), removed at a clean stop. Kept in two folders:
+ * - the daemon's RAM folder (src/state/runtime-file.ts: /run/avscene under systemd), for any model.bundle:
+ *   `avscene reload --pid PID --wait` (the unit's ExecReload) finds it from the daemon's pid and environment;
+ * - the bundle store, when model.bundle is `<store>/current`: `bundle install` learns from it whether a daemon runs for
+ *   the store (a live process with the start time recorded) and whether it took the new bundle or refused it (and why).
  *
- * A file in the store, not the MQTT `info` topic or the HTTP endpoint: it works with the broker down and the endpoint
- * off, and the store is the one path both sides know from the same configuration.
+ * A file, not the MQTT `info` topic or the HTTP endpoint: it works with the broker down and the endpoint off.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BundleStoreError } from './store-error.js';
+import type { ReloadResult } from '../publish/sink.js';
 
 const PREFIX = '.daemon-';
 const SUFFIX = '.json';
@@ -25,6 +27,8 @@ export interface DaemonRecord {
   /** When this bundle began labelling (ISO 8601). */
   since: string;
   lastReload?: { at: string; ok: boolean; error?: string };
+  /** Reloads asked for (SIGHUPs, numbered from 1) and the last one that ended (the newest request it answers). */
+  reloads?: { requested: number; finished?: ReloadResult };
 }
 
 export function daemonRecordFile(storeRoot: string, pid: number): string {
@@ -61,7 +65,8 @@ export async function liveDaemons(storeRoot: string): Promise<DaemonRecord[]> {
   return live;
 }
 
-async function readRecord(file: string): Promise<DaemonRecord | null> {
+/** The record in `file`, or null when there is none or it is not one. */
+export async function readRecord(file: string): Promise<DaemonRecord | null> {
   try {
     const r = JSON.parse(await readFile(file, 'utf8')) as DaemonRecord;
     return Number.isInteger(r.pid) && typeof r.bundle?.sha256 === 'string' ? r : null;

@@ -1,57 +1,55 @@
 /**
- * The bundle store as an output: keeps `<store>/.daemon-<pid>.json` (src/bundles/daemon-record.ts) saying which bundle
- * this daemon labels with and how its last reload ended, so that `avscene bundle install` (and the OTA engines calling
- * it) learns whether the daemon took a new bundle or refused it, and why. Built only when model.bundle is a store's
- * `current` link. Written on a model change only (start, swap, refused reload): never per window.
+ * The daemon record as an output: keeps `.daemon-<pid>.json` (src/bundles/daemon-record.ts) in the daemon's RAM folder
+ * and, when model.bundle is a store's `current` link, in the store, saying which bundle this daemon labels with, how
+ * many reloads it was asked for and how the last one ended. `avscene reload --wait` (the unit's ExecReload) and
+ * `avscene bundle install` (and the OTA engines calling it) learn from it whether the daemon took a new bundle or
+ * refused it, and why. Written at start and around reloads only: never per window.
  */
 import { rmSync } from 'node:fs';
-import { daemonRecordFile, processStartTime, type DaemonRecord } from './daemon-record.js';
+import { daemonRecordFile, liveDaemons, processStartTime, type DaemonRecord } from './daemon-record.js';
 import type { Logger } from '../log/logger.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
-import type { HealthSnapshot, RunningModel, SceneSink, WindowResult } from '../publish/sink.js';
+import type { HealthSnapshot, ReloadResult, RunningModel, SceneSink, WindowResult } from '../publish/sink.js';
 
-export class StoreRecordSink implements SceneSink {
+export class DaemonRecordSink implements SceneSink {
   readonly description: string;
-  private readonly file: string;
+  private readonly files: string[];
   private readonly startTime = processStartTime('self') ?? 0;
-  private failed = false;
+  private model: RunningModel | null = null;
+  private reloads: NonNullable<DaemonRecord['reloads']> = { requested: 0 };
+  private failed = new Set<string>();
 
+  /** `folders`: where the record is kept (the RAM folder, the bundle store). */
   constructor(
-    storeRoot: string,
+    private readonly folders: string[],
     private readonly logger: Logger,
   ) {
-    this.file = daemonRecordFile(storeRoot, process.pid);
-    this.description = `bundle store record ${this.file}`;
+    this.files = folders.map((folder) => daemonRecordFile(folder, process.pid));
+    this.description = `daemon record ${this.files.join(', ')}`;
   }
 
-  async start(): Promise<void> {}
+  async start(): Promise<void> {
+    // Records of daemons killed without a clean stop (SIGKILL, out of memory) are removed here.
+    for (const folder of this.folders) await liveDaemons(folder).catch(() => undefined);
+  }
 
   publishWindow(_result: WindowResult): void {}
 
   publishHealth(_snapshot: HealthSnapshot): void {}
 
   modelChanged(model: RunningModel): void {
-    const { name, version } = model.bundle;
-    const record: DaemonRecord = {
-      pid: process.pid,
-      startTime: this.startTime,
-      bundle: { name, version, sha256: model.sha256, signed: model.signed },
-      since: model.since,
-      ...(model.lastReload ? { lastReload: model.lastReload } : {}),
-    };
-    try {
-      // A few small writes per swap, between two windows: the file must be complete before bundle install reads it.
-      writeFileAtomic(this.file, `${JSON.stringify(record, null, 2)}\n`);
-      this.failed = false;
-    } catch (err) {
-      if (this.failed) return;
-      this.failed = true;
-      this.logger.warn(
-        { file: this.file, err: (err as Error).message },
-        'cannot write the bundle store record: `avscene bundle install` will not see this daemon take or refuse bundles ' +
-          '(let the daemon user write the bundles directory, as the package sets it up)',
-      );
-    }
+    this.model = model;
+    this.write();
+  }
+
+  reloading(_done: Promise<void>, request: number): void {
+    this.reloads = { ...this.reloads, requested: request };
+    this.write();
+  }
+
+  reloaded(result: ReloadResult): void {
+    this.reloads = { ...this.reloads, finished: result };
+    this.write();
   }
 
   stats(): Record<string, number> {
@@ -59,6 +57,36 @@ export class StoreRecordSink implements SceneSink {
   }
 
   async close(): Promise<void> {
-    rmSync(this.file, { force: true }); // stopped: a new bundle is loaded at the next start, nobody to wait for
+    // Stopped: a new bundle is loaded at the next start, nobody to wait for.
+    for (const file of this.files) rmSync(file, { force: true });
+  }
+
+  private write(): void {
+    if (!this.model) return;
+    const { bundle, sha256, signed, since, lastReload } = this.model;
+    const record: DaemonRecord = {
+      pid: process.pid,
+      startTime: this.startTime,
+      bundle: { name: bundle.name, version: bundle.version, sha256, signed },
+      since,
+      ...(lastReload ? { lastReload } : {}),
+      reloads: this.reloads,
+    };
+    const text = `${JSON.stringify(record, null, 2)}\n`;
+    for (const file of this.files) {
+      try {
+        // A few small writes per reload, between two windows: the file must be complete when a waiter reads it.
+        writeFileAtomic(file, text);
+        this.failed.delete(file);
+      } catch (err) {
+        if (this.failed.has(file)) continue;
+        this.failed.add(file);
+        this.logger.warn(
+          { file, err: (err as Error).message },
+          'cannot write the daemon record: `avscene reload --wait` and `avscene bundle install` will not see this daemon ' +
+            'take or refuse bundles (let the daemon user write the bundles directory, as the package sets it up)',
+        );
+      }
+    }
   }
 }

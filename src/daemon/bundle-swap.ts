@@ -4,7 +4,7 @@
  * `current` link), validated (schema, SHA-256 of every file, signature when model.publicKey is set), its sessions
  * opened and one warm-up window classified. The inference loop then `take()`s it between two windows, so no window is
  * lost and `seq` has no gap. Any failure (a bundle with another class list too) leaves the running bundle in place;
- * `onFailure` reports why.
+ * `onSettled` reports why (and a request that changes nothing).
  */
 import {
   checkSampleRate,
@@ -34,6 +34,8 @@ export interface SwapSettings {
 export interface PreparedBundle {
   bundle: Bundle;
   engine: SceneEngine;
+  /** The newest reload request it answers. */
+  request: number;
   /** Milliseconds: reading and checking the files (+ signature), opening the sessions, the warm-up window. */
   validateMs: number;
   sessionsMs: number;
@@ -45,18 +47,25 @@ export class BundleSwapper {
   private again = false;
   private ready: PreparedBundle | null = null;
   private closed = false;
+  /** The newest request number; a preparation answers the requests made before it began. */
+  private latest = 0;
 
   constructor(
     private readonly settings: SwapSettings,
     /** The bundle labelling now (to recognise a request that changes nothing). */
     private readonly running: () => Bundle,
     private readonly logger: Logger,
-    private readonly onFailure: (err: Error) => void,
+    /** A preparation ended without a bundle to take: refused (`err`) or model.bundle holds the running one (null). */
+    private readonly onSettled: (request: number, err: Error | null) => void,
   ) {}
 
-  /** Starts preparing model.bundle; a request while one is being prepared runs once more afterwards (the link may have moved again). */
-  request(): void {
+  /**
+   * Starts preparing model.bundle; a request while one is being prepared runs once more afterwards (the link may have
+   * moved again). `request` numbers the requests, increasing.
+   */
+  request(request: number): void {
     if (this.closed) return;
+    this.latest = Math.max(this.latest, request);
     if (this.preparing) {
       this.again = true;
       return;
@@ -65,7 +74,7 @@ export class BundleSwapper {
       this.preparing = null;
       if (this.again) {
         this.again = false;
-        this.request();
+        this.request(this.latest);
       }
     });
   }
@@ -92,6 +101,7 @@ export class BundleSwapper {
   private async prepare(): Promise<void> {
     const { settings, logger } = this;
     const t0 = performance.now();
+    const request = this.latest;
     try {
       const bundle = await loadBundle(settings.bundle, { publicKey: settings.publicKey });
       const current = this.ready?.bundle ?? this.running();
@@ -100,6 +110,7 @@ export class BundleSwapper {
           { bundle: `${bundle.manifest.name} ${bundle.manifest.version}`, sha256: bundle.sha256 },
           `reload: ${settings.bundle} still holds the running bundle; nothing to swap`,
         );
+        this.onSettled(request, null);
         return;
       }
       // Dashboards, Home Assistant and history tools read labels (and probs) by the running class list: a bundle with
@@ -123,9 +134,16 @@ export class BundleSwapper {
         return;
       }
       await this.take()?.engine.close(); // superseded before it took over
-      this.ready = { bundle, engine: warm.engine, validateMs, sessionsMs: warm.sessionsMs, warmUpMs: warm.warmUpMs };
+      this.ready = {
+        bundle,
+        engine: warm.engine,
+        request,
+        validateMs,
+        sessionsMs: warm.sessionsMs,
+        warmUpMs: warm.warmUpMs,
+      };
     } catch (err) {
-      this.onFailure(err as Error);
+      this.onSettled(request, err as Error);
     }
   }
 }

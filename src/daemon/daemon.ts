@@ -5,7 +5,7 @@
 import type { AudioSource, AudioWindow, VideoSource, WindowFrame } from '../capture/types.js';
 import type { Bundle, SceneEngine } from '../inference/index.js';
 import type { Logger } from '../log/logger.js';
-import type { BundleFallback, RunningModel, SceneSink } from '../publish/sink.js';
+import type { BundleFallback, ReloadResult, RunningModel, SceneSink } from '../publish/sink.js';
 import { BundleSwapper, type SwapSettings } from './bundle-swap.js';
 import { sources, type LiveState } from '../ops/live-state.js';
 import { HealthCounters } from './health.js';
@@ -78,6 +78,8 @@ export class Daemon {
   private startedAt: number | null = null;
   private lastWindowAt: number | null = null;
   private lastWindowHadFrame = false;
+  /** SIGHUPs received, numbered from 1: a reload's outcome names the newest request it answers. */
+  private reloadRequests = 0;
 
   constructor(
     private readonly parts: DaemonParts,
@@ -94,7 +96,7 @@ export class Daemon {
           options.swap,
           () => parts.labeler.bundle,
           this.logger,
-          (err) => this.reloadRefused(err),
+          (request, err) => (err ? this.reloadRefused(err, request) : this.reloaded(request, 'unchanged')),
         )
       : null;
   }
@@ -105,19 +107,20 @@ export class Daemon {
    */
   reload(): void {
     if (this.stopping) return;
+    const request = ++this.reloadRequests;
     if (!this.swapper) {
-      this.logger.warn(
-        'reload requested, but this daemon was started without hot swap: restart it to load another bundle',
-      );
+      const reason = 'this daemon was started without hot swap: restart it to load another bundle';
+      this.logger.warn(`reload requested, but ${reason}`);
+      this.reloaded(request, 'refused', reason);
       return;
     }
     this.logger.info(
       { bundle: this.options.swap!.bundle },
       'reload: preparing the bundle model.bundle names, beside the running one',
     );
-    this.swapper.request();
+    this.swapper.request(request);
     const done = this.swapper.settled();
-    for (const sink of this.parts.sinks) sink.reloading?.(done);
+    for (const sink of this.parts.sinks) sink.reloading?.(done, request);
   }
 
   /** Opens the video source and the outputs. Throws (with a clear message) when it cannot start. */
@@ -281,6 +284,7 @@ export class Daemon {
     const now = new Date().toISOString();
     this.model = { ...runningModel(next.bundle, now), lastReload: { at: now, ok: true } };
     for (const sink of this.parts.sinks) sink.modelChanged(this.model);
+    this.reloaded(next.request, 'swapped');
     this.logger.info(
       {
         from: `${from.name} ${from.version}`,
@@ -295,12 +299,19 @@ export class Daemon {
     );
   }
 
-  private reloadRefused(err: Error): void {
+  private reloadRefused(err: Error, request: number): void {
     this.health.bundleSwapFailures++;
     this.model = { ...this.model, lastReload: { at: new Date().toISOString(), ok: false, error: err.message } };
     for (const sink of this.parts.sinks) sink.modelChanged(this.model);
+    this.reloaded(request, 'refused', err.message);
     const running = `${this.model.bundle.name} ${this.model.bundle.version}`;
     this.logger.error({ err: err.message, running }, `reload refused, ${running} keeps labelling: ${err.message}`);
+  }
+
+  /** Tells the outputs how a reload ended (`avscene reload --wait` reads it from the daemon record). */
+  private reloaded(request: number, outcome: ReloadResult['outcome'], error?: string): void {
+    const result: ReloadResult = { request, outcome, ...(error ? { error } : {}), at: new Date().toISOString() };
+    for (const sink of this.parts.sinks) sink.reloaded?.(result);
   }
 
   /** What the operations outputs report (health, readiness, metrics, status page, systemd status). */

@@ -22,7 +22,7 @@ import type { Logger } from '../log/logger.js';
 import { MqttSink } from '../publish/mqtt-sink.js';
 import { HttpSink } from '../publish/http-sink.js';
 import { SystemdSink } from '../publish/systemd-sink.js';
-import { StoreRecordSink } from '../bundles/record-sink.js';
+import { DaemonRecordSink } from '../bundles/record-sink.js';
 import type { BundleFallback, SceneSink } from '../publish/sink.js';
 import { SystemdNotifier } from '../ops/systemd-notify.js';
 import { packageVersion } from '../util/package-info.js';
@@ -197,9 +197,12 @@ export async function createDaemonParts(config: AvsceneConfig, logger: Logger): 
     // Sinks start in this order: the HTTP endpoint answers (and says "starting") before the broker is contacted.
     const sinks: SceneSink[] = http ? [http] : [];
     sinks.push(mqtt);
-    // A daemon labelling from a store's `current` tells `bundle install` there whether it took a new bundle.
+    // How reloads end, for `avscene reload --wait` (in the RAM folder, beside this state.dir's) and, for a daemon
+    // labelling from a store's `current`, for `bundle install` there.
+    const recordFolders = runtime.dir ? [path.dirname(runtime.dir)] : [];
     if (path.basename(config.model.bundle) === CURRENT_LINK)
-      sinks.push(new StoreRecordSink(path.dirname(path.resolve(config.model.bundle)), logger));
+      recordFolders.push(path.dirname(path.resolve(config.model.bundle)));
+    if (recordFolders.length > 0) sinks.push(new DaemonRecordSink(recordFolders, logger));
     if (notifier) sinks.push(new SystemdSink(notifier));
     return {
       audio: createAudioSource(config, logger),

@@ -41,6 +41,19 @@ export interface RunningModel {
   fallback?: BundleFallback;
 }
 
+/**
+ * How a reload ended, and the newest request it answers: requests that arrive while a bundle is being prepared are
+ * answered by one more preparation afterwards, which re-reads model.bundle.
+ */
+export interface ReloadResult {
+  request: number;
+  outcome: 'swapped' | 'refused' | 'unchanged';
+  /** Why it was refused. */
+  error?: string;
+  /** ISO 8601. */
+  at: string;
+}
+
 /** Why the daemon started on another bundle than model.bundle names. */
 export interface BundleFallback {
   /** model.bundle as configured (a store's `current` link). */
@@ -71,8 +84,13 @@ export interface SceneSink {
   start(signal: AbortSignal, live: () => LiveState): Promise<void>;
   /** Once, when every output has started and the sources are set up (before the first window): the daemon is ready. */
   running?(): void;
-  /** A reload began (SIGHUP); `done` resolves once the new bundle is verified and prepared, refused, or the same. */
-  reloading?(done: Promise<void>): void;
+  /**
+   * A reload began (SIGHUP); `done` resolves once the new bundle is verified and prepared, refused, or the same.
+   * `request` numbers the reloads this process was asked for, from 1.
+   */
+  reloading?(done: Promise<void>, request: number): void;
+  /** A reload ended: the new bundle labels (after `modelChanged`), was refused, or model.bundle held the running one. */
+  reloaded?(result: ReloadResult): void;
   /** One message per window, in order. */
   publishWindow(result: WindowResult): void;
   /** Once a minute and at shutdown. */

@@ -42,19 +42,25 @@ export function runtimeDirFor(stateDir: string, env: NodeJS.ProcessEnv = process
 /** Finds (or creates) the RAM folder for `stateDir` and checks who owns it; `problem` says why one was refused. */
 export function openRuntimeDir(stateDir: string, env: NodeJS.ProcessEnv = process.env): RuntimeDir {
   const uid = os.userInfo().uid;
+  const base = runtimeBase(env, uid);
+  if (!base) return { dir: null, problem: null };
+  const key = createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16);
+  const dir = path.join(base, key);
+  const problem = ensureOwnFolder(base, uid, false) ?? ensureOwnFolder(dir, uid, true);
+  return problem ? { dir: null, problem } : { dir, problem: null };
+}
+
+/**
+ * The per-user RAM folder a process with this environment and uid uses (openRuntimeDir's folders sit in it), or null
+ * when it has none: also how `avscene reload --wait` finds a daemon's record from the daemon's own environment.
+ */
+export function runtimeBase(env: NodeJS.ProcessEnv, uid: number): string | null {
   const candidates = [
     env.RUNTIME_DIRECTORY?.split(':')[0],
     env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'avscene') : undefined,
     `/dev/shm/avscene-${uid}`,
   ];
-  const key = createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 16);
-  for (const base of candidates) {
-    if (!base || !onRam(path.dirname(base))) continue;
-    const dir = path.join(base, key);
-    const problem = ensureOwnFolder(base, uid, false) ?? ensureOwnFolder(dir, uid, true);
-    return problem ? { dir: null, problem } : { dir, problem: null };
-  }
-  return { dir: null, problem: null };
+  return candidates.find((base) => base && onRam(path.dirname(base))) ?? null;
 }
 
 function onRam(dir: string): boolean {

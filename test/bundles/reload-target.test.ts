@@ -24,11 +24,11 @@ test('several daemons: reload signals none and lists them; --pid picks one', asy
     /avscene daemons run and no avscene service is active; say which one to reload with --pid PID/,
   );
   for (const cli of [a, b]) assert.match(r.stderr, new RegExp(`\\b${cli.child.pid} \\(uid \\d+\\): avscene run `));
-  assert.ok(!a.logs().some((l) => /reload/.test(String(l.msg))), 'no daemon was signalled');
+  assert.ok(!a.logs().some((l) => /^reload/.test(String(l.msg))), 'no daemon was signalled');
 
   const picked = runCli(['reload', '--pid', String(a.child.pid)], {}, 30_000);
   assert.equal(picked.status, 0, picked.stderr);
-  await a.untilLog((l) => /reload/.test(String(l.msg)), 30_000, 'the picked daemon reloading');
-  assert.ok(!b.logs().some((l) => /reload/.test(String(l.msg))), 'the other one was left alone');
+  await a.untilLog((l) => /^reload/.test(String(l.msg)), 30_000, 'the picked daemon reloading');
+  assert.ok(!b.logs().some((l) => /^reload/.test(String(l.msg))), 'the other one was left alone');
   await Promise.all([stopWithin5s(a), stopWithin5s(b)]);
 });

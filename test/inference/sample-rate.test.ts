@@ -93,9 +93,9 @@ test('a hot swap to a bundle trained at another rate is refused when told to, an
     },
     () => running,
     { info: () => {}, warn: () => {} } as never,
-    (err) => failures.push(err),
+    (_request, err) => err && failures.push(err),
   );
-  swapper.request();
+  swapper.request(1);
   await swapper.settled();
   assert.equal(swapper.take(), null);
   assert.ok(failures[0] instanceof BundleError, String(failures[0]));

@@ -5,12 +5,12 @@
  *   and STATUS=, /readyz and /healthz say what it waits for, while the watchdog (lowered to 3 s by a drop-in) keeps
  *   it running; the journal under `-t avscene` with priorities (`-p err` holds the microphone error, not the info
  *   lines); with a file source: labels on a broker inside the sandbox, /healthz ok, a reload framed by RELOADING=1 …
- *   READY=1 that swaps the bundle, a SIGSTOPped daemon restarted by the watchdog, a clean stop; no ONNX Runtime
+ *   READY=1 that swaps the bundle, `systemctl reload` failing on a bundle the daemon refuses, a SIGSTOPped daemon restarted by the watchdog, a clean stop; no ONNX Runtime
  *   telemetry id written; purge leaves only the avscene user.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { builtDeb } from '../helpers/deb.js';
@@ -46,6 +46,11 @@ const FILE_CONFIG = JSON.stringify({
 test('the image-built package under a real systemd', { skip: skip ?? false, timeout: 600_000 }, async (t) => {
   const share = mkdtempSync(path.join(os.tmpdir(), 'avscene-sbx-share-'));
   demoVersion(share, '1.0.1', 'demo-next');
+  // Two classes swapped: passes bundle install's checks, refused by the daemon (a hot swap keeps the class list).
+  const reordered = path.join(demoVersion(share, '1.0.2', 'demo-reordered'), 'bundle.json');
+  const manifest = JSON.parse(readFileSync(reordered, 'utf8')) as { classes: string[] };
+  [manifest.classes[0], manifest.classes[1]] = [manifest.classes[1]!, manifest.classes[0]!];
+  writeFileSync(reordered, JSON.stringify(manifest, null, 2) + '\n');
   const setup = `
     mkdir -p "$1/etc/systemd/system/avscene.service.d"
     printf '[Service]\\nWatchdogSec=3s\\n' > "$1/etc/systemd/system/avscene.service.d/test-watchdog.conf"
@@ -143,6 +148,24 @@ test('the image-built package under a real systemd', { skip: skip ?? false, time
         'the swap',
       );
       assert.equal(await show(sbx, 'ActiveState'), 'active');
+
+      // systemctl reload (ExecReload: avscene reload --wait) returns with the daemon's outcome, in the unit's sandbox:
+      // success when model.bundle holds the running bundle, failure with the daemon's reason when it refuses one.
+      const same = await sbx.exec('systemctl reload avscene');
+      assert.equal(same.status, 0, `${same.stderr}\n${await journal(sbx)}`);
+      await sbx.sh(
+        'runuser -u avscene -- /usr/bin/avscene bundle install /srv/share/demo-reordered --config /etc/avscene/config.json --no-reload',
+      );
+      const refused = await sbx.exec('systemctl reload avscene');
+      assert.notEqual(refused.status, 0, `systemctl reload with a refused bundle: ${refused.stdout}${refused.stderr}`);
+      assert.match(
+        await journal(sbx),
+        /refused the bundle and keeps the running one: .*its classes \[.*\] differ from the running bundle's/,
+      );
+      assert.equal(await show(sbx, 'ActiveState'), 'active');
+      await sbx.sh(
+        'runuser -u avscene -- /usr/bin/avscene bundle rollback --config /etc/avscene/config.json --no-reload',
+      );
     });
 
     await t.test('the watchdog restarts a frozen daemon; stop is clean', async () => {
