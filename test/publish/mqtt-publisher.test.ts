@@ -18,6 +18,7 @@ import type { ScenePayload } from '../../src/publish/payload.js';
 import { makePki } from '../helpers/certs.js';
 import { tempDir } from '../helpers/media.js';
 import { freePort, startMosquitto, writePasswordFile } from '../helpers/mosquitto.js';
+import { scenePayload } from '../helpers/outbox.js';
 import { Collector } from '../helpers/mqtt-collector.js';
 import { contractViolation } from '../helpers/message-schemas.js';
 import { poll, waitFor } from '../helpers/wait.js';
@@ -25,21 +26,6 @@ import { poll, waitFor } from '../helpers/wait.js';
 after(() => Collector.closeAll());
 const publishers = new Set<MqttPublisher>();
 after(() => Promise.all([...publishers].map((p) => p.close(100))));
-
-function scene(seq: number): ScenePayload {
-  return {
-    label: 'park',
-    confidence: 0.9,
-    probs: { park: 0.9, bus: 0.1 },
-    seq,
-    device: 'dev',
-    window: { start: new Date(Date.now() - 1000).toISOString(), end: new Date().toISOString() },
-    modalities: ['audio'],
-    degraded: false,
-    model: { name: 'm', version: '1' },
-    latencyMs: 1,
-  };
-}
 
 function publisher(options: Partial<PublisherOptions> & { url: string }): MqttPublisher {
   const outbox = new Outbox({
@@ -82,17 +68,17 @@ test('after a dropped connection, windows reach the broker in seq order (in flig
   try {
     await waitFor(() => pub.connected, 5000, 'the first connection');
     acks = 'hold';
-    pub.publishWindow(scene(0));
-    pub.publishWindow(scene(1));
+    pub.publishWindow(scenePayload(0));
+    pub.publishWindow(scenePayload(1));
     await waitFor(() => pub.stats().queued === 2, 1000, 'two windows in flight');
     for (const client of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {
       if (client.id.startsWith('avscene-')) client.close();
     }
     await waitFor(() => !pub.connected, 5000, 'the publisher to notice the lost connection');
-    pub.publishWindow(scene(2)); // queued while the broker is unreachable
+    pub.publishWindow(scenePayload(2)); // queued while the broker is unreachable
     acks = 'slow';
     await waitFor(() => pub.connected, 5000, 'the reconnection');
-    pub.publishWindow(scene(3));
+    pub.publishWindow(scenePayload(3));
     await sub.until((m) => m.length >= 4, 10_000, 'four window messages');
     assert.deepEqual(seqs(sub), [0, 1, 2, 3]);
   } finally {
@@ -106,7 +92,7 @@ test('backlog goes to `window` only; the retained `scene` is the newest live win
   const broker = await startMosquitto();
   await broker.stop();
   const pub = publisher({ url: broker.url });
-  for (let seq = 0; seq < 50; seq++) pub.publishWindow(scene(seq));
+  for (let seq = 0; seq < 50; seq++) pub.publishWindow(scenePayload(seq));
   const back = await startMosquitto(broker.port, broker.dataDir);
   try {
     const sub = await Collector.subscribe(back.url, 'avscene/dev/#');
@@ -158,7 +144,7 @@ test('TLS: with mqtt.ca the broker certificate is verified; without it, a clear 
     const sub = await mqtt.connectAsync(broker.url, { ca: readFileSync(pki.ca), clientId: 'tls-sub' });
     const got = new Promise<string>((resolve) => sub.on('message', (_t, p) => resolve(p.toString())));
     await sub.subscribeAsync('avscene/dev/window', { qos: 1 });
-    good.publishWindow(scene(5));
+    good.publishWindow(scenePayload(5));
     assert.equal((JSON.parse(await got) as ScenePayload).seq, 5);
     await sub.endAsync();
     await good.close(500);
@@ -217,7 +203,7 @@ test('a refused password: one clear error, retries with backoff; fixing it on th
   const received: number[] = [];
   watcher.on('message', (_t, p) => received.push((JSON.parse(p.toString()) as ScenePayload).seq));
   try {
-    for (let seq = 0; seq < 5; seq++) pub.publishWindow(scene(seq));
+    for (let seq = 0; seq < 5; seq++) pub.publishWindow(scenePayload(seq));
     await waitFor(
       () => log.lines.filter((l) => /connection attempt failed again/.test(l.msg)).length >= 3,
       15_000,
@@ -244,7 +230,7 @@ test('an outage is logged once, then reminders with the queue size; the return i
   const port = await freePort();
   const log = memoryLogger();
   const pub = publisher({ url: `mqtt://127.0.0.1:${port}`, logger: log.logger, reminderMs: 300 });
-  for (let seq = 0; seq < 3; seq++) pub.publishWindow(scene(seq));
+  for (let seq = 0; seq < 3; seq++) pub.publishWindow(scenePayload(seq));
   await waitFor(() => log.lines.filter((l) => /still unreachable/.test(l.msg)).length >= 2, 5000, 'two reminders');
   const warnings = log.lines.filter((l) => l.level >= 40 && !/still unreachable/.test(l.msg));
   assert.equal(warnings.length, 1, JSON.stringify(warnings));
@@ -271,7 +257,7 @@ test('MQTT 5: window messages carry a message expiry; scene stays retained witho
   await sub.subscribeAsync('avscene/dev/+', { qos: 1 });
   const pub = publisher({ url: broker.url, protocolVersion: '5', windowExpiryS: 3600 });
   try {
-    pub.publishWindow(scene(0));
+    pub.publishWindow(scenePayload(0));
     await waitFor(
       () => got.some((m) => m.topic.endsWith('/window')) && got.some((m) => m.topic.endsWith('/scene')),
       5000,
@@ -306,7 +292,7 @@ test('MQTT 5 with mqtt.retainedExpiryS: the retained scene and label expire, so 
     return got;
   };
   try {
-    pub.publishWindow(scene(0));
+    pub.publishWindow(scenePayload(0));
     const first = await poll(retained, (r) => r.has('scene') && r.has('label'), 5000, 'the retained scene and label');
     for (const topic of ['scene', 'label']) assert.ok(first.get(topic)! <= 2, `${topic} expiry ${first.get(topic)}`);
     assert.equal(first.get('status'), undefined, 'status keeps no expiry (the last will ends it)');
@@ -338,8 +324,8 @@ test('MQTT 5: windows the broker refuses (ACL) are retried with backoff, not los
   let back: Awaited<ReturnType<typeof startMosquitto>> | undefined;
   try {
     await waitFor(() => pub.connected, 10_000, 'the first connection');
-    pub.publishWindow(scene(0));
-    pub.publishWindow(scene(1));
+    pub.publishWindow(scenePayload(0));
+    pub.publishWindow(scenePayload(1));
     const refusals = () => log.lines.filter((l) => /refused window seq/.test(l.msg));
     await waitFor(() => refusals().length === 2, 10_000, 'the broker refusing both windows');
     assert.match(String(refusals()[0]!.reason), /not authori[sz]ed/i, "the broker's reason is logged");
@@ -352,7 +338,7 @@ test('MQTT 5: windows the broker refuses (ACL) are retried with backoff, not los
     await broker.stop();
     back = await startMosquitto(broker.port, broker.dataDir, { aclFile: acl });
     await waitFor(() => pub.connected, 20_000, 'the reconnection');
-    pub.publishWindow(scene(2));
+    pub.publishWindow(scenePayload(2));
     await sub.until((m) => m.length >= 3, 20_000, 'three window messages');
     assert.deepEqual(seqs(sub, 'avscene/acl/window'), [0, 1, 2]);
     await waitFor(() => pub.stats().queued === 0, 10_000, 'every window acknowledged');
@@ -379,7 +365,7 @@ test('MQTT 5: a window refused maxRefusals times is dropped, counted apart from 
   });
   try {
     await waitFor(() => pub.connected, 10_000, 'the first connection');
-    for (let seq = 0; seq < 3; seq++) pub.publishWindow(scene(seq));
+    for (let seq = 0; seq < 3; seq++) pub.publishWindow(scenePayload(seq));
     await waitFor(() => pub.stats().refusedDropped === 3, 10_000, 'three windows dropped after 3 refusals each');
     assert.equal(pub.stats().queued, 0, 'dropped windows are not counted as queued');
     assert.equal(pub.stats().dropped, 0, 'the bounds dropped nothing');

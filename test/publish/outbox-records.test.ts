@@ -8,34 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Outbox, type OutboxOptions } from '../../src/publish/outbox.js';
+import type { Outbox } from '../../src/publish/outbox.js';
 import { tempDir } from '../helpers/media.js';
+import { drainOutbox, openOutbox as open, WINDOW_TOPIC as TOPIC } from '../helpers/outbox.js';
 import { memoryLogger } from '../capture/support.js';
 
-const TOPIC = 'avscene/dev/window';
 const payload = (seq: number) => JSON.stringify({ schemaVersion: 1, seq, label: 'park', pad: 'x'.repeat(60) });
 
-function open(dir: string, clock: { t: number }, extra: Partial<OutboxOptions> = {}): Outbox {
-  return new Outbox({
-    dir,
-    maxBytes: 1 << 20,
-    maxAgeMs: 3600_000,
-    syncIntervalMs: 5000,
-    writeAheadAfterMs: 1000,
-    now: () => clock.t,
-    ...extra,
-  });
-}
-
-/** Sends and acknowledges everything; returns the payloads in the order they went out. */
-function drain(outbox: Outbox): string[] {
-  const sent: string[] = [];
-  for (let entry = outbox.takeNext(); entry; entry = outbox.takeNext()) {
-    sent.push(entry.payload);
-    outbox.ack(entry);
-  }
-  return sent;
-}
+const drain = (outbox: Outbox) => drainOutbox(outbox).map((e) => e.payload);
 const seqsOf = (payloads: string[]) => payloads.map((p) => (JSON.parse(p) as { seq: number }).seq);
 const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => /\.(rec|seg)$/.test(f));
 

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { Outbox, type OutboxOptions } from '../../src/publish/outbox.js';
 import { StateDirHealth } from '../../src/state/state-dir-health.js';
 import { memoryLogger } from '../capture/support.js';
+import { drainOutbox, outboxOptions, payloadSeqs, WINDOW_TOPIC as TOPIC } from '../helpers/outbox.js';
 import { loopExt4, NEEDS_ROOT, tinyTmpfs, type Mounted } from '../helpers/filesystems.js';
 
-const TOPIC = 'avscene/dev/window';
 const payload = (seq: number) => JSON.stringify({ schemaVersion: 1, seq, label: 'park', pad: 'x'.repeat(200) });
 const mounts: Mounted[] = [];
 after(() => {
@@ -26,28 +26,11 @@ function setup(fs: Mounted, clock: { t: number }, extra: Partial<OutboxOptions> 
   const log = memoryLogger();
   const storage = new StateDirHealth(fs.dir, log.logger);
   after(() => storage.close());
-  const options: OutboxOptions = {
-    dir,
-    maxBytes: 1 << 20,
-    maxAgeMs: 3600_000,
-    syncIntervalMs: 5000,
-    writeAheadAfterMs: 1000,
-    probeMs: 5000,
-    storage,
-    now: () => clock.t,
-    ...extra,
-  };
+  const options = outboxOptions(dir, clock, { probeMs: 5000, storage, ...extra });
   return { dir, log, storage, open: () => new Outbox(options) };
 }
 
-function drain(outbox: Outbox): number[] {
-  const seqs: number[] = [];
-  for (let entry = outbox.takeNext(); entry; entry = outbox.takeNext()) {
-    seqs.push((JSON.parse(entry.payload) as { seq: number }).seq);
-    outbox.ack(entry);
-  }
-  return seqs;
-}
+const drain = (outbox: Outbox) => payloadSeqs(drainOutbox(outbox));
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 test('a full card (tmpfs): no append throws, the windows stay in memory, one error with the fix; free space and the probe writes them all', {

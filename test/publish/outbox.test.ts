@@ -7,34 +7,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Outbox, type OutboxOptions } from '../../src/publish/outbox.js';
+import type { Outbox } from '../../src/publish/outbox.js';
 import { RuntimeFile } from '../../src/state/runtime-file.js';
 import { tempDir } from '../helpers/media.js';
+import { drainOutbox, openOutbox as open, WINDOW_TOPIC as TOPIC } from '../helpers/outbox.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
-const TOPIC = 'avscene/dev/window';
 const payload = (seq: number) => JSON.stringify({ schemaVersion: 1, seq, label: 'park' });
 
-function open(dir: string, clock: { t: number }, extra: Partial<OutboxOptions> = {}): Outbox {
-  return new Outbox({
-    dir,
-    maxBytes: 1 << 20,
-    maxAgeMs: 3600_000,
-    syncIntervalMs: 5000,
-    writeAheadAfterMs: 1000,
-    now: () => clock.t,
-    ...extra,
-  });
-}
-
-function drain(outbox: Outbox): number[] {
-  const seqs: number[] = [];
-  for (let entry = outbox.takeNext(); entry; entry = outbox.takeNext()) {
-    seqs.push(entry.seq);
-    outbox.ack(entry);
-  }
-  return seqs;
-}
+const drain = (outbox: Outbox) => drainOutbox(outbox).map((e) => e.seq);
 
 const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.rec'));
 

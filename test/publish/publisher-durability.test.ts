@@ -9,24 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { createLogger } from '../../src/log/logger.js';
 import { MqttPublisher } from '../../src/publish/mqtt-publisher.js';
 import { Outbox } from '../../src/publish/outbox.js';
-import type { ScenePayload } from '../../src/publish/payload.js';
 import { tempDir } from '../helpers/media.js';
+import { drainOutbox, scenePayload } from '../helpers/outbox.js';
 import { freePort, startMosquitto } from '../helpers/mosquitto.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
-
-const scene = (seq: number): ScenePayload => ({
-  label: 'park',
-  confidence: 0.9,
-  probs: { park: 0.9, bus: 0.1 },
-  seq,
-  device: 'dev',
-  window: { start: new Date(Date.now() - 1000).toISOString(), end: new Date().toISOString() },
-  modalities: ['audio'],
-  degraded: false,
-  model: { name: 'm', version: '1' },
-  latencyMs: 1,
-});
 
 const outboxAt = (dir: string) =>
   new Outbox({ dir, maxBytes: 1 << 24, maxAgeMs: 3600_000, syncIntervalMs: 60_000, writeAheadAfterMs: 1000 });
@@ -42,14 +29,7 @@ function publisherFor(url: string, outbox: Outbox): MqttPublisher {
   });
 }
 
-function drainSeqs(outbox: Outbox): number[] {
-  const seqs: number[] = [];
-  for (let e = outbox.takeNext(); e; e = outbox.takeNext()) {
-    seqs.push(e.seq);
-    outbox.ack(e);
-  }
-  return seqs;
-}
+const drainSeqs = (outbox: Outbox) => drainOutbox(outbox).map((e) => e.seq);
 
 test('broker unreachable: each published window is on disk at once; a SIGKILL right after (no timer ran) keeps them all', async () => {
   const dir = tempDir();
@@ -83,7 +63,7 @@ test('broker acknowledging: 300 windows, not one outbox write or fsync', async (
   try {
     await waitFor(() => pub.connected, 10_000, 'the connection');
     for (let seq = 0; seq < 300; seq++) {
-      pub.publishWindow(scene(seq));
+      pub.publishWindow(scenePayload(seq));
       if (seq % 20 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     await waitFor(() => pub.stats().queued === 0, 10_000, 'every window acknowledged');
@@ -99,7 +79,7 @@ test('broker acknowledging: 300 windows, not one outbox write or fsync', async (
 test('a clean stop during an outage fdatasyncs what was appended (not left to the next sync interval)', async () => {
   const outbox = outboxAt(tempDir());
   const pub = publisherFor(`mqtt://127.0.0.1:${await freePort()}`, outbox);
-  for (let seq = 0; seq < 5; seq++) pub.publishWindow(scene(seq));
+  for (let seq = 0; seq < 5; seq++) pub.publishWindow(scenePayload(seq));
   const before = pub.stats().outboxIo;
   assert.equal(before.writes, 5, 'one append per window');
   assert.equal(before.fsyncs, before.segmentsCreated, 'only the directory sync of the new segment so far');
