@@ -160,8 +160,18 @@ if [ "$want_test" = 1 ] && [ "$(plan_value arm64_run "$plan")" = qemu ]; then
     rm -rf "$pack_dir"
   fi
   # -L: qemu finds the arm64 C and C++ runtime (libc6-arm64-cross, libstdc++6-arm64-cross) under that prefix.
-  printf '#!/bin/sh\n# arm64 Node.js under qemu, written by deploy/setup.sh --test\nexec qemu-aarch64-static -L /usr/aarch64-linux-gnu "%s" "$@"\n' \
-    "$arm64_node" > node_modules/.avscene-arm64-node
+  # qemu-user shows the arm64 program this host's /sys, and onnxruntime's CPU probe (cpuinfo) dies with SIGSEGV on some
+  # x86 cache topologies (seen on an AMD EPYC VM, reading …/cpu1/cache/index2). Where a private mount namespace can be
+  # made (root), the x86 caches are hidden there, as an arm64 board without cache information would show them.
+  cat > node_modules/.avscene-arm64-node <<WRAPPER
+#!/bin/sh
+# arm64 Node.js under qemu, written by deploy/setup.sh --test (see there why the CPU caches are hidden)
+node='$arm64_node'
+run='exec qemu-aarch64-static -L /usr/aarch64-linux-gnu "\$0" "\$@"'
+hide='for c in /sys/devices/system/cpu/cpu[0-9]*/cache; do mount -t tmpfs -o size=4k,mode=555 no-x86-cache "\$c"; done'
+unshare -m true 2>/dev/null && exec unshare -m sh -c "\$hide; \$run" "\$node" "\$@"
+exec qemu-aarch64-static -L /usr/aarch64-linux-gnu "\$node" "\$@"
+WRAPPER
   chmod +x node_modules/.avscene-arm64-node
   say "arm64 emulation ready ($(basename "$(dirname "$(dirname "$arm64_node")")") under qemu)"
 fi
