@@ -188,6 +188,9 @@ export async function withSandbox<T>(options: SandboxOptions, body: (sbx: Sandbo
       'set -euo pipefail',
       // The packages, as the image build installed them (imageLayer): no systemd ran there.
       ...(layer ? [`tar -C "$1" -xpf '${layer}'`] : []),
+      // A build host's policy-rc.d (Docker's answers 101 to everything) would stop every maintainer script's service
+      // action (deb-systemd-invoke try-restart on an upgrade): a booted device has none.
+      'rm -f "$1/usr/sbin/policy-rc.d"',
       options.setup ?? '',
       '',
     ].join('\n'),
